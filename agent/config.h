@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/enums.h"
+
+#define CFG_DEFAULT_PATH "/etc/scratchcrypt/scratchcrypt.conf"
+
+struct cfg_list {
+	char **v;
+	size_t n;
+};
+
+struct cfg {
+	enum node_role role;
+	enum key_source key_source;
+	struct cfg_list devices;
+	struct cfg_list nvme_models;
+	char *temp_mount;
+	char *scratch_mount;
+	enum fs_type fs;
+	char *cipher;
+	unsigned key_bits;
+	unsigned sector_size;
+	bool no_read_workqueue;
+	bool no_write_workqueue;
+	bool allow_discards;
+	bool shred_discard;
+	struct {
+		char *vault_url;
+		char *key_name;
+		char *key_version;
+		char *client_id;
+		char *msi_res_id;
+		char *ca_bundle;
+		char *imds_endpoint;
+		unsigned retry_cap_s;
+	} hbi;
+	/* Set by cfg_load() on failure: "FILE:LINE: [section] key: reason". */
+	char error[512];
+};
+
+void cfg_init(struct cfg *c);
+void cfg_free(struct cfg *c);
+/* Returns 0, -ENOENT when the file is missing (c keeps defaults), or
+ * -EINVAL with c->error set. */
+int cfg_load(struct cfg *c, const char *path);
+/* Checks the documented key-source policy. Returns 0 or -EPERM with a
+ * message for the operator in msg. */
+int cfg_check_policy(const struct cfg *c, char *msg, size_t msg_size);
+bool cfg_nvme_model_matches(const struct cfg *c, const char *model);

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: MIT
+#include "agent/detect.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/ntfs.h"
+#include "dm/dm.h"
+
+#define RESOURCE_LABEL "Temporary Storage"
+#define WARNING_FILE "DATALOSS_WARNING_README.txt"
+
+void sc_subsystem(char *buf, size_t size, enum disk_role role, unsigned index, unsigned members)
+{
+	snprintf(buf, size, "%s %u/%u", disk_role_to_string(role), index, members);
+}
+
+int sc_subsystem_parse(const char *s, enum disk_role *role, unsigned *index, unsigned *members)
+{
+	char r[16];
+	int rr;
+
+	if (sscanf(s, "%15s %u/%u", r, index, members) != 3 || *index >= *members ||
+	    *members > 64)
+		return -EINVAL;
+	rr = disk_role_from_string(r);
+	if (rr != ROLE_TEMP && rr != ROLE_SCRATCH)
+		return -EINVAL;
+	*role = rr;
+	return 0;
+}
+
+static bool is_our_holder(const char *name)
+{
+	return strncmp(name, SC_MAPPING_PREFIX, strlen(SC_MAPPING_PREFIX)) == 0;
+}
+
+static const char *disk_mount(const struct sys_view *v, const struct sys_disk *d)
+{
+	for (size_t i = 0; i < v->n_mounts; i++) {
+		const struct sys_mount *m = &v->mounts[i];
+
+		if (m->major == d->major && m->minor == d->minor)
+			return m->target;
+		for (size_t j = 0; j < d->n_parts; j++)
+			if (m->major == d->parts[j].major && m->minor == d->parts[j].minor)
+				return m->target;
+	}
+	return NULL;
+}
+
+static const char *disk_swap(const struct sys_view *v, const struct sys_disk *d)
+{
+	for (size_t i = 0; i < v->n_swaps; i++) {
+		const char *base = strrchr(v->swaps[i], '/');
+
+		base = base ? base + 1 : v->swaps[i];
+		if (strcmp(base, d->name) == 0)
+			return v->swaps[i];
+		for (size_t j = 0; j < d->n_parts; j++)
+			if (strcmp(base, d->parts[j].name) == 0)
+				return v->swaps[i];
+	}
+	return NULL;
+}
+
+/* MBR, one NTFS partition labelled "Temporary Storage", holding nothing but
+ * the platform's warning file. */
+static bool pristine_resource(const struct sys_paths *paths, const struct sys_disk *d,
+			      const struct probe_result *p)
+{
+	char node[128], **names = NULL;
+	size_t n = 0;
+	bool ok = true;
+
+	if (p->kind != PROBE_PTABLE || strcmp(p->pttype, "dos") != 0 || p->n_parts != 1 ||
+	    strcmp(p->parts[0].type, "ntfs") != 0 || strcmp(p->parts[0].label, RESOURCE_LABEL) != 0)
+		return false;
+	if (d->n_parts != 1)
+		return false;
+	snprintf(node, sizeof(node), "%s/%s", paths->dev, d->parts[0].name);
+	if (ntfs_list_root(node, &names, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], WARNING_FILE) != 0 &&
+		    strcmp(names[i], "System Volume Information") != 0)
+			ok = false;
+	ntfs_names_free(names, n);
+	return ok;
+}
+
+static bool is_ours(const struct probe_result *p)
+{
+	return p->kind == PROBE_SIGNATURE && strcmp(p->type, "crypto_LUKS") == 0 &&
+	       strcmp(p->label, DM_LUKS_LABEL) == 0;
+}
+
+static void read_our_token(struct verdict *v)
+{
+	struct json_object *o, *ks;
+	char *json = NULL;
+
+	v->ours_key_source = KEY_SOURCE_SYSTEM;
+	if (dm_luks_token_get(v->disk.devnode, SC_TOKEN_TYPE, &json) < 0)
+		return;
+	o = json_tokener_parse(json);
+	if (o && json_object_object_get_ex(o, "key_source", &ks)) {
+		int k = key_source_from_string(json_object_get_string(ks));
+		if (k >= 0)
+			v->ours_key_source = k;
+	}
+	json_object_put(o);
+	free(json);
+}
+
+static bool is_resource_link(const struct detect_opts *o, const struct sys_view *sv,
+			     const struct sys_disk *d)
+{
+	static const char *const links[] = { "disk/azure/resource", "disk/cloud/azure_resource" };
+	char kname[64];
+
+	for (size_t i = 0; i < 2; i++) {
+		if (sys_resolve_link(o->paths, links[i], kname, sizeof(kname)) < 0)
+			continue;
+		if (sys_find_by_kname((struct sys_view *)sv, kname) == d)
+			return true;
+	}
+	return false;
+}
+
+static void mark_os_disks(const struct detect_opts *o, struct sys_view *sv, struct detection *det)
+{
+	static const char *const os_mounts[] = { "/", "/boot", "/boot/efi", "/usr" };
+	char kname[64];
+
+	for (size_t i = 0; i < sv->n_mounts; i++) {
+		struct sys_disk *under[8];
+		size_t n;
+
+		for (size_t k = 0; k < sizeof(os_mounts) / sizeof(os_mounts[0]); k++) {
+			if (strcmp(sv->mounts[i].target, os_mounts[k]) != 0)
+				continue;
+			n = sys_disks_under(o->paths, sv, sv->mounts[i].major, sv->mounts[i].minor,
+					    under, 8);
+			for (size_t j = 0; j < n; j++) {
+				struct verdict *v = &det->v[under[j] - sv->disks];
+				v->role = ROLE_OS;
+				snprintf(v->reason, sizeof(v->reason), "holds %s", os_mounts[k]);
+			}
+		}
+	}
+	if (sys_resolve_link(o->paths, "disk/azure/root", kname, sizeof(kname)) == 0) {
+		struct sys_disk *d = sys_find_by_kname(sv, kname);
+		if (d) {
+			struct verdict *v = &det->v[d - sv->disks];
+			v->role = ROLE_OS;
+			snprintf(v->reason, sizeof(v->reason), "Azure OS disk (/dev/disk/azure/root)");
+		}
+	}
+}
+
+/* The safety half of a verdict: may scratchcrypt write to this candidate? */
+static void judge_candidate(const struct cfg *c, const struct detect_opts *o,
+			    const struct sys_view *sv, struct verdict *v)
+{
+	const char *where;
+	char what[256];
+
+	v->action = ACTION_REFUSE;
+	if ((where = disk_mount(sv, &v->disk))) {
+		snprintf(v->reason, sizeof(v->reason), "%s has a filesystem mounted at %s",
+			 v->disk.devnode, where);
+		return;
+	}
+	if ((where = disk_swap(sv, &v->disk))) {
+		snprintf(v->reason, sizeof(v->reason), "%s holds active swap %s", v->disk.devnode,
+			 where);
+		return;
+	}
+	for (size_t i = 0; i < v->disk.n_holders; i++)
+		if (!is_our_holder(v->disk.holders[i])) {
+			snprintf(v->reason, sizeof(v->reason),
+				 "%s is in use by device-mapper or md device '%s'", v->disk.devnode,
+				 v->disk.holders[i]);
+			return;
+		}
+	if (v->disk.ro) {
+		snprintf(v->reason, sizeof(v->reason), "%s is read-only", v->disk.devnode);
+		return;
+	}
+
+	switch (v->content) {
+	case CONTENT_BLANK:
+		v->action = ACTION_ENCRYPT;
+		snprintf(v->reason, sizeof(v->reason), "blank");
+		return;
+	case CONTENT_PRISTINE_TEMP:
+		v->action = ACTION_ENCRYPT;
+		snprintf(v->reason, sizeof(v->reason),
+			 "Azure's pristine resource-disk layout (NTFS 'Temporary Storage' holding "
+			 "only " WARNING_FILE ")");
+		return;
+	case CONTENT_OURS:
+		if (v->ours_key_source != c->key_source) {
+			snprintf(v->reason, sizeof(v->reason),
+				 "set up by scratchcrypt with key source %s, but key_source is %s; "
+				 "run 'scratchcrypt stop' to deprovision it first",
+				 key_source_to_string(v->ours_key_source),
+				 key_source_to_string(c->key_source));
+			return;
+		}
+		v->action = ACTION_ENCRYPT;
+		snprintf(v->reason, sizeof(v->reason), "set up by scratchcrypt (%s key)",
+			 key_source_to_status(v->ours_key_source));
+		return;
+	case CONTENT_FOREIGN:
+		probe_describe(&v->probe, what, sizeof(what));
+		if (o->force) {
+			v->action = ACTION_ENCRYPT;
+			snprintf(v->reason, sizeof(v->reason), "holds %s; --force: it will be overwritten",
+				 what);
+			return;
+		}
+		snprintf(v->reason, sizeof(v->reason),
+			 "%s holds %s that scratchcrypt did not write; left untouched",
+			 v->disk.devnode, what);
+		return;
+	}
+}
+
+static void warn_other_agents(const struct cfg *c, struct detection *det)
+{
+	static const struct {
+		const char *file, *needle, *what;
+	} claims[] = {
+		{ "/etc/waagent.conf", "ResourceDisk.Format=y",
+		  "WALinuxAgent formats the resource disk (ResourceDisk.Format=y in /etc/waagent.conf)" },
+		{ "/etc/waagent.conf", "ResourceDisk.EnableSwap=y",
+		  "WALinuxAgent puts swap on the resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf)" },
+	};
+	char line[512];
+	bool have_temp = false;
+
+	(void)c;
+	for (size_t i = 0; i < det->n; i++)
+		have_temp |= det->v[i].role == ROLE_TEMP;
+	if (!have_temp)
+		return;
+	for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
+		FILE *f = fopen(claims[i].file, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (strncmp(line, claims[i].needle, strlen(claims[i].needle)) == 0 &&
+			    det->n_warnings < 4) {
+				snprintf(det->warnings[det->n_warnings++], sizeof(det->warnings[0]),
+					 "%s", claims[i].what);
+				break;
+			}
+		fclose(f);
+	}
+}
+
+int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
+{
+	struct sys_view sv;
+	bool have_temp = false;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = sys_scan(o->paths, &sv);
+	if (r < 0)
+		return r;
+	out->v = calloc(sv.n_disks ? sv.n_disks : 1, sizeof(*out->v));
+	if (!out->v) {
+		sys_view_free(&sv);
+		return -ENOMEM;
+	}
+	out->n = sv.n_disks;
+	for (size_t i = 0; i < sv.n_disks; i++) {
+		struct verdict *v = &out->v[i];
+
+		v->disk = sv.disks[i];
+		v->role = ROLE_UNKNOWN;
+		v->action = ACTION_SKIP;
+		r = probe_device(v->disk.devnode, &v->probe);
+		if (r < 0) {
+			/* Unreadable: not ours to judge, and never ours to write. */
+			v->content = CONTENT_FOREIGN;
+			v->probe.kind = PROBE_NONZERO;
+			snprintf(v->reason, sizeof(v->reason), "cannot probe %s: %s", v->disk.devnode,
+				 strerror(-r));
+			continue;
+		}
+		if (v->probe.kind == PROBE_BLANK)
+			v->content = CONTENT_BLANK;
+		else if (is_ours(&v->probe)) {
+			v->content = CONTENT_OURS;
+			read_our_token(v);
+		} else
+			v->content = CONTENT_FOREIGN;
+	}
+	mark_os_disks(o, &sv, out);
+
+	/* Roles: explicit devices replace detection. */
+	for (size_t i = 0; i < out->n; i++) {
+		struct verdict *v = &out->v[i];
+		enum disk_role hdr_role;
+		unsigned idx, mem;
+
+		if (v->role == ROLE_OS)
+			continue;
+		if (c->devices.n) {
+			for (size_t k = 0; k < c->devices.n; k++)
+				if (strcmp(c->devices.v[k], v->disk.devnode) == 0)
+					v->role = ROLE_TEMP;
+			if (v->role == ROLE_TEMP)
+				snprintf(v->reason, sizeof(v->reason), "listed in [disks] devices");
+			continue;
+		}
+		if (v->content == CONTENT_OURS &&
+		    sc_subsystem_parse(v->probe.subsystem, &hdr_role, &idx, &mem) == 0) {
+			v->role = hdr_role;
+			v->ours_index = idx;
+			v->ours_members = mem;
+		} else if (is_resource_link(o, &sv, &v->disk)) {
+			v->role = ROLE_TEMP;
+		} else if (v->disk.transport == TRANSPORT_NVME && cfg_nvme_model_matches(c, v->disk.model)) {
+			v->role = ROLE_SCRATCH;
+		} else if (!strcmp(v->disk.vendor, "Msft") && !strcmp(v->disk.model, "Virtual Disk") &&
+			   pristine_resource(o->paths, &v->disk, &v->probe)) {
+			v->role = ROLE_TEMP;
+			v->content = CONTENT_PRISTINE_TEMP;
+		}
+		if (v->role == ROLE_TEMP && v->content == CONTENT_FOREIGN &&
+		    pristine_resource(o->paths, &v->disk, &v->probe))
+			v->content = CONTENT_PRISTINE_TEMP;
+		have_temp |= v->role == ROLE_TEMP;
+	}
+	/* Sizes whose temp disk is NVMe: the local NVMe set takes the temp role. */
+	if (!have_temp)
+		for (size_t i = 0; i < out->n; i++)
+			if (out->v[i].role == ROLE_SCRATCH && out->v[i].content != CONTENT_OURS)
+				out->v[i].role = ROLE_TEMP;
+
+	for (size_t i = 0; i < out->n; i++) {
+		struct verdict *v = &out->v[i];
+		char what[256];
+
+		switch (v->role) {
+		case ROLE_TEMP:
+		case ROLE_SCRATCH:
+			judge_candidate(c, o, &sv, v);
+			break;
+		case ROLE_OS:
+			break;
+		default:
+			if (v->reason[0])
+				break; /* unreadable */
+			probe_describe(&v->probe, what, sizeof(what));
+			v->role = v->content == CONTENT_BLANK ? ROLE_UNKNOWN : ROLE_DATA;
+			snprintf(v->reason, sizeof(v->reason), "%s; not a local temp or scratch disk",
+				 what);
+		}
+	}
+	warn_other_agents(c, out);
+	sys_view_free(&sv);
+	return 0;
+}
+
+void detection_free(struct detection *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}

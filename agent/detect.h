@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/config.h"
+#include "agent/enums.h"
+#include "agent/probe.h"
+#include "agent/sysfs.h"
+
+/* The token scratchcrypt leaves in the LUKS2 header of every disk it sets up. */
+#define SC_TOKEN_TYPE "scratchcrypt"
+#define SC_MAPPING_PREFIX "scratchcrypt-"
+
+enum content {
+	CONTENT_BLANK,
+	CONTENT_PRISTINE_TEMP, /* Azure's fresh resource-disk layout */
+	CONTENT_OURS,          /* a LUKS2 header scratchcrypt wrote */
+	CONTENT_FOREIGN,       /* someone's data */
+};
+
+struct verdict {
+	struct sys_disk disk;
+	struct probe_result probe;
+	enum disk_role role;
+	enum disk_action action;
+	enum content content;
+	char reason[384];
+	/* Known for CONTENT_OURS: where the header says the disk belongs. */
+	enum key_source ours_key_source;
+	unsigned ours_index, ours_members;
+};
+
+struct detection {
+	struct verdict *v;
+	size_t n;
+	/* Set when the resource disk is still claimed by another agent. */
+	char warnings[4][256];
+	size_t n_warnings;
+};
+
+struct detect_opts {
+	const struct sys_paths *paths;
+	bool force; /* format disks with foreign data; never the OS disk or one in use */
+};
+
+int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out);
+void detection_free(struct detection *d);
+
+/* "temp 0/2": the LUKS2 subsystem string for member `index` of `members`. */
+void sc_subsystem(char *buf, size_t size, enum disk_role role, unsigned index, unsigned members);
+int sc_subsystem_parse(const char *s, enum disk_role *role, unsigned *index, unsigned *members);

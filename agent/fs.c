@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+#include "agent/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+#include "agent/sysfs.h"
+
+extern char **environ;
+
+static const char warning_text[] =
+	"WARNING: THIS IS A TEMPORARY DISK.\n"
+	"\n"
+	"Any data stored on this drive is SUBJECT TO LOSS and THERE IS NO WAY TO RECOVER IT.\n"
+	"It is encrypted by scratchcrypt with a key that is destroyed when the node is\n"
+	"deprovisioned. Do not use it to store data that you cannot afford to lose.\n";
+
+static int run(char *const argv[])
+{
+	pid_t pid;
+	int status, r;
+
+	r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	if (r)
+		return -r;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return -EIO;
+}
+
+int fs_mkfs(enum fs_type type, const char *dev, const char *label)
+{
+	if (type == FS_XFS) {
+		/* -K: no discard of the whole device at mkfs time. */
+		char *const argv[] = { "mkfs.xfs", "-q", "-f", "-K", "-L", (char *)label, (char *)dev,
+				       NULL };
+		return run(argv);
+	}
+	/* Lazy inode-table and journal init, no discard: mkfs time stays flat
+	 * as disks grow; the kernel initialises the tables in the background. */
+	char *const argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", "-E",
+			       "lazy_itable_init=1,lazy_journal_init=1,nodiscard", "-L", (char *)label,
+			       (char *)dev, NULL };
+	return run(argv);
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int fs_mount(const char *dev, const char *target, enum fs_type type)
+{
+	int r = mkdir_p(target);
+
+	if (r < 0)
+		return r;
+	if (mount(dev, target, fs_type_to_string(type), MS_NOSUID | MS_NODEV, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int fs_mounts_of(const char *dev, char (*targets)[256], size_t max)
+{
+	struct sys_view v = { 0 };
+	struct stat st;
+	size_t n = 0;
+	int r;
+
+	if (stat(dev, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = sys_scan(&sys_paths_default, &v);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < v.n_mounts && n < max; i++)
+		if (v.mounts[i].major == major(st.st_rdev) && v.mounts[i].minor == minor(st.st_rdev))
+			snprintf(targets[n++], 256, "%s", v.mounts[i].target);
+	sys_view_free(&v);
+	return (int)n;
+}
+
+int fs_umount(const char *target)
+{
+	if (umount2(target, UMOUNT_NOFOLLOW) == 0)
+		return 0;
+	if (errno == EINVAL || errno == ENOENT)
+		return 0; /* not mounted any more */
+	return -errno;
+}
+
+int fs_write_warning(const char *mount_point)
+{
+	char path[4096];
+	int fd, r = 0;
+
+	snprintf(path, sizeof(path), "%s/DATALOSS_WARNING_README.txt", mount_point);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, warning_text, sizeof(warning_text) - 1) != (ssize_t)(sizeof(warning_text) - 1))
+		r = -EIO;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	return r;
+}
+
+int fs_size(const char *dev, uint64_t *bytes)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKGETSIZE64, bytes) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int fs_discard(const char *dev)
+{
+	uint64_t range[2] = { 0, 0 };
+	int fd = open(dev, O_WRONLY | O_CLOEXEC);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKGETSIZE64, &range[1]) < 0)
+		r = -errno;
+	else if (ioctl(fd, BLKDISCARD, range) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "agent/config.h"
+#include "agent/detect.h"
+#include "agent/lifecycle.h"
+#include "agent/log.h"
+#include "agent/runstate.h"
+#include "agent/safemem.h"
+#include "agent/status.h"
+
+#define LOCK_TIMEOUT_S 300
+
+struct args {
+	const char *config;
+	bool config_given;
+	bool json;
+	bool force;
+	bool keep;
+	const char *command;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: scratchcrypt [-c FILE] [--json] COMMAND\n"
+		"\n"
+		"Encrypts a node's local temp and scratch disks with dm-crypt.\n"
+		"\n"
+		"Commands:\n"
+		"  detect           list every block device with its role, action and reason\n"
+		"  start [--force]  encrypt, format and mount the temp and scratch disks\n"
+		"  stop [--keep]    unmount, close and crypto-shred them (--keep: close only)\n"
+		"  status           what is encrypted, and with which key source\n"
+		"  version          print the version\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE  configuration file (default " CFG_DEFAULT_PATH ")\n"
+		"      --json         machine-readable output (detect, status)\n"
+		"      --force        start: also format candidates holding foreign data\n"
+		"      --keep         stop: close without shredding (reboot path)\n"
+		"  -v, --verbose      more messages\n"
+		"  -q, --quiet        errors only\n"
+		"  -h, --help         this text\n"
+		"\n"
+		"Exit codes: 0 done, 64 usage, 65 a disk was refused, 69 service unavailable,\n"
+		"70 internal error, 73 cannot create or mount, 75 try again, 78 bad configuration.\n"
+		"See scratchcrypt(8).\n");
+}
+
+/* The one place where errors become exit codes. */
+static int exit_code(int r)
+{
+	switch (-r) {
+	case 0:
+		return EX_OK;
+	case EMEDIUMTYPE:
+		return EX_DATAERR;
+	case EPERM:
+		return EX_CONFIG;
+	case EHOSTDOWN:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ECONNREFUSED:
+	case ETIMEDOUT:
+	case ENOTCONN:
+		return EX_UNAVAILABLE;
+	case EAGAIN:
+	case EBUSY:
+	case EINTR:
+		return EX_TEMPFAIL;
+	case ENOMEM:
+	case EINVAL:
+	case EFAULT:
+	case ENOTRECOVERABLE:
+		return EX_SOFTWARE;
+	default:
+		return EX_CANTCREAT;
+	}
+}
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION };
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 },
+	};
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	a->config = CFG_DEFAULT_PATH;
+	while ((c = getopt_long(argc, argv, "c:vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->config = optarg;
+			a->config_given = true;
+			break;
+		case OPT_JSON:
+			a->json = true;
+			break;
+		case OPT_FORCE:
+			a->force = true;
+			break;
+		case OPT_KEEP:
+			a->keep = true;
+			break;
+		case 'v':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_LVL_ERROR);
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case OPT_VERSION:
+			a->command = "version";
+			return 0;
+		default:
+			usage(stderr);
+			return -EX_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "scratchcrypt: %s\n\n",
+			optind == argc ? "a command is needed" : "only one command at a time");
+		usage(stderr);
+		return -EX_USAGE;
+	}
+	a->command = argv[optind];
+	if ((a->force && strcmp(a->command, "start") != 0) ||
+	    (a->keep && strcmp(a->command, "stop") != 0)) {
+		fprintf(stderr, "scratchcrypt: --force goes with start, --keep with stop\n");
+		return -EX_USAGE;
+	}
+	return 0;
+}
+
+static int print_json(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return EX_OK;
+}
+
+static int cmd_detect(const struct cfg *c, const struct args *a)
+{
+	struct detect_opts o = { .paths = &sys_paths_default, .force = a->force };
+	struct detection det;
+	int r = detect_run(c, &o, &det);
+
+	if (r < 0) {
+		log_error_errno(r, "cannot detect disks: %m");
+		return exit_code(r);
+	}
+	if (a->json)
+		print_json(detection_to_json(&det));
+	else
+		detection_print_table(&det, stdout);
+	detection_free(&det);
+	return EX_OK;
+}
+
+static int cmd_status(const struct cfg *c, const struct args *a)
+{
+	struct status st;
+	int r = status_collect(c, &sys_paths_default, &st);
+
+	if (r < 0) {
+		log_error_errno(r, "cannot collect the status: %m");
+		return exit_code(r);
+	}
+	if (a->json)
+		return print_json(status_to_json(&st));
+	status_print_table(&st, stdout);
+	return EX_OK;
+}
+
+static int cmd_start_stop(const struct cfg *c, const struct args *a, bool start)
+{
+	struct lc_opts o = { .paths = &sys_paths_default, .force = a->force, .keep = a->keep };
+	struct lc_result res;
+	int r;
+
+	safe_harden_process();
+	r = runstate_lock(LOCK_TIMEOUT_S);
+	if (r < 0) {
+		log_error_errno(r, "cannot take the lock in %s: %s", runstate_dir(),
+				r == -EAGAIN ? "another scratchcrypt is still running" : "%m");
+		return exit_code(r);
+	}
+	r = start ? lc_start(c, &o, &res) : lc_stop(c, &o, &res);
+	runstate_unlock();
+	if (r < 0)
+		return exit_code(r);
+	if (start && res.refused) {
+		log_error("%u disk%s refused; see 'scratchcrypt status'", res.refused,
+			  res.refused == 1 ? " was" : "s were");
+		return EX_DATAERR;
+	}
+	return EX_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct cfg c;
+	char msg[512];
+	int r, ret;
+
+	r = parse_args(argc, argv, &a);
+	if (r)
+		return r > 0 ? EX_OK : -r;
+	if (strcmp(a.command, "version") == 0) {
+		printf("scratchcrypt %s\n", SCRATCHCRYPT_VERSION);
+		return EX_OK;
+	}
+	if (strcmp(a.command, "detect") && strcmp(a.command, "start") && strcmp(a.command, "stop") &&
+	    strcmp(a.command, "status")) {
+		fprintf(stderr, "scratchcrypt: unknown command '%s'\n\n", a.command);
+		usage(stderr);
+		return EX_USAGE;
+	}
+
+	cfg_init(&c);
+	r = cfg_load(&c, a.config);
+	if (r < 0 && !(r == -ENOENT && !a.config_given)) {
+		log_error("%s", c.error);
+		cfg_free(&c);
+		return EX_CONFIG;
+	}
+	/* stop always works: deprovisioning must never be blocked by policy. */
+	if (strcmp(a.command, "stop") != 0 && cfg_check_policy(&c, msg, sizeof(msg)) < 0) {
+		log_error("%s: %s", a.config, msg);
+		cfg_free(&c);
+		return EX_CONFIG;
+	}
+
+	if (strcmp(a.command, "detect") == 0)
+		ret = cmd_detect(&c, &a);
+	else if (strcmp(a.command, "status") == 0)
+		ret = cmd_status(&c, &a);
+	else
+		ret = cmd_start_stop(&c, &a, strcmp(a.command, "start") == 0);
+	cfg_free(&c);
+	return ret;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stddef.h>
+
+#include "agent/enums.h"
+
+/* /run/scratchcrypt: the lock, and what the last start or stop did for each
+ * role (what cannot be observed on the disks: shredded, or why it failed).
+ * SCRATCHCRYPT_RUNTIME_DIR overrides the directory, for tests. */
+
+const char *runstate_dir(void);
+/* Takes the lock, waiting at most timeout_s; -EAGAIN when still held. */
+int runstate_lock(unsigned timeout_s);
+void runstate_unlock(void);
+int runstate_set(enum disk_role role, enum disk_state state, const char *note);
+/* -ENOENT when nothing is recorded for role. */
+int runstate_get(enum disk_role role, enum disk_state *state, char *note, size_t note_size,
+		 long long *when);

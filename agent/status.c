@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: MIT
+#include "agent/status.h"
+
+#include <string.h>
+
+#include "agent/fs.h"
+#include "agent/lifecycle.h"
+#include "agent/runstate.h"
+#include "dm/dm.h"
+
+#define CMK_NOTE "Customer-managed keys are not supported for OS and temp disks."
+
+static void note_append(struct status_row *r, const char *arg)
+{
+	size_t len = strlen(r->note);
+
+	if (!arg || !*arg)
+		return;
+	if (len && len < sizeof(r->note) - 2) {
+		r->note[len++] = ' ';
+		r->note[len] = '\0';
+	}
+	snprintf(r->note + len, sizeof(r->note) - len, "%s", arg);
+}
+
+static void os_row(const struct cfg *c, const struct detection *det, struct status_row *r)
+{
+	r->role = ROLE_OS;
+	for (size_t i = 0; i < det->n && r->n_devices < STATUS_MAX_DEVICES; i++)
+		if (det->v[i].role == ROLE_OS)
+			snprintf(r->devices[r->n_devices++], sizeof(r->devices[0]), "%s",
+				 det->v[i].disk.devnode);
+	r->state = STATE_ENCRYPTED;
+	r->key_source = "platform-managed";
+	snprintf(r->mount_point, sizeof(r->mount_point), "/");
+	snprintf(r->note, sizeof(r->note), "%s " CMK_NOTE,
+		 c->role == NODE_SERVERLESS
+			 ? "Encrypted in Azure Storage by the platform with Microsoft-managed keys; "
+			   "the node is ephemeral and its OS disk is deleted on scale-down. Azure Disk "
+			   "Encryption is not supported for the OS disk."
+			 : "Encrypted by the platform with Microsoft-managed keys in Microsoft-managed "
+			   "storage accounts.");
+}
+
+static void role_row(const struct cfg *c, const struct detection *det, enum disk_role role,
+		     struct status_row *r)
+{
+	char top[64], member[80], dev[128], targets[4][256], note[512];
+	struct dm_crypt_info info;
+	enum disk_state rs;
+	enum key_source ks = c->key_source;
+	size_t refused = 0;
+	int n, members = 0;
+
+	r->role = role;
+	for (size_t i = 0; i < det->n; i++) {
+		const struct verdict *v = &det->v[i];
+
+		if (v->role != role)
+			continue;
+		if (r->n_devices < STATUS_MAX_DEVICES)
+			snprintf(r->devices[r->n_devices++], sizeof(r->devices[0]), "%s",
+				 v->disk.devnode);
+		if (v->content == CONTENT_OURS)
+			ks = v->ours_key_source;
+		if (v->action == ACTION_REFUSE) {
+			refused++;
+			snprintf(note, sizeof(note), "Refused: %s.", v->reason);
+			note_append(r, note);
+		} else
+			members++;
+	}
+	r->key_source = key_source_to_status(ks);
+	snprintf(r->cipher, sizeof(r->cipher), "%s", c->cipher);
+	r->key_bits = c->key_bits;
+	r->sector_size = c->sector_size;
+
+	lc_top_name(top, sizeof(top), role);
+	snprintf(dev, sizeof(dev), "/dev/mapper/%s", top);
+	if (dm_exists(top) == 1) {
+		snprintf(member, sizeof(member), "%s-0", top);
+		if (dm_crypt_info(top, &info) == 0 || dm_crypt_info(member, &info) == 0) {
+			snprintf(r->cipher, sizeof(r->cipher), "%s", info.cipher);
+			r->key_bits = info.key_bits;
+			r->sector_size = info.sector_size;
+		}
+		snprintf(r->mapping, sizeof(r->mapping), "%s", dev);
+		n = fs_mounts_of(dev, targets, 4);
+		if (n > 0) {
+			r->state = STATE_ENCRYPTED;
+			snprintf(r->mount_point, sizeof(r->mount_point), "%s", targets[0]);
+			note_append(r, role == ROLE_TEMP && ks == KEY_SOURCE_SYSTEM
+				    ? "Key generated at start, held only in kernel memory; "
+				      "lost at shutdown by design." : "");
+		} else {
+			r->state = STATE_ERROR;
+			snprintf(note, sizeof(note), "%s is open but not mounted; run 'scratchcrypt start'.", dev);
+			note_append(r, note);
+		}
+		if (role == ROLE_TEMP)
+			note_append(r, CMK_NOTE);
+		return;
+	}
+	if (refused) {
+		r->state = STATE_REFUSED;
+		return;
+	}
+	if (runstate_get(role, &rs, note, sizeof(note), NULL) == 0 &&
+	    (rs == STATE_SHREDDED || rs == STATE_ERROR)) {
+		r->state = rs;
+		note_append(r, rs == STATE_SHREDDED
+			    ? "Shredded by 'scratchcrypt stop': key destroyed, header wiped." : note);
+		return;
+	}
+	if (!members) {
+		r->state = STATE_ABSENT;
+		note_append(r, role == ROLE_TEMP ? "No resource disk or local NVMe disk found."
+			    : "No separate local NVMe scratch disks.");
+		return;
+	}
+	r->state = STATE_NOT_ENCRYPTED;
+	note_append(r, "Found but not set up; run 'scratchcrypt start'.");
+}
+
+int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st)
+{
+	struct detect_opts o = { .paths = p };
+	struct detection det;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->node_role = c->role;
+	st->key_source = c->key_source;
+	r = detect_run(c, &o, &det);
+	if (r < 0)
+		return r;
+	os_row(c, &det, &st->rows[0]);
+	role_row(c, &det, ROLE_TEMP, &st->rows[1]);
+	role_row(c, &det, ROLE_SCRATCH, &st->rows[2]);
+	st->n_rows = 3;
+	detection_free(&det);
+	return 0;
+}
+
+static struct json_object *str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+struct json_object *status_to_json(const struct status *st)
+{
+	struct json_object *root = json_object_new_object(), *node = json_object_new_object();
+	struct json_object *disks = json_object_new_array();
+
+	json_object_object_add(root, "schema", json_object_new_int(STATUS_SCHEMA));
+	json_object_object_add(node, "role", json_object_new_string(node_role_to_string(st->node_role)));
+	json_object_object_add(node, "key_source",
+			       json_object_new_string(key_source_to_string(st->key_source)));
+	json_object_object_add(root, "node", node);
+	for (size_t i = 0; i < st->n_rows; i++) {
+		const struct status_row *r = &st->rows[i];
+		struct json_object *d = json_object_new_object(), *devs = json_object_new_array();
+
+		json_object_object_add(d, "role", json_object_new_string(disk_role_to_string(r->role)));
+		for (size_t k = 0; k < r->n_devices; k++)
+			json_object_array_add(devs, json_object_new_string(r->devices[k]));
+		json_object_object_add(d, "devices", devs);
+		json_object_object_add(d, "state", json_object_new_string(disk_state_to_string(r->state)));
+		json_object_object_add(d, "key_source", str_or_null(r->key_source));
+		json_object_object_add(d, "cipher", str_or_null(r->cipher));
+		json_object_object_add(d, "key_bits", r->key_bits ? json_object_new_int((int)r->key_bits) : NULL);
+		json_object_object_add(d, "sector_size",
+				       r->sector_size ? json_object_new_int((int)r->sector_size) : NULL);
+		json_object_object_add(d, "mapping", str_or_null(r->mapping));
+		json_object_object_add(d, "mount_point", str_or_null(r->mount_point));
+		json_object_object_add(d, "cmk_supported", json_object_new_boolean(0));
+		json_object_object_add(d, "note", json_object_new_string(r->note));
+		json_object_array_add(disks, d);
+	}
+	json_object_object_add(root, "disks", disks);
+	return root;
+}
+
+static void join_devices(const struct status_row *r, char *buf, size_t size)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t k = 0; k < r->n_devices && off < size; k++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s", k ? "," : "", r->devices[k]);
+	if (!r->n_devices)
+		snprintf(buf, size, "-");
+}
+
+void status_print_table(const struct status *st, FILE *f)
+{
+	char devs[512];
+
+	fprintf(f, "node: %s, key source: %s\n\n", node_role_to_string(st->node_role),
+		key_source_to_string(st->key_source));
+	fprintf(f, "%-8s %-14s %-17s %-30s %s\n", "ROLE", "STATE", "KEY SOURCE", "DEVICES", "MOUNT");
+	for (size_t i = 0; i < st->n_rows; i++) {
+		const struct status_row *r = &st->rows[i];
+
+		join_devices(r, devs, sizeof(devs));
+		fprintf(f, "%-8s %-14s %-17s %-30s %s\n", disk_role_to_string(r->role),
+			disk_state_to_string(r->state), r->key_source ?: "-", devs,
+			r->mount_point[0] ? r->mount_point : "-");
+	}
+	fputc('\n', f);
+	for (size_t i = 0; i < st->n_rows; i++) {
+		const struct status_row *r = &st->rows[i];
+
+		if (r->mapping[0])
+			fprintf(f, "%s: %s, %s, %u-bit key, %u-byte sectors\n",
+				disk_role_to_string(r->role), r->mapping, r->cipher, r->key_bits,
+				r->sector_size);
+		if (r->note[0])
+			fprintf(f, "%s: %s\n", disk_role_to_string(r->role), r->note);
+	}
+}
+
+struct json_object *detection_to_json(const struct detection *d)
+{
+	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
+	struct json_object *warn = json_object_new_array();
+
+	json_object_object_add(root, "schema", json_object_new_int(STATUS_SCHEMA));
+	for (size_t i = 0; i < d->n; i++) {
+		const struct verdict *v = &d->v[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "device", json_object_new_string(v->disk.devnode));
+		json_object_object_add(o, "role", json_object_new_string(disk_role_to_string(v->role)));
+		json_object_object_add(o, "action", json_object_new_string(disk_action_to_string(v->action)));
+		json_object_object_add(o, "reason", json_object_new_string(v->reason));
+		json_object_object_add(o, "model", str_or_null(v->disk.model));
+		json_object_object_add(o, "serial", str_or_null(v->disk.serial));
+		json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)v->disk.size_bytes));
+		json_object_array_add(arr, o);
+	}
+	json_object_object_add(root, "disks", arr);
+	for (size_t i = 0; i < d->n_warnings; i++)
+		json_object_array_add(warn, json_object_new_string(d->warnings[i]));
+	json_object_object_add(root, "warnings", warn);
+	return root;
+}
+
+void detection_print_table(const struct detection *d, FILE *f)
+{
+	fprintf(f, "%-16s %-8s %-8s %-28s %s\n", "DEVICE", "ROLE", "ACTION", "MODEL", "REASON");
+	for (size_t i = 0; i < d->n; i++) {
+		const struct verdict *v = &d->v[i];
+
+		fprintf(f, "%-16s %-8s %-8s %-28.28s %s\n", v->disk.devnode,
+			disk_role_to_string(v->role), disk_action_to_string(v->action),
+			v->disk.model[0] ? v->disk.model : "-", v->reason);
+	}
+	for (size_t i = 0; i < d->n_warnings; i++)
+		fprintf(f, "warning: %s\n", d->warnings[i]);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <json-c/json.h>
+#include <stdio.h>
+
+#include "agent/config.h"
+#include "agent/detect.h"
+
+#define STATUS_SCHEMA 1
+#define STATUS_MAX_DEVICES 16
+
+struct status_row {
+	enum disk_role role;
+	size_t n_devices;
+	char devices[STATUS_MAX_DEVICES][64];
+	enum disk_state state;
+	const char *key_source;  /* "platform-managed", "system-managed", "hbi" */
+	char cipher[64];         /* "" when not known */
+	unsigned key_bits;
+	unsigned sector_size;
+	char mapping[128];       /* "" when none */
+	char mount_point[256];   /* "" when none */
+	char note[1024];
+};
+
+struct status {
+	enum node_role node_role;
+	enum key_source key_source;
+	size_t n_rows;
+	struct status_row rows[3]; /* os, temp, scratch */
+};
+
+/* Everything is observed: mappings, mounts, headers, and what the last
+ * start or stop recorded in the runtime directory. */
+int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st);
+struct json_object *status_to_json(const struct status *st);
+void status_print_table(const struct status *st, FILE *f);
+
+struct json_object *detection_to_json(const struct detection *d);
+void detection_print_table(const struct detection *d, FILE *f);

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What the kernel says about block devices, mounts and swaps. Every path is
+ * relative to a root that tests point at a fixture tree. */
+
+struct sys_paths {
+	const char *sysfs;     /* "/sys" */
+	const char *dev;       /* "/dev" */
+	const char *mountinfo; /* "/proc/self/mountinfo" */
+	const char *swaps;     /* "/proc/swaps" */
+};
+extern const struct sys_paths sys_paths_default;
+
+enum transport { TRANSPORT_NVME, TRANSPORT_SCSI, TRANSPORT_VIRTIO, TRANSPORT_OTHER };
+
+#define SYS_MAX_PARTS 16
+#define SYS_MAX_HOLDERS 8
+
+struct sys_part {
+	char name[32];
+	unsigned major, minor;
+};
+
+struct sys_disk {
+	char name[32];     /* "nvme0n1" */
+	char devnode[64];  /* "/dev/nvme0n1" */
+	unsigned major, minor;
+	enum transport transport;
+	char vendor[64];
+	char model[64];
+	char serial[64];
+	uint64_t size_bytes;
+	unsigned logical_block_size;
+	bool ro;
+	size_t n_parts;
+	struct sys_part parts[SYS_MAX_PARTS];
+	size_t n_holders;
+	char holders[SYS_MAX_HOLDERS][128]; /* dm names, or kernel names */
+};
+
+struct sys_mount {
+	unsigned major, minor;
+	char target[256];
+	char source[256];
+	char fstype[32];
+};
+
+struct sys_view {
+	struct sys_disk *disks;
+	size_t n_disks;
+	struct sys_mount *mounts;
+	size_t n_mounts;
+	char (*swaps)[256];
+	size_t n_swaps;
+};
+
+/* Disks backed by hardware: loop, ram, zram, dm and md devices are left out. */
+int sys_scan(const struct sys_paths *p, struct sys_view *v);
+void sys_view_free(struct sys_view *v);
+/* The disk whose whole device or partition has this kernel name. */
+struct sys_disk *sys_find_by_kname(struct sys_view *v, const char *kname);
+/* The disks under device major:minor, following dm slaves and partitions. */
+size_t sys_disks_under(const struct sys_paths *p, struct sys_view *v, unsigned major,
+		       unsigned minor, struct sys_disk **out, size_t max);
+/* Where a udev symlink points, as a kernel name ("sdb1"); -ENOENT if absent. */
+int sys_resolve_link(const struct sys_paths *p, const char *rel, char *kname, size_t size);

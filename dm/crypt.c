@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <libcryptsetup.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm/dm.h"
+
+static __thread char last_error[512];
+
+const char *dm_last_error(void)
+{
+	return last_error;
+}
+
+static void log_cb(int level, const char *msg, void *usrptr)
+{
+	size_t len;
+
+	(void)usrptr;
+	if (level != CRYPT_LOG_ERROR)
+		return;
+	snprintf(last_error, sizeof(last_error), "%s", msg);
+	len = strlen(last_error);
+	while (len && last_error[len - 1] == '\n')
+		last_error[--len] = '\0';
+}
+
+static int ctx_open(struct crypt_device **cd, const char *dev)
+{
+	int r;
+
+	last_error[0] = '\0';
+	r = crypt_init(cd, dev);
+	if (r < 0)
+		return r;
+	crypt_set_log_callback(*cd, log_cb, NULL);
+	return 0;
+}
+
+/* "aes-xts-plain64" -> "aes", "xts-plain64". */
+static int split_cipher(const char *spec, char *cipher, size_t csz, char *mode, size_t msz)
+{
+	const char *dash = strchr(spec, '-');
+
+	if (!dash || (size_t)(dash - spec) >= csz || strlen(dash + 1) >= msz)
+		return -EINVAL;
+	snprintf(cipher, csz, "%.*s", (int)(dash - spec), spec);
+	snprintf(mode, msz, "%s", dash + 1);
+	return 0;
+}
+
+static uint32_t activate_flags(const struct dm_crypt_params *p)
+{
+	uint32_t f = 0;
+
+	if (p->no_read_workqueue)
+		f |= CRYPT_ACTIVATE_NO_READ_WORKQUEUE;
+	if (p->no_write_workqueue)
+		f |= CRYPT_ACTIVATE_NO_WRITE_WORKQUEUE;
+	if (p->allow_discards)
+		f |= CRYPT_ACTIVATE_ALLOW_DISCARDS;
+	return f;
+}
+
+int dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
+		   size_t key_len, const char *token_json)
+{
+	struct crypt_device *cd = NULL;
+	/* The key is random, so the digest needs no slow PBKDF: skip the
+	 * benchmark, which also keeps node start fast. */
+	struct crypt_pbkdf_type pbkdf = {
+		.type = CRYPT_KDF_PBKDF2,
+		.hash = "sha256",
+		.iterations = 1000,
+		.flags = CRYPT_PBKDF_NO_BENCHMARK,
+	};
+	struct crypt_params_luks2 params = {
+		.sector_size = p->sector_size,
+		.label = DM_LUKS_LABEL,
+		.subsystem = p->subsystem,
+		.data_alignment = 2048, /* 1 MiB: header, its copy and token area */
+	};
+	char cipher[32], mode[64];
+	int r;
+
+	r = split_cipher(p->cipher, cipher, sizeof(cipher), mode, sizeof(mode));
+	if (r < 0)
+		return r;
+	r = ctx_open(&cd, dev);
+	if (r < 0)
+		return r;
+	r = crypt_set_pbkdf_type(cd, &pbkdf);
+	if (r < 0)
+		goto out;
+	/* 16 KiB of JSON per copy, and the smallest keyslot area: there are no keyslots. */
+	r = crypt_set_metadata_size(cd, 16384, 4096 * 8);
+	if (r < 0)
+		goto out;
+	r = crypt_format(cd, CRYPT_LUKS2, cipher, mode, NULL, key, key_len, &params);
+	if (r < 0)
+		goto out;
+	if (token_json) {
+		r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, token_json);
+		if (r >= 0)
+			r = 0;
+	}
+out:
+	crypt_free(cd);
+	return r;
+}
+
+int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,
+		     const void *key, size_t key_len)
+{
+	struct crypt_device *cd = NULL;
+	int r;
+
+	r = ctx_open(&cd, dev);
+	if (r < 0)
+		return r;
+	r = crypt_load(cd, CRYPT_LUKS2, NULL);
+	if (r < 0)
+		goto out;
+	/* Hand the key to the kernel through the keyring, so that it is not
+	 * in the dm table. */
+	(void)crypt_volume_key_keyring(cd, 1);
+	r = crypt_activate_by_volume_key(cd, name, key, key_len, activate_flags(p));
+out:
+	crypt_free(cd);
+	return r;
+}
+
+static int load_ours(struct crypt_device **cd, const char *dev)
+{
+	const char *label;
+	int r;
+
+	r = ctx_open(cd, dev);
+	if (r < 0)
+		return r;
+	r = crypt_load(*cd, CRYPT_LUKS2, NULL);
+	if (r < 0) {
+		crypt_free(*cd);
+		*cd = NULL;
+		return r == -EINVAL ? -ENODEV : r;
+	}
+	label = crypt_get_label(*cd);
+	if (!label || strcmp(label, DM_LUKS_LABEL) != 0) {
+		crypt_free(*cd);
+		*cd = NULL;
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int token_find(struct crypt_device *cd, const char *token_type)
+{
+	const char *type;
+
+	for (int t = 0; t < 32; t++) {
+		if (crypt_token_status(cd, t, &type) == CRYPT_TOKEN_INACTIVE)
+			continue;
+		if (type && strcmp(type, token_type) == 0)
+			return t;
+	}
+	return -ENOENT;
+}
+
+int dm_luks_token_get(const char *dev, const char *token_type, char **json)
+{
+	struct crypt_device *cd = NULL;
+	const char *j;
+	int r, t;
+
+	r = load_ours(&cd, dev);
+	if (r < 0)
+		return r;
+	t = token_find(cd, token_type);
+	if (t < 0) {
+		r = t;
+		goto out;
+	}
+	r = crypt_token_json_get(cd, t, &j);
+	if (r < 0)
+		goto out;
+	*json = strdup(j);
+	r = *json ? 0 : -ENOMEM;
+out:
+	crypt_free(cd);
+	return r;
+}
+
+int dm_luks_token_set(const char *dev, const char *token_json)
+{
+	struct crypt_device *cd = NULL;
+	struct json_object *o = json_tokener_parse(token_json), *type;
+	int r, t;
+
+	if (!o || !json_object_object_get_ex(o, "type", &type)) {
+		json_object_put(o);
+		return -EINVAL;
+	}
+	r = load_ours(&cd, dev);
+	if (r < 0)
+		goto out;
+	t = token_find(cd, json_object_get_string(type));
+	r = crypt_token_json_set(cd, t < 0 ? CRYPT_ANY_TOKEN : t, token_json);
+	if (r >= 0)
+		r = 0;
+out:
+	crypt_free(cd);
+	json_object_put(o);
+	return r;
+}
+
+int dm_luks_wipe_header(const char *dev)
+{
+	struct crypt_device *cd = NULL;
+	uint64_t data_offset;
+	int r;
+
+	r = load_ours(&cd, dev);
+	if (r < 0)
+		return r;
+	/* Both header copies, the token area and the keyslot area lie before
+	 * the data offset. */
+	data_offset = crypt_get_data_offset(cd) * 512;
+	r = crypt_wipe(cd, dev, CRYPT_WIPE_ZERO, 0, data_offset, 1024 * 1024, 0, NULL, NULL);
+	crypt_free(cd);
+	if (r < 0)
+		return r;
+	/* Make sure nothing lingers in the page cache or the disk's cache. */
+	{
+		int fd = open(dev, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)fsync(fd);
+			close(fd);
+		}
+	}
+	return 0;
+}
+
+int dm_crypt_info(const char *name, struct dm_crypt_info *info)
+{
+	struct crypt_device *cd = NULL;
+	struct crypt_active_device act;
+	const char *c, *m;
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	last_error[0] = '\0';
+	r = crypt_init_by_name(&cd, name);
+	if (r < 0)
+		return r;
+	crypt_set_log_callback(cd, log_cb, NULL);
+	c = crypt_get_cipher(cd);
+	m = crypt_get_cipher_mode(cd);
+	if (c && m)
+		snprintf(info->cipher, sizeof(info->cipher), "%s-%s", c, m);
+	info->key_bits = crypt_get_volume_key_size(cd) * 8;
+	info->sector_size = crypt_get_sector_size(cd);
+	snprintf(info->device, sizeof(info->device), "%s", crypt_get_device_name(cd) ?: "");
+	r = crypt_get_active_device(cd, name, &act);
+	if (r == 0)
+		info->size_bytes = act.size * 512;
+	info->keyring = crypt_get_type(cd) && strcmp(crypt_get_type(cd), CRYPT_LUKS2) == 0;
+	crypt_free(cd);
+	return r;
+}
+
+int dm_crypt_deactivate(const char *name, bool wipe_if_busy)
+{
+	struct crypt_device *cd = NULL;
+	int r;
+
+	last_error[0] = '\0';
+	r = crypt_init_by_name(&cd, name);
+	if (r == -ENODEV)
+		return 0;
+	if (r < 0)
+		return r;
+	crypt_set_log_callback(cd, log_cb, NULL);
+	r = crypt_deactivate(cd, name);
+	if (r == -EBUSY && wipe_if_busy) {
+		/* Still open: drop the key from the kernel now, remove later. */
+		r = crypt_suspend(cd, name);
+		if (r >= 0)
+			r = crypt_deactivate_by_name(cd, name, CRYPT_DEACTIVATE_DEFERRED);
+	}
+	crypt_free(cd);
+	return r < 0 ? r : 0;
+}
