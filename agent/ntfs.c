@@ -44,7 +44,7 @@ static int fill(void *dirent, const ntfschar *name, const int name_len, const in
 	if (ntfs_ucstombs(name, name_len, &s, 0) < 0)
 		return l->err = -EILSEQ, -1;
 	/* NTFS's metafiles live in the first 16 MFT records. */
-	if (strcmp(s, ".") == 0 || (MREF(mref) < 16 && s[0] == '$')) {
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || (MREF(mref) < 16 && s[0] == '$')) {
 		free(s);
 		return 0;
 	}

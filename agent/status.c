@@ -101,15 +101,16 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 			note_append(r, CMK_NOTE);
 		return;
 	}
-	if (refused) {
-		r->state = STATE_REFUSED;
-		return;
-	}
+	/* What the last start or stop did, unless the disks say otherwise. */
 	if (runstate_get(role, &rs, note, sizeof(note), NULL) == 0 &&
 	    (rs == STATE_SHREDDED || rs == STATE_ERROR)) {
 		r->state = rs;
 		note_append(r, rs == STATE_SHREDDED
 			    ? "Shredded by 'scratchcrypt stop': key destroyed, header wiped." : note);
+		return;
+	}
+	if (refused) {
+		r->state = STATE_REFUSED;
 		return;
 	}
 	if (!members) {

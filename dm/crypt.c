@@ -12,6 +12,10 @@
 #include "dm/dm.h"
 
 static __thread char last_error[512];
+/* libdevmapper, under libcryptsetup's activation, keeps process-wide state
+ * (udev cookies, the control fd): one activation at a time. Formatting,
+ * the slow part, runs in parallel. */
+static pthread_mutex_t activate_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const char *dm_last_error(void)
 {
@@ -130,7 +134,9 @@ int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_pa
 	/* Hand the key to the kernel through the keyring, so that it is not
 	 * in the dm table. */
 	(void)crypt_volume_key_keyring(cd, 1);
+	pthread_mutex_lock(&activate_lock);
 	r = crypt_activate_by_volume_key(cd, name, key, key_len, activate_flags(p));
+	pthread_mutex_unlock(&activate_lock);
 out:
 	crypt_free(cd);
 	return r;

@@ -52,20 +52,33 @@ static struct dm_task *task_new(int type, const char *name)
 	return dmt;
 }
 
-static int task_run_info(const char *name, struct dm_task **out)
+/* Runs a task of `type` on an existing mapping; -ENODEV when it does not exist. */
+static int task_run_info(int type, const char *name, struct dm_task **out)
 {
-	struct dm_task *dmt = task_new(DM_DEVICE_TABLE, name);
+	struct dm_task *dmt;
 	struct dm_info info;
 
+	/* DM_DEVICE_INFO succeeds for a missing name and says so in info. */
+	dmt = task_new(DM_DEVICE_INFO, name);
 	if (!dmt)
 		return -ENOMEM;
 	if (!dm_task_run(dmt) || !dm_task_get_info(dmt, &info)) {
 		dm_task_destroy(dmt);
 		return -EIO;
 	}
-	if (!info.exists) {
-		dm_task_destroy(dmt);
+	dm_task_destroy(dmt);
+	if (!info.exists)
 		return -ENODEV;
+	if (type == DM_DEVICE_INFO) {
+		*out = NULL;
+		return 0;
+	}
+	dmt = task_new(type, name);
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -EIO;
 	}
 	*out = dmt;
 	return 0;
@@ -74,14 +87,11 @@ static int task_run_info(const char *name, struct dm_task **out)
 int dm_exists(const char *name)
 {
 	struct dm_task *dmt;
-	int r = task_run_info(name, &dmt);
+	int r = task_run_info(DM_DEVICE_INFO, name, &dmt);
 
 	if (r == -ENODEV)
 		return 0;
-	if (r < 0)
-		return r;
-	dm_task_destroy(dmt);
-	return 1;
+	return r < 0 ? r : 1;
 }
 
 int dm_stripe_create(const char *name, const char *const *members, size_t n,
@@ -205,7 +215,7 @@ int dm_table(const char *name, char *buf, size_t size)
 	char *type, *params;
 	void *next = NULL;
 	size_t off = 0;
-	int r = task_run_info(name, &dmt);
+	int r = task_run_info(DM_DEVICE_TABLE, name, &dmt);
 
 	if (r < 0)
 		return r;
@@ -225,7 +235,7 @@ int dm_target_type(const char *name, char *type_out, size_t size)
 	struct dm_task *dmt;
 	uint64_t start, length;
 	char *type = NULL, *params;
-	int r = task_run_info(name, &dmt);
+	int r = task_run_info(DM_DEVICE_TABLE, name, &dmt);
 
 	if (r < 0)
 		return r;

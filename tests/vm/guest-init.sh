@@ -1,0 +1,23 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# PID 1 of the test VM: load modules, run /scenario.sh, report, power off.
+export PATH=/usr/sbin:/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+while read -r m; do insmod "$m" 2>/dev/null; done </etc/modules.load
+mdev -s 2>/dev/null
+mkdir -p /dev/mapper
+# Let the disks settle.
+for i in $(seq 50); do
+	[ -e /sys/block/nvme0n1 ] && ls /sys/block | grep -q '^sd' && break
+	sleep 0.1
+done
+echo "SC-BOOTED"
+sh -e /scenario.sh
+rc=$?
+sync
+echo "SC-EXIT $rc"
+poweroff -f

@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the scenarios that run inside the test VM.
+fail() { echo "SC-FAIL: $*"; exit 1; }
+step() { echo "SC-STEP: $*"; }
+# The kernel name of the NVMe namespace whose controller has this serial.
+nvme_by_serial() {
+	for d in /sys/block/nvme*; do
+		[ "$(cat "$d/device/serial" | tr -d ' ')" = "$1" ] && { echo "/dev/${d##*/}"; return; }
+	done
+	fail "no NVMe disk with serial $1"
+}
+scsi_by_serial() {
+	for d in /sys/block/sd*; do
+		[ -e "$d/device/vpd_pg80" ] && grep -q "$1" "$d/device/vpd_pg80" && { echo "/dev/${d##*/}"; return; }
+	done
+	fail "no SCSI disk with serial $1"
+}
+# expect_rc WANT CMD...: runs CMD, fails the scenario unless it exits WANT.
+expect_rc() {
+	want=$1; shift
+	set +e
+	"$@"
+	got=$?
+	set -e
+	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want"
+}

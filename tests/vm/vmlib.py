@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: MIT
+"""Boots scratchcrypt in an emulated node and checks what users rely on.
+
+Each scenario boots Debian's cloud kernel under qemu-system-x86_64 (TCG, or
+KVM when SCRATCHCRYPT_VM_KVM=1) from an initramfs of the freshly built
+binaries, with sparse-file disks attached as NVMe and Hyper-V-like SCSI
+disks. The guest runs a shell scenario and reports on the serial console;
+the disk images are checked from the host after the VM exits.
+
+Scenarios live in scenarios.py, which is the program ctest runs.
+"""
+import argparse
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MiB = 1024 * 1024
+
+
+def skip(reason):
+    print(f"SKIP: {reason}")
+    sys.exit(77)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def find_kernel():
+    kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
+    if not kernels:
+        skip("no Debian cloud kernel in /boot (apt-get install linux-image-cloud-amd64)")
+    k = kernels[-1]
+    kver = os.path.basename(k)[len("vmlinuz-"):]
+    if not os.path.isdir(f"/lib/modules/{kver}"):
+        skip(f"no modules for {kver}")
+    if not os.access(k, os.R_OK):
+        skip(f"{k} is not readable (run as root)")
+    return k, kver
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(4 * MiB), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def contains(path, needle):
+    """Scans a sparse image for a byte string, skipping holes."""
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        fd = f.fileno()
+        off = 0
+        while off < size:
+            try:
+                data_start = os.lseek(fd, off, os.SEEK_DATA)
+            except OSError:
+                return False
+            hole = os.lseek(fd, data_start, os.SEEK_HOLE)
+            pos = data_start
+            while pos < hole:
+                n = min(8 * MiB, hole - pos)
+                # overlap by len(needle) so that nothing straddles a block edge
+                f.seek(max(pos - len(needle), data_start))
+                if needle in f.read(n + len(needle)):
+                    return True
+                pos += n
+            off = hole
+    return False
+
+
+def head_is_zero(path, nbytes=MiB):
+    with open(path, "rb") as f:
+        return f.read(nbytes).count(0) == nbytes
+
+
+class Node:
+    """An emulated compute node: disk images and a way to boot them."""
+
+    def __init__(self, build_dir, name):
+        self.build_dir = build_dir
+        self.kernel, self.kver = find_kernel()
+        if not shutil.which("qemu-system-x86_64"):
+            skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+        self.work = os.path.join(build_dir, "vm-work", name)
+        shutil.rmtree(self.work, ignore_errors=True)
+        os.makedirs(self.work)
+        self.disks = []  # (kind, file, serial)
+        self.boots = 0
+        self.initramfs = self._base_initramfs()
+
+    def _base_initramfs(self):
+        binary = os.path.join(self.build_dir, "scratchcrypt")
+        out = os.path.join(self.build_dir, "vm-initramfs.cpio")
+        inputs = [binary] + glob.glob(os.path.join(HERE, "*.sh"))
+        if not os.path.exists(out) or any(os.path.getmtime(i) > os.path.getmtime(out) for i in inputs):
+            tmp = out + ".tmp"
+            run([os.path.join(HERE, "mkinitramfs.sh"), self.kver, binary, tmp])
+            os.replace(tmp, out)
+        return out
+
+    def path(self, name):
+        return os.path.join(self.work, name)
+
+    def add(self, kind, name, serial, source=None, size=256 * MiB):
+        f = self.path(name)
+        if source:
+            run(["cp", "--sparse=always", source, f])
+        else:
+            with open(f, "wb") as fh:
+                fh.truncate(size)
+        self.disks.append((kind, f, serial))
+        return f
+
+    def qemu_args(self, initrd, log):
+        accel = "kvm" if os.environ.get("SCRATCHCRYPT_VM_KVM") == "1" else "tcg"
+        args = ["qemu-system-x86_64", "-nodefaults", "-nographic", "-no-reboot",
+                "-machine", f"q35,accel={accel}", "-cpu", "max", "-smp", "2", "-m", "768",
+                "-kernel", self.kernel, "-initrd", initrd,
+                "-append", "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60",
+                "-serial", f"file:{log}", "-net", "none",
+                "-device", "virtio-scsi-pci,id=scsi0"]
+        for i, (kind, f, serial) in enumerate(self.disks):
+            drive = f"file={f},if=none,id=d{i},format=raw,cache=unsafe,discard=unmap"
+            args += ["-drive", drive]
+            if kind == "nvme":
+                args += ["-device", f"nvme,drive=d{i},serial={serial}"]
+            elif kind == "scsi":
+                args += ["-device", f"scsi-hd,drive=d{i},bus=scsi0.0,vendor=Msft,"
+                         f"product=Virtual Disk,serial={serial}"]
+            else:
+                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
+        return args
+
+    def boot(self, scenario, timeout=240):
+        """Runs a guest shell scenario; returns its console lines and JSON blobs."""
+        self.boots += 1
+        tag = f"boot{self.boots}"
+        log = self.path(f"{tag}.serial.log")
+        sdir = tempfile.mkdtemp(dir=self.work)
+        with open(os.path.join(sdir, "scenario.sh"), "w") as f:
+            f.write(". /etc/guest-lib.sh\n" + scenario)
+        extra = self.path(f"{tag}.cpio")
+        with open(extra, "wb") as out:
+            run(["sh", "-c", "find . | cpio -o -H newc --quiet"], cwd=sdir, stdout=out)
+        initrd = self.path(f"{tag}.initrd")
+        with open(initrd, "wb") as out:
+            for part in (self.initramfs, extra):
+                with open(part, "rb") as p:
+                    shutil.copyfileobj(p, out)
+        start = time.monotonic()
+        try:
+            subprocess.run(self.qemu_args(initrd, log), timeout=timeout, check=False,
+                           stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{tag}: the VM did not finish within {timeout}s (serial log: {log})")
+        elapsed = time.monotonic() - start
+        with open(log, "rb") as f:
+            text = f.read().decode("utf-8", "replace").replace("\r", "")
+        lines = text.split("\n")
+        for l in lines:
+            if l.startswith("SC-STEP:") or l.startswith("SC-FAIL:"):
+                print(f"  [{tag}] {l}")
+        fails = [l for l in lines if l.startswith("SC-FAIL:")]
+        if fails:
+            raise Failure(f"{tag}: {fails[0][len('SC-FAIL: '):]} (serial log: {log})")
+        m = [l for l in lines if l.startswith("SC-EXIT ")]
+        if not m:
+            raise Failure(f"{tag}: the guest did not finish its scenario (serial log: {log})")
+        if m[-1] != "SC-EXIT 0":
+            raise Failure(f"{tag}: the scenario stopped with {m[-1]} (serial log: {log})")
+        print(f"  [{tag}] finished in {elapsed:.1f}s")
+        return Result(text, log)
+
+
+class Result:
+    def __init__(self, text, log):
+        self.text = text
+        self.log = log
+
+    def json(self, name):
+        m = re.search(rf"SC-JSON-BEGIN {re.escape(name)}\n(.*?)\nSC-JSON-END", self.text, re.S)
+        check(m, f"no JSON output '{name}' in {self.log}")
+        try:
+            return json.loads(m.group(1))
+        except ValueError as e:
+            raise Failure(f"'{name}' is not valid JSON ({e}); see {self.log}")
+
+    def value(self, name):
+        m = re.search(rf"^SC-VALUE {re.escape(name)}=(.*)$", self.text, re.M)
+        check(m, f"no value '{name}' in {self.log}")
+        return m.group(1)
+
+    def block(self, name):
+        m = re.search(rf"SC-BLOCK-BEGIN {re.escape(name)}\n(.*?)\nSC-BLOCK-END", self.text, re.S)
+        check(m, f"no output '{name}' in {self.log}")
+        return m.group(1)
+
+
+def fixtures(build_dir):
+    """Pristine disk images, made once per build and copied per scenario."""
+    fdir = os.path.join(build_dir, "vm-fixtures")
+    stamp = os.path.join(fdir, ".done")
+    if os.path.exists(stamp):
+        return fdir
+    shutil.rmtree(fdir, ignore_errors=True)
+    os.makedirs(fdir)
+    run([os.path.join(HERE, "mkdisks.sh"), fdir])
+    open(stamp, "w").close()
+    return fdir
+
+
+def role_row(status, role):
+    rows = [d for d in status["disks"] if d["role"] == role]
+    check(len(rows) == 1, f"status has {len(rows)} rows for role {role}")
+    return rows[0]
+
+
+def verdict(detect, dev):
+    rows = [d for d in detect["disks"] if d["device"] == dev]
+    check(len(rows) == 1, f"detect lists {dev} {len(rows)} times")
+    return rows[0]
+
+
