@@ -125,7 +125,8 @@ static bool is_resource_link(const struct detect_opts *o, const struct sys_view 
 	for (size_t i = 0; i < 2; i++) {
 		if (sys_resolve_link(o->paths, links[i], kname, sizeof(kname)) < 0)
 			continue;
-		if (sys_find_by_kname((struct sys_view *)sv, kname) == d)
+		const struct sys_disk *t = sys_find_by_kname((struct sys_view *)sv, kname);
+		if (t && strcmp(t->name, d->name) == 0)
 			return true;
 	}
 	return false;

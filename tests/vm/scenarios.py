@@ -172,6 +172,93 @@ true
         check(sha256(node.path(f)) == before[f], f"{f} changed")
 
 
+@scenario
+def killed_converges(build_dir):
+    """A start or stop killed at any point and run again finishes the job."""
+    node = standard_node(build_dir, "killed_converges", foreign=False)
+    delays = ["0.05", "0.2", "0.4", "0.7", "1.0", "1.5", "2.5"]
+    script = conf() + DEVICES + "mkdir -p /dev/disk/azure && ln -s ../../${RES#/dev/} /dev/disk/azure/resource\n"
+    for d in delays:
+        script += f"""
+step "start killed after {d}s, then run again"
+scratchcrypt -q start & pid=$!; sleep {d}; kill -9 $pid 2>/dev/null || true; wait $pid || true
+expect_rc 0 scratchcrypt -q start
+grep -q ' /mnt/resource ' /proc/mounts || fail "/mnt/resource is not mounted after a killed start at {d}s"
+grep -q ' /mnt/scratch ' /proc/mounts || fail "/mnt/scratch is not mounted after a killed start at {d}s"
+echo data >/mnt/scratch/file || fail "cannot write to /mnt/scratch"
+[ "$(dmsetup ls | grep -c scratchcrypt)" = 4 ] || fail "expected 4 mappings after a killed start at {d}s"
+step "stop killed after {d}s, then run again"
+scratchcrypt -q stop & pid=$!; sleep {d}; kill -9 $pid 2>/dev/null || true; wait $pid || true
+expect_rc 0 scratchcrypt -q stop
+dmsetup ls | grep -q scratchcrypt && fail "mappings left after a killed stop at {d}s"
+grep -q scratchcrypt /proc/mounts && fail "mounts left after a killed stop at {d}s"
+for dev in $NA $NB $RES; do cryptsetup isLuks $dev && fail "$dev keeps its header after a killed stop at {d}s"; done
+"""
+    node.boot(script + "true\n", timeout=400)
+    for f in ("nvme-a.img", "nvme-b.img", "resource.img"):
+        check(head_is_zero(node.path(f)), f"{f}: the header area is not wiped")
+
+
+@scenario
+def refuses_foreign(build_dir):
+    """Foreign data gives 65 and the disk is untouched; bad policy gives 78."""
+    fx = fixtures(build_dir)
+    node = Node(build_dir, "refuses_foreign")
+    node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    node.add("nvme", "nvme-random.img", "SCNVMERANDOM", source=os.path.join(fx, "random-head.img"))
+    node.add("nvme", "nvme-gpt.img", "SCNVMEGPT", source=os.path.join(fx, "gpt.img"))
+    node.add("nvme", "nvme-ext4.img", "SCNVMEEXT4", source=os.path.join(fx, "ext4-data.img"))
+    node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource-used.img"))
+    images = [d[1] for d in node.disks]
+    before = {f: sha256(f) for f in images}
+    r = node.boot(conf() + r"""
+RES=$(scsi_by_serial SCRES)
+mkdir -p /boot && mount -o ro /dev/vda /boot
+mkdir -p /dev/disk/azure && ln -s ../../${RES#/dev/} /dev/disk/azure/resource
+step "customer-managed keys are refused with 78"
+printf '[node]
+key_source = customer
+' >/tmp/cmk.conf
+rc=0; scratchcrypt -c /tmp/cmk.conf start 2>/tmp/err || rc=$?
+[ $rc = 78 ] || fail "key_source = customer exited $rc, expected 78"
+grep -q "not supported for OS and temp disks" /tmp/err || fail "the refusal does not name OS and temp disks"
+step "hbi on a serverless node is refused with 78"
+printf '[node]
+role = serverless
+key_source = hbi
+[hbi]
+vault_url = https://v.vault.azure.net
+key_name = k
+' >/tmp/sl.conf
+expect_rc 78 scratchcrypt -c /tmp/sl.conf start
+step "a bad value is refused with 78"
+printf '[crypt]
+sector_size = 3000
+' >/tmp/bad.conf
+expect_rc 78 scratchcrypt -c /tmp/bad.conf start
+step "every candidate holds foreign data: 65"
+""" + json_out("detect", "scratchcrypt --json detect") + r"""
+expect_rc 65 scratchcrypt start
+""" + json_out("status", "scratchcrypt --json status") + r"""
+dmsetup ls | grep -q scratchcrypt && fail "a mapping was created"
+true
+""")
+    det = r.json("detect")
+    reasons = {d["device"]: d for d in det["disks"]}
+    refused = [d for d in det["disks"] if d["action"] == "refuse"]
+    check(len(refused) == 4, f"expected 4 refused disks, got {[(d['device'], d['action']) for d in det['disks']]}")
+    text = " ".join(d["reason"] for d in refused)
+    for what in ("ext4", "gpt", "without a known signature", "ntfs"):
+        check(what in text, f"no refusal names '{what}': {text}")
+    st = r.json("status")
+    check(role_row(st, "temp")["state"] == "refused", f"temp: {role_row(st, 'temp')}")
+    check(role_row(st, "scratch")["state"] == "refused" or role_row(st, "scratch")["state"] == "absent",
+          f"scratch: {role_row(st, 'scratch')}")
+    del reasons
+    for f in images:
+        check(sha256(f) == before[f], f"{os.path.basename(f)} changed: a disk holding data was touched")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)
