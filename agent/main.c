@@ -141,9 +141,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return -EX_USAGE;
 	}
 	a->command = argv[optind];
-	if ((a->force && strcmp(a->command, "start") != 0) ||
-	    (a->keep && strcmp(a->command, "stop") != 0)) {
-		fprintf(stderr, "scratchcrypt: --force goes with start, --keep with stop\n");
+	if (a->force && strcmp(a->command, "start") != 0) {
+		fprintf(stderr, "scratchcrypt: --force goes with start, not %s\n", a->command);
+		return -EX_USAGE;
+	}
+	if (a->keep && strcmp(a->command, "stop") != 0) {
+		fprintf(stderr, "scratchcrypt: --keep goes with stop, not %s\n", a->command);
 		return -EX_USAGE;
 	}
 	return 0;

@@ -57,6 +57,15 @@ def scenario(fn):
 
 
 @scenario
+def prepare(build_dir):
+    """Makes the disk fixtures and the initramfs that the scenarios share."""
+    import shutil
+    shutil.rmtree(os.path.join(build_dir, "vm-fixtures"), ignore_errors=True)
+    fixtures(build_dir)
+    Node(build_dir, "prepare")
+
+
+@scenario
 def start_stop(build_dir):
     """start encrypts the right disks and leaves data disks byte-identical; stop shreds.
 

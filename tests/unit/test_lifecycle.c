@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: MIT
+/* The lifecycle steps against a fake kernel: dm, mkfs and mount sit behind
+ * the dm/ and fs seams, and the fake keeps the state they would change. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/fs.h"
+#include "agent/lifecycle.h"
+#include "agent/log.h"
+#include "agent/runstate.h"
+#include "dm/dm.h"
+
+#define MAXN 8
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct {
+	struct verdict disks[MAXN];
+	size_t n_disks;
+	struct { char name[80], dev[256], type[16]; } maps[MAXN];
+	size_t n_maps;
+	struct { char dev[128], target[256]; } mounts[MAXN];
+	size_t n_mounts;
+	struct { char dev[64]; char token[512]; bool present; unsigned sector; } hdr[MAXN];
+	unsigned char keys[MAXN][64];
+	size_t n_keys;
+	int fail_format_on; /* index into disks, -1 for none */
+	unsigned formats, mkfs, mount_calls, wipes, discards, warnings;
+	char removed[16][80];
+	size_t n_removed;
+	char stripe_members[256];
+} w;
+
+static int hdr_find(const char *dev)
+{
+	for (size_t i = 0; i < w.n_disks; i++)
+		if (strcmp(w.hdr[i].dev, dev) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int map_find(const char *name)
+{
+	for (size_t i = 0; i < w.n_maps; i++)
+		if (strcmp(w.maps[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
+{
+	(void)c;
+	(void)o;
+	memset(out, 0, sizeof(*out));
+	out->v = calloc(w.n_disks + 1, sizeof(*out->v));
+	memcpy(out->v, w.disks, w.n_disks * sizeof(*w.disks));
+	out->n = w.n_disks;
+	/* What the disks look like now. */
+	for (size_t i = 0; i < out->n; i++)
+		if (w.hdr[i].present)
+			out->v[i].content = CONTENT_OURS;
+	return 0;
+}
+
+int __wrap_dm_exists(const char *name)
+{
+	pthread_mutex_lock(&lock);
+	int r = map_find(name) >= 0;
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+int __wrap_dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
+			  size_t key_len, const char *token_json)
+{
+	int r = 0, i;
+
+	pthread_mutex_lock(&lock);
+	i = hdr_find(dev);
+	assert_true(i >= 0);
+	assert_int_equal(key_len, p->key_bytes);
+	assert_string_equal(p->cipher, "aes-xts-plain64");
+	assert_true(p->no_read_workqueue && p->no_write_workqueue);
+	if (i == w.fail_format_on) {
+		r = -EIO;
+	} else {
+		w.formats++;
+		memcpy(w.keys[w.n_keys++], key, key_len < 64 ? key_len : 64);
+		w.hdr[i].present = true;
+		w.hdr[i].sector = p->sector_size;
+		snprintf(w.hdr[i].token, sizeof(w.hdr[i].token), "%s", token_json);
+	}
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+int __wrap_dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,
+			    const void *key, size_t key_len)
+{
+	(void)p;
+	(void)key;
+	(void)key_len;
+	pthread_mutex_lock(&lock);
+	assert_true(w.hdr[hdr_find(dev)].present);
+	snprintf(w.maps[w.n_maps].name, sizeof(w.maps[0].name), "%s", name);
+	snprintf(w.maps[w.n_maps].dev, sizeof(w.maps[0].dev), "%s", dev);
+	snprintf(w.maps[w.n_maps].type, sizeof(w.maps[0].type), "crypt");
+	w.n_maps++;
+	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+int __wrap_dm_crypt_info(const char *name, struct dm_crypt_info *info)
+{
+	int i = map_find(name);
+
+	if (i < 0 || strcmp(w.maps[i].type, "crypt"))
+		return -ENODEV;
+	memset(info, 0, sizeof(*info));
+	snprintf(info->device, sizeof(info->device), "%s", w.maps[i].dev);
+	info->size_bytes = 1 << 30;
+	return 0;
+}
+
+int __wrap_dm_stripe_create(const char *name, const char *const *members, size_t n,
+			    uint64_t chunk, uint64_t sectors)
+{
+	assert_int_equal(chunk, 512);
+	assert_int_equal(sectors, (1 << 30) / 512);
+	w.stripe_members[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		assert_true(map_find(members[i] + strlen("/dev/mapper/")) >= 0);
+		strcat(w.stripe_members, members[i]);
+		strcat(w.stripe_members, " ");
+	}
+	snprintf(w.maps[w.n_maps].name, sizeof(w.maps[0].name), "%s", name);
+	snprintf(w.maps[w.n_maps].type, sizeof(w.maps[0].type), "striped");
+	w.n_maps++;
+	return 0;
+}
+
+int __wrap_dm_luks_token_get(const char *dev, const char *type, char **json)
+{
+	int i = hdr_find(dev);
+
+	(void)type;
+	if (i < 0 || !w.hdr[i].present)
+		return -ENODEV;
+	*json = strdup(w.hdr[i].token);
+	return 0;
+}
+
+int __wrap_dm_luks_token_set(const char *dev, const char *json)
+{
+	int i = hdr_find(dev);
+
+	if (i < 0 || !w.hdr[i].present)
+		return -ENODEV;
+	snprintf(w.hdr[i].token, sizeof(w.hdr[i].token), "%s", json);
+	return 0;
+}
+
+int __wrap_dm_list(const char *prefix, char ***names, size_t *n)
+{
+	*names = calloc(MAXN, sizeof(char *));
+	*n = 0;
+	for (size_t i = 0; i < w.n_maps; i++)
+		if (strncmp(w.maps[i].name, prefix, strlen(prefix)) == 0)
+			(*names)[(*n)++] = strdup(w.maps[i].name);
+	return 0;
+}
+
+int __wrap_dm_target_type(const char *name, char *type, size_t size)
+{
+	int i = map_find(name);
+
+	if (i < 0)
+		return -ENODEV;
+	snprintf(type, size, "%s", w.maps[i].type);
+	return 0;
+}
+
+static int unmap(const char *name)
+{
+	int i = map_find(name);
+
+	if (i < 0)
+		return 0;
+	for (size_t k = 0; k < w.n_mounts; k++)
+		if (strstr(w.mounts[k].dev, name))
+			fail_msg("%s removed while mounted", name);
+	snprintf(w.removed[w.n_removed++], 80, "%s", name);
+	w.maps[i] = w.maps[--w.n_maps];
+	return 0;
+}
+
+int __wrap_dm_crypt_deactivate(const char *name, bool wipe_if_busy)
+{
+	(void)wipe_if_busy;
+	return unmap(name);
+}
+
+int __wrap_dm_remove(const char *name, bool deferred)
+{
+	(void)deferred;
+	return unmap(name);
+}
+
+int __wrap_dm_luks_wipe_header(const char *dev)
+{
+	int i = hdr_find(dev);
+
+	if (i < 0 || !w.hdr[i].present)
+		return -ENODEV;
+	w.hdr[i].present = false;
+	w.wipes++;
+	return 0;
+}
+
+int __wrap_fs_mkfs(enum fs_type type, const char *dev, const char *label)
+{
+	(void)label;
+	assert_int_equal(type, FS_EXT4);
+	assert_true(map_find(dev + strlen("/dev/mapper/")) >= 0);
+	w.mkfs++;
+	return 0;
+}
+
+int __wrap_fs_mount(const char *dev, const char *target, enum fs_type type)
+{
+	(void)type;
+	w.mount_calls++;
+	snprintf(w.mounts[w.n_mounts].dev, 128, "%s", dev);
+	snprintf(w.mounts[w.n_mounts].target, 256, "%s", target);
+	w.n_mounts++;
+	return 0;
+}
+
+int __wrap_fs_mounts_of(const char *dev, char (*targets)[256], size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < w.n_mounts && n < max; i++)
+		if (strcmp(w.mounts[i].dev, dev) == 0)
+			snprintf(targets[n++], 256, "%s", w.mounts[i].target);
+	return (int)n;
+}
+
+int __wrap_fs_umount(const char *target)
+{
+	for (size_t i = 0; i < w.n_mounts; i++)
+		if (strcmp(w.mounts[i].target, target) == 0) {
+			w.mounts[i] = w.mounts[--w.n_mounts];
+			return 0;
+		}
+	return 0;
+}
+
+int __wrap_fs_write_warning(const char *mp)
+{
+	(void)mp;
+	w.warnings++;
+	return 0;
+}
+
+int __wrap_fs_discard(const char *dev)
+{
+	(void)dev;
+	w.discards++;
+	return 0;
+}
+
+static void disk(const char *dev, enum disk_role role, enum disk_action action, uint64_t size)
+{
+	struct verdict *v = &w.disks[w.n_disks];
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->disk.devnode, sizeof(v->disk.devnode), "%s", dev);
+	v->disk.size_bytes = size;
+	v->disk.logical_block_size = 512;
+	v->role = role;
+	v->action = action;
+	v->content = action == ACTION_REFUSE ? CONTENT_FOREIGN : CONTENT_BLANK;
+	snprintf(w.hdr[w.n_disks].dev, sizeof(w.hdr[0].dev), "%s", dev);
+	w.n_disks++;
+}
+
+static char rundir[64];
+static struct cfg cfg;
+static struct lc_opts opts;
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	w.fail_format_on = -1;
+	snprintf(rundir, sizeof(rundir), "/tmp/sc-test-lc-XXXXXX");
+	assert_non_null(mkdtemp(rundir));
+	setenv("SCRATCHCRYPT_RUNTIME_DIR", rundir, 1);
+	cfg_init(&cfg);
+	opts = (struct lc_opts){ .paths = &sys_paths_default };
+	disk("/dev/sdb", ROLE_TEMP, ACTION_ENCRYPT, 1ULL << 30);
+	disk("/dev/nvme0n1", ROLE_SCRATCH, ACTION_ENCRYPT, 1ULL << 30);
+	disk("/dev/nvme1n1", ROLE_SCRATCH, ACTION_ENCRYPT, 1ULL << 30);
+	disk("/dev/nvme2n1", ROLE_SCRATCH, ACTION_REFUSE, 1ULL << 30);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	cfg_free(&cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", rundir);
+	return system(cmd);
+}
+
+static bool token_fs_ready(int i)
+{
+	struct json_object *o = json_tokener_parse(w.hdr[i].token), *f;
+	bool r = o && json_object_object_get_ex(o, "fs_ready", &f) && json_object_get_boolean(f);
+
+	json_object_put(o);
+	return r;
+}
+
+static void test_fresh_start(void **state)
+{
+	struct lc_result res;
+	enum disk_state st;
+
+	(void)state;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(res.set_up, 2);
+	assert_int_equal(res.refused, 1);
+	assert_int_equal(w.formats, 3); /* never the refused disk */
+	assert_false(w.hdr[3].present);
+	/* Fresh, distinct, non-zero 512-bit keys. */
+	for (size_t i = 0; i < w.n_keys; i++) {
+		static const unsigned char zero[64];
+		assert_memory_not_equal(w.keys[i], zero, 64);
+		for (size_t k = 0; k < i; k++)
+			assert_memory_not_equal(w.keys[i], w.keys[k], 64);
+	}
+	assert_true(map_find("scratchcrypt-temp") >= 0);
+	assert_true(map_find("scratchcrypt-scratch-0") >= 0);
+	assert_true(map_find("scratchcrypt-scratch-1") >= 0);
+	assert_string_equal(w.stripe_members,
+			    "/dev/mapper/scratchcrypt-scratch-0 /dev/mapper/scratchcrypt-scratch-1 ");
+	assert_int_equal(w.mkfs, 2);
+	assert_int_equal(w.warnings, 2);
+	assert_true(token_fs_ready(0));
+	assert_true(token_fs_ready(1));
+	assert_non_null(strstr(w.hdr[1].token, "\"key_source\":\"system\""));
+	assert_int_equal(w.hdr[0].sector, 4096);
+	char t[4][256];
+	assert_int_equal(__wrap_fs_mounts_of("/dev/mapper/scratchcrypt-temp", t, 4), 1);
+	assert_string_equal(t[0], "/mnt/resource");
+	assert_int_equal(__wrap_fs_mounts_of("/dev/mapper/scratchcrypt-scratch", t, 4), 1);
+	assert_string_equal(t[0], "/mnt/scratch");
+	assert_int_equal(runstate_get(ROLE_SCRATCH, &st, NULL, 0, NULL), 0);
+	assert_int_equal(st, STATE_ENCRYPTED);
+
+	/* The second start changes nothing. */
+	unsigned formats = w.formats, mkfs = w.mkfs, mounts = w.mount_calls;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(res.already, 2);
+	assert_int_equal(res.set_up, 0);
+	assert_int_equal(w.formats, formats);
+	assert_int_equal(w.mkfs, mkfs);
+	assert_int_equal(w.mount_calls, mounts);
+}
+
+static void test_resume_after_kill(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	/* Killed during mkfs: mapped, the token says mkfs did not finish. */
+	w.n_mounts = 0;
+	w.hdr[0].token[0] = '\0';
+	snprintf(w.hdr[0].token, sizeof(w.hdr[0].token),
+		 "{\"type\":\"scratchcrypt\",\"keyslots\":[],\"key_source\":\"system\",\"fs_ready\":false}");
+	unsigned formats = w.formats, mkfs = w.mkfs;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(w.formats, formats); /* the open mappings are kept */
+	assert_int_equal(w.mkfs, mkfs + 1);   /* temp: mkfs again; scratch: just mount */
+	assert_int_equal(w.n_mounts, 2);
+	assert_true(token_fs_ready(0));
+}
+
+static void test_format_failure(void **state)
+{
+	struct lc_result res;
+	enum disk_state st;
+	char note[256];
+
+	(void)state;
+	w.fail_format_on = 2; /* nvme1n1 */
+	assert_int_equal(lc_start(&cfg, &opts, &res), -EIO);
+	assert_int_equal(res.set_up, 1); /* temp is still set up */
+	assert_int_equal(map_find("scratchcrypt-scratch"), -1);
+	assert_int_equal(w.mkfs, 1);
+	assert_int_equal(runstate_get(ROLE_SCRATCH, &st, note, sizeof(note), NULL), 0);
+	assert_int_equal(st, STATE_ERROR);
+	assert_non_null(strstr(note, "Input/output error"));
+	/* Once the disk works, a start finishes the job. */
+	w.fail_format_on = -1;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(res.set_up, 1);
+	assert_int_equal(res.already, 1);
+	assert_true(map_find("scratchcrypt-scratch") >= 0);
+}
+
+static void test_mapping_on_another_disk(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	snprintf(w.maps[0].name, 80, "scratchcrypt-temp");
+	snprintf(w.maps[0].dev, 256, "/dev/sdz");
+	snprintf(w.maps[0].type, 16, "crypt");
+	w.n_maps = 1;
+	assert_int_equal(lc_start(&cfg, &opts, &res), -EEXIST);
+	assert_false(w.hdr[0].present);
+}
+
+static void test_stop_shreds(void **state)
+{
+	struct lc_result res;
+	enum disk_state st;
+
+	(void)state;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(w.n_mounts, 0);
+	assert_int_equal(w.n_maps, 0);
+	assert_int_equal(w.wipes, 3);
+	assert_int_equal(w.discards, 3);
+	assert_int_equal(res.shredded, 3);
+	/* The stripe goes before its members. */
+	int stripe = -1, member = -1;
+	for (size_t i = 0; i < w.n_removed; i++) {
+		if (strcmp(w.removed[i], "scratchcrypt-scratch") == 0)
+			stripe = (int)i;
+		if (strncmp(w.removed[i], "scratchcrypt-scratch-", 21) == 0 && member < 0)
+			member = (int)i;
+	}
+	assert_true(stripe >= 0 && member > stripe);
+	assert_int_equal(runstate_get(ROLE_TEMP, &st, NULL, 0, NULL), 0);
+	assert_int_equal(st, STATE_SHREDDED);
+	/* Idempotent. */
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(w.wipes, 3);
+}
+
+static void test_stop_keep_and_no_discard(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	opts.keep = true;
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(w.n_maps, 0);
+	assert_int_equal(w.n_mounts, 0);
+	assert_int_equal(w.wipes, 0);
+	assert_true(w.hdr[0].present);
+	/* A later stop, after a reboot, still shreds what is on the disks. */
+	opts.keep = false;
+	cfg.shred_discard = false;
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(w.wipes, 3);
+	assert_int_equal(w.discards, 0);
+}
+
+static void test_sector_size_fallback(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	w.disks[0].disk.size_bytes = (1ULL << 30) + 1024; /* not a multiple of 4096 */
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(w.hdr[0].sector, 1024);
+	assert_int_equal(w.hdr[1].sector, 4096);
+}
+
+int main(void)
+{
+	log_set_level(LOG_LVL_ERROR);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fresh_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sector_size_fallback, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
