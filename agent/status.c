@@ -196,16 +196,22 @@ static void join_devices(const struct status_row *r, char *buf, size_t size)
 void status_print_table(const struct status *st, FILE *f)
 {
 	char devs[512];
+	int w = (int)strlen("DEVICES");
 
+	for (size_t i = 0; i < st->n_rows; i++) {
+		join_devices(&st->rows[i], devs, sizeof(devs));
+		if ((int)strlen(devs) > w)
+			w = (int)strlen(devs);
+	}
 	fprintf(f, "node: %s, key source: %s\n\n", node_role_to_string(st->node_role),
 		key_source_to_string(st->key_source));
-	fprintf(f, "%-8s %-14s %-17s %-30s %s\n", "ROLE", "STATE", "KEY SOURCE", "DEVICES", "MOUNT");
+	fprintf(f, "%-8s %-14s %-17s %-*s  %s\n", "ROLE", "STATE", "KEY SOURCE", w, "DEVICES", "MOUNT");
 	for (size_t i = 0; i < st->n_rows; i++) {
 		const struct status_row *r = &st->rows[i];
 
 		join_devices(r, devs, sizeof(devs));
-		fprintf(f, "%-8s %-14s %-17s %-30s %s\n", disk_role_to_string(r->role),
-			disk_state_to_string(r->state), r->key_source ?: "-", devs,
+		fprintf(f, "%-8s %-14s %-17s %-*s  %s\n", disk_role_to_string(r->role),
+			disk_state_to_string(r->state), r->key_source ?: "-", w, devs,
 			r->mount_point[0] ? r->mount_point : "-");
 	}
 	fputc('\n', f);

@@ -252,6 +252,26 @@ int dm_luks_wipe_header(const char *dev)
 	return 0;
 }
 
+/* A header without keyslots does not record the key size, but the table of
+ * a keyring-activated mapping does (":64:logon:..."). A table with the key
+ * in hex is never read: it would bring the key into this process. */
+static unsigned keyring_key_bits(const char *name)
+{
+	char table[1024], *key;
+	unsigned bytes = 0;
+
+	if (dm_table(name, table, sizeof(table)) < 0)
+		return 0;
+	/* "START LEN crypt CIPHER KEY ..." */
+	key = strstr(table, " crypt ");
+	if (key)
+		key = strchr(key + 7, ' ');
+	if (key && key[1] == ':')
+		bytes = (unsigned)strtoul(key + 2, NULL, 10);
+	explicit_bzero(table, sizeof(table));
+	return bytes * 8;
+}
+
 int dm_crypt_info(const char *name, struct dm_crypt_info *info)
 {
 	struct crypt_device *cd = NULL;
@@ -275,6 +295,8 @@ int dm_crypt_info(const char *name, struct dm_crypt_info *info)
 	r = crypt_get_active_device(cd, name, &act);
 	if (r == 0)
 		info->size_bytes = act.size * 512;
+	if (r == 0 && !info->key_bits)
+		info->key_bits = keyring_key_bits(name);
 	info->keyring = crypt_get_type(cd) && strcmp(crypt_get_type(cd), CRYPT_LUKS2) == 0;
 	crypt_free(cd);
 	return r;

@@ -125,6 +125,9 @@ umount /mnt/resource /mnt/scratch
           f"temp row: {temp}")
     check(temp["devices"] == [dev["RES"]] and temp["mount_point"] == "/mnt/resource",
           f"temp row: {temp}")
+    for row in (temp, scratch):
+        check((row["cipher"], row["key_bits"], row["sector_size"]) == ("aes-xts-plain64", 512, 4096),
+              f"{row['role']} row does not report the cipher, key size and sector size: {row}")
     check(scratch["state"] == "encrypted", f"scratch row: {scratch}")
     check(sorted(scratch["devices"]) == sorted([dev["NA"], dev["NB"], dev["ND"]]),
           f"scratch devices: {scratch['devices']}")
@@ -266,6 +269,30 @@ true
     del reasons
     for f in images:
         check(sha256(f) == before[f], f"{os.path.basename(f)} changed: a disk holding data was touched")
+
+
+@scenario
+def demo(build_dir):
+    """The main job in an emulated node: detect, start, status, stop, shown as it runs."""
+    node = standard_node(build_dir, "demo")
+    r = node.boot(conf() + DEVICES + r"""
+show() { echo "SC-SHOW"; echo "SC-SHOW \$ $*"; "$@" >/tmp/out 2>&1; rc=$?; sed 's/^/SC-SHOW /' /tmp/out; echo "SC-SHOW (exit code $rc)"; }
+set +e
+show scratchcrypt detect
+show scratchcrypt start
+show scratchcrypt status
+echo "SC-SHOW"; echo "SC-SHOW \$ dmsetup table"; dmsetup table | sed 's/^/SC-SHOW /'
+show scratchcrypt --json status
+show scratchcrypt stop
+show scratchcrypt status
+true
+""")
+    print()
+    for line in r.text.splitlines():
+        if line.startswith("SC-SHOW"):
+            print(line[len("SC-SHOW "):])
+    print()
+    print(f"(the VM's serial log is in {r.log})")
 
 
 def main():
