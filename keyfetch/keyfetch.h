@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+/* keyfetch/: the client of IMDS (managed-identity tokens) and Key Vault
+ * (get key, wrapkey, unwrapkey). Nothing here prints. Tokens, keys and the
+ * bodies that carry them live in safe memory and are wiped after use.
+ *
+ * Errors: 0 or -errno, with what went wrong in struct kf_error:
+ *   -EHOSTUNREACH  the service could not be reached or kept failing until
+ *                  retry_cap_s ran out (fail closed)
+ *   -EACCES        the service refused us (400, 401, 403)
+ *   -ENOKEY        the key does not exist (404 KeyNotFound)
+ *   -EKEYREJECTED  the key does not meet the platform's requirements
+ *   -EBADMSG       the service answered something we cannot use
+ *   -EXDEV         a key URL outside the configured vault */
+
+struct kf_config {
+	const char *imds_endpoint; /* "http://169.254.169.254" */
+	const char *client_id;     /* optional */
+	const char *msi_res_id;    /* optional */
+	const char *vault_url;     /* "https://myvault.vault.azure.net" */
+	const char *ca_bundle;     /* optional; verification is always on */
+	unsigned retry_cap_s;
+};
+
+struct kf_error {
+	char endpoint[512]; /* the URL without its query */
+	long http_status;   /* 0: no HTTP answer */
+	char code[96];      /* Key Vault's error.code, or curl's error */
+	char message[384];
+};
+
+struct kf_key_info {
+	char kid[512];
+	char kty[16];
+	bool wrap_key, unwrap_key, enabled;
+	char recovery_level[64];
+};
+
+struct kf_clock {
+	double (*now)(void *ctx);            /* seconds, monotonic */
+	void (*sleep)(void *ctx, double s);
+	double (*random01)(void *ctx);       /* jitter */
+	void *ctx;
+};
+extern const struct kf_clock kf_real_clock;
+
+struct kf_session;
+
+/* curl_global_init(); call once, before any thread starts. */
+int kf_global_init(void);
+/* The retry cap runs from here: every request of the session shares it. */
+int kf_session_new(const struct kf_config *c, const struct kf_clock *clock, struct kf_session **s);
+void kf_session_free(struct kf_session *s);
+
+int kf_get_key(struct kf_session *s, const char *name, const char *version,
+	       struct kf_key_info *info, struct kf_error *err);
+/* Checks what the platform requires of the key: RSA, wrapKey and unwrapKey,
+ * enabled, and a recoveryLevel with purge protection. */
+int kf_check_key(const struct kf_key_info *info, char *why, size_t why_size);
+/* RSA-OAEP-256 wrap through {kid}/wrapkey; *wrapped is base64url, malloc'd. */
+int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_len,
+	    char **wrapped, struct kf_error *err);
+/* {kid}/unwrapkey; *key comes from safe_alloc(). */
+int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void **key,
+	      size_t *key_len, struct kf_error *err);
+
+/* "https://v.vault.azure.net/keys/name/version": the vault part, lower-case,
+ * and name and version (version may be ""). */
+int kf_parse_key_url(const char *url, char *vault, size_t vault_size, char *name,
+		     size_t name_size, char *version, size_t version_size);
+
+/* base64url without padding. kf_b64url_decode's output comes from safe_alloc(). */
+char *kf_b64url_encode(const void *data, size_t len);
+int kf_b64url_decode(const char *text, void **out, size_t *out_len);
+
+/* The retry schedule, as documented for IMDS and Key Vault. */
+bool kf_retryable(long http_status); /* 0: a connection error */
+double kf_backoff(unsigned retry, double retry_after_s, double random01);
+/* Runs attempt() until it succeeds, fails for good, or the cap would be
+ * passed by the next wait. attempt returns 0, or -EAGAIN with *status and
+ * *retry_after set for a retryable answer, or another -errno. */
+int kf_retry_run(const struct kf_clock *clock, double deadline,
+		 int (*attempt)(void *ctx, long *status, double *retry_after), void *ctx,
+		 unsigned *attempts);

@@ -1,0 +1,370 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""A Key Vault and IMDS emulator for scratchcrypt's tests.
+
+It serves, with the request and response shapes Microsoft documents:
+  IMDS (plain HTTP, like the real one):
+    GET  /metadata/identity/oauth2/token?api-version=2018-02-01&resource=...
+    GET  /metadata/instance?api-version=2021-02-01
+    GET  /metadata/scheduledevents?api-version=2020-07-01
+    POST /metadata/scheduledevents?api-version=2020-07-01   {"StartRequests":[...]}
+  Key Vault keys API 7.4 (real HTTPS, certificate from --tls-cert):
+    GET  /keys/{name}[/{version}]
+    POST /keys/{name}/{version}/wrapkey     {"alg":"RSA-OAEP-256","value":...}
+    POST /keys/{name}/{version}/unwrapkey
+  with real RSA-OAEP-256 (SHA-256, MGF1-SHA-256), error bodies
+  {"error":{"code":...,"message":...}}, 401 with a Bearer challenge, 403
+  when the identity lacks a permission, 404 KeyNotFound, 429 with Retry-After.
+
+Fault knobs can be set by flag at start, or changed while it runs with
+POST /_emu/config on the IMDS listener (JSON with the same names as the
+flags, e.g. {"fail_kv": "500:3", "latency": 2}); GET /_emu/log lists the
+requests seen (without secrets). Run it by hand with --help.
+"""
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+API_IMDS_TOKEN = "2018-02-01"
+API_KV = "7.4"
+ALL_PERMS = {"get", "wrapKey", "unwrapKey"}
+
+
+def b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def unb64u(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def int_b64u(n):
+    return b64u(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+
+
+OAEP = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+
+
+class Fault:
+    """'STATUS[:COUNT]': answer STATUS to the next COUNT requests (default: all)."""
+
+    def __init__(self, spec):
+        self.status, self.left = None, 0
+        if spec:
+            parts = spec.split(":")
+            self.status = int(parts[0])
+            self.left = int(parts[1]) if len(parts) > 1 else -1
+
+    def take(self):
+        if self.status is None or self.left == 0:
+            return None
+        if self.left > 0:
+            self.left -= 1
+        return self.status
+
+
+class State:
+    def __init__(self, a):
+        self.lock = threading.Lock()
+        self.vault_url = a.vault_url.rstrip("/")
+        self.token = a.token
+        self.client_id = a.client_id
+        self.keys = {}  # name -> {"versions": {ver: key}, "current": ver, "kty": ..}
+        for name in a.key:
+            self.add_key(name)
+        self.configure(vars(a))
+        self.log = []
+        self.acks = []
+        self.events = []
+
+    def add_key(self, name, kty="RSA"):
+        ver = secrets.token_hex(16)
+        k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        entry = self.keys.setdefault(name, {"versions": {}, "current": None, "kty": kty})
+        entry["versions"][ver] = k
+        entry["current"] = ver
+        return ver
+
+    def configure(self, c):
+        with_default = lambda k, d: c.get(k, d)  # noqa: E731
+        if "permissions" in c and c["permissions"] is not None:
+            p = c["permissions"]
+            self.permissions = set(p.split(",")) if isinstance(p, str) else set(p)
+            self.permissions.discard("")
+        if "recovery_level" in c and c["recovery_level"]:
+            self.recovery_level = c["recovery_level"]
+        if "key_ops" in c and c["key_ops"]:
+            self.key_ops = c["key_ops"].split(",")
+        if "enabled" in c and c["enabled"] is not None:
+            self.enabled = bool(c["enabled"])
+        if "latency" in c and c["latency"] is not None:
+            self.latency = float(c["latency"])
+        if "retry_after" in c and c["retry_after"] is not None:
+            self.retry_after = int(c["retry_after"])
+        for k in ("fail_imds", "fail_kv"):
+            if k in c:
+                setattr(self, k, Fault(with_default(k, None)))
+        if c.get("rotate"):
+            self.add_key(c["rotate"])
+        if c.get("add_key"):
+            self.add_key(c["add_key"])
+        if "events" in c and c["events"] is not None:
+            self.events = c["events"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "kvemu/1"
+
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("kvemu: " + fmt % args + "\n")
+
+    @property
+    def st(self):
+        return self.server.state
+
+    def body_json(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            return None
+
+    def send(self, status, obj=None, headers=None):
+        data = json.dumps(obj).encode() if obj is not None else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def error(self, status, code, message, headers=None):
+        self.send(status, {"error": {"code": code, "message": message}}, headers)
+
+    def record(self, what, status):
+        with self.st.lock:
+            self.st.log.append({"t": time.time(), "service": self.server.kind, "what": what,
+                                "method": self.command, "path": self.path.split("?")[0],
+                                "status": status})
+
+    def slow(self):
+        if self.st.latency:
+            time.sleep(self.st.latency)
+
+
+class ImdsHandler(Handler):
+    def do_GET(self):
+        u = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(u.query)
+        if u.path == "/_emu/log":
+            with self.st.lock:
+                return self.send(200, {"requests": self.st.log, "acks": self.st.acks})
+        if self.headers.get("Metadata") != "true":
+            self.record("missing-metadata", 400)
+            return self.error(400, "BadRequest", "Required metadata header not specified")
+        self.slow()
+        fault = self.st.fail_imds.take()
+        if fault:
+            self.record(u.path, fault)
+            hdr = {"Retry-After": str(self.st.retry_after)} if fault == 429 else None
+            return self.error(fault, "Emulated", f"emulated {fault}", hdr)
+        if u.path == "/metadata/identity/oauth2/token":
+            if q.get("api-version") != [API_IMDS_TOKEN] or q.get("resource") != ["https://vault.azure.net"]:
+                self.record("token", 400)
+                return self.error(400, "invalid_request", "bad api-version or resource")
+            if self.st.client_id and q.get("client_id") != [self.st.client_id]:
+                self.record("token", 400)
+                return self.error(400, "invalid_request", "Identity not found")
+            now = int(time.time())
+            self.record("token", 200)
+            return self.send(200, {"access_token": self.st.token, "refresh_token": "",
+                                   "expires_in": "86399", "expires_on": str(now + 86399),
+                                   "not_before": str(now - 300), "resource": "https://vault.azure.net",
+                                   "token_type": "Bearer"})
+        if u.path == "/metadata/instance":
+            self.record("instance", 200)
+            tags = self.server.tags
+            return self.send(200, {"compute": {"vmId": "00000000-0000-0000-0000-000000000001",
+                                               "name": "node-0", "vmSize": "Standard_D4s_v5",
+                                               "tags": ";".join(f"{k}:{v}" for k, v in tags.items()),
+                                               "tagsList": [{"name": k, "value": v} for k, v in tags.items()]}})
+        if u.path == "/metadata/scheduledevents":
+            self.record("scheduledevents", 200)
+            with self.st.lock:
+                return self.send(200, {"DocumentIncarnation": len(self.st.events),
+                                       "Events": self.st.events})
+        self.record(u.path, 404)
+        return self.error(404, "NotFound", "no such IMDS path")
+
+    def do_POST(self):
+        u = urllib.parse.urlsplit(self.path)
+        body = self.body_json()
+        if u.path == "/_emu/config":
+            with self.st.lock:
+                self.st.configure(body or {})
+            return self.send(200, {"ok": True})
+        if self.headers.get("Metadata") != "true":
+            return self.error(400, "BadRequest", "Required metadata header not specified")
+        if u.path == "/metadata/scheduledevents" and body and "StartRequests" in body:
+            with self.st.lock:
+                ids = [r.get("EventId") for r in body["StartRequests"]]
+                self.st.acks.extend(ids)
+                self.st.events = [e for e in self.st.events if e.get("EventId") not in ids]
+            self.record("ack", 200)
+            return self.send(200, None)
+        return self.error(400, "BadRequest", "unexpected POST")
+
+
+KEY_PATH = re.compile(r"^/keys/([A-Za-z0-9-]+)(?:/([0-9a-f]{32}))?(?:/(wrapkey|unwrapkey))?$")
+
+
+class KvHandler(Handler):
+    def challenge(self):
+        return {"WWW-Authenticate": 'Bearer authorization="https://login.microsoftonline.com/'
+                                    '72f988bf-86f1-41af-91ab-2d7cd011db47", resource="https://vault.azure.net"'}
+
+    def route(self, method):
+        u = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(u.query)
+        body = self.body_json() if method == "POST" else None
+        m = KEY_PATH.match(u.path)
+        if not m or (method == "POST") != bool(m.group(3)):
+            self.record(u.path, 404)
+            return self.error(404, "NotFound", "no such path")
+        name, ver, op = m.groups()
+        what = op or "get"
+        if q.get("api-version") != [API_KV]:
+            self.record(what, 400)
+            return self.error(400, "BadParameter", "api-version must be " + API_KV)
+        auth = self.headers.get("Authorization", "")
+        if auth != "Bearer " + self.st.token:
+            self.record(what, 401)
+            return self.error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
+                              self.challenge())
+        self.slow()
+        fault = self.st.fail_kv.take()
+        if fault:
+            self.record(what, fault)
+            hdr = {"Retry-After": str(self.st.retry_after)} if fault == 429 else None
+            code = {429: "Throttled", 503: "ServiceUnavailable"}.get(fault, "InternalServerError")
+            return self.error(fault, code, f"emulated {fault}", hdr)
+        perm = {"get": "get", "wrapkey": "wrapKey", "unwrapkey": "unwrapKey"}[what]
+        if perm not in self.st.permissions:
+            self.record(what, 403)
+            return self.send(403, {"error": {"code": "Forbidden",
+                                             "message": f"The user, group or application does not have keys {perm} permission on key vault",
+                                             "innererror": {"code": "ForbiddenByPolicy"}}})
+        with self.st.lock:
+            entry = self.st.keys.get(name)
+            ver = ver or (entry and entry["current"])
+            key = entry and entry["versions"].get(ver)
+        if not key:
+            self.record(what, 404)
+            return self.error(404, "KeyNotFound", f"A key with (name/id) {name}/{ver} was not found in this key vault.")
+        kid = f"{self.st.vault_url}/keys/{name}/{ver}"
+        if what == "get":
+            pub = key.public_key().public_numbers()
+            self.record(what, 200)
+            return self.send(200, {"key": {"kid": kid, "kty": entry["kty"], "key_ops": self.st.key_ops,
+                                           "n": int_b64u(pub.n), "e": int_b64u(pub.e)},
+                                   "attributes": {"enabled": self.st.enabled, "created": 1493942451,
+                                                  "updated": 1493942451,
+                                                  "recoveryLevel": self.st.recovery_level,
+                                                  "recoverableDays": 90}})
+        if not body or body.get("alg") != "RSA-OAEP-256" or not isinstance(body.get("value"), str):
+            self.record(what, 400)
+            return self.error(400, "BadParameter", "alg must be RSA-OAEP-256 and value a base64url string")
+        try:
+            value = unb64u(body["value"])
+            out = key.public_key().encrypt(value, OAEP) if what == "wrapkey" else key.decrypt(value, OAEP)
+        except Exception:  # noqa: BLE001 - any decoding or padding failure
+            self.record(what, 400)
+            return self.error(400, "BadParameter", "Bad Request: the value cannot be " + ("wrapped" if what == "wrapkey" else "unwrapped"))
+        self.record(what, 200)
+        return self.send(200, {"kid": kid, "value": b64u(out)})
+
+    def do_GET(self):
+        self.route("GET")
+
+    def do_POST(self):
+        self.route("POST")
+
+
+def serve(kind, handler, addr, port, state, verbose, tags=None, tls=None):
+    srv = ThreadingHTTPServer((addr, port), handler)
+    srv.daemon_threads = True
+    srv.state, srv.verbose, srv.kind, srv.tags = state, verbose, kind, tags or {}
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv.server_address[1]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--imds-addr", default="127.0.0.1", help="IMDS listen address (loopback or link-local)")
+    ap.add_argument("--imds-port", type=int, default=0, help="IMDS port (0: any free port)")
+    ap.add_argument("--kv-addr", default="127.0.0.1", help="Key Vault listen address")
+    ap.add_argument("--kv-port", type=int, default=0, help="Key Vault HTTPS port (0: any free port)")
+    ap.add_argument("--tls-cert", required=True, help="PEM certificate for the Key Vault listener")
+    ap.add_argument("--tls-key", required=True, help="PEM private key for it")
+    ap.add_argument("--vault-url", required=True,
+                    help="the vault's URL as clients see it, used in kid (https://NAME.vault.azure.net)")
+    ap.add_argument("--key", action="append", default=[], help="create an RSA key with this name (repeatable)")
+    ap.add_argument("--permissions", default="get,wrapKey,unwrapKey",
+                    help="key permissions the identity has, comma-separated")
+    ap.add_argument("--recovery-level", default="Recoverable",
+                    help="attributes.recoveryLevel (Recoverable: soft delete and purge protection)")
+    ap.add_argument("--key-ops", default="encrypt,decrypt,sign,verify,wrapKey,unwrapKey")
+    ap.add_argument("--enabled", type=int, default=1, help="attributes.enabled (1 or 0)")
+    ap.add_argument("--token", default=None, help="the access token IMDS hands out (default: random)")
+    ap.add_argument("--client-id", default=None, help="require this client_id on token requests")
+    ap.add_argument("--fail-imds", default=None, metavar="STATUS[:COUNT]", help="IMDS answers STATUS COUNT times")
+    ap.add_argument("--fail-kv", default=None, metavar="STATUS[:COUNT]", help="Key Vault answers STATUS COUNT times")
+    ap.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429")
+    ap.add_argument("--latency", type=float, default=0, help="seconds added to every answer")
+    ap.add_argument("--tag", action="append", default=[], metavar="NAME=VALUE", help="an instance-metadata tag")
+    ap.add_argument("--port-file", help="write 'IMDS_PORT KV_PORT' here once listening")
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args()
+    for addr in (a.imds_addr, a.kv_addr):
+        if not (addr.startswith("127.") or addr.startswith("169.254.") or addr == "::1"):
+            ap.error(f"{addr}: only loopback or link-local addresses")
+    a.token = a.token or secrets.token_urlsafe(32)
+    state = State(a)
+    tags = dict(t.split("=", 1) for t in a.tag)
+    iport = serve("imds", ImdsHandler, a.imds_addr, a.imds_port, state, a.verbose, tags=tags)
+    kport = serve("kv", KvHandler, a.kv_addr, a.kv_port, state, a.verbose, tls=(a.tls_cert, a.tls_key))
+    if a.port_file:
+        with open(a.port_file + ".tmp", "w") as f:
+            f.write(f"{iport} {kport}\n")
+        os.replace(a.port_file + ".tmp", a.port_file)
+    print(f"kvemu: IMDS on http://{a.imds_addr}:{iport}, Key Vault on https://{a.kv_addr}:{kport} "
+          f"as {a.vault_url}, keys: {', '.join(a.key) or 'none'}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
