@@ -78,7 +78,7 @@ class Fault:
 class State:
     def __init__(self, a):
         self.lock = threading.Lock()
-        self.vault_url = a.vault_url.rstrip("/")
+        self.vault_url = (a.vault_url or "").rstrip("/")
         self.token = a.token
         self.client_id = a.client_id
         self.keys = {}  # name -> {"versions": {ver: key}, "current": ver, "kty": ..}
@@ -111,6 +111,8 @@ class State:
             self.enabled = bool(c["enabled"])
         if "latency" in c and c["latency"] is not None:
             self.latency = float(c["latency"])
+        if "reject_token" in c and c["reject_token"] is not None:
+            self.reject_token = bool(c["reject_token"])
         if "retry_after" in c and c["retry_after"] is not None:
             self.retry_after = int(c["retry_after"])
         for k in ("fail_imds", "fail_kv"):
@@ -253,7 +255,7 @@ class KvHandler(Handler):
             self.record(what, 400)
             return self.error(400, "BadParameter", "api-version must be " + API_KV)
         auth = self.headers.get("Authorization", "")
-        if auth != "Bearer " + self.st.token:
+        if auth != "Bearer " + self.st.token or self.st.reject_token:
             self.record(what, 401)
             return self.error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
                               self.challenge())
@@ -326,8 +328,9 @@ def main():
     ap.add_argument("--kv-port", type=int, default=0, help="Key Vault HTTPS port (0: any free port)")
     ap.add_argument("--tls-cert", required=True, help="PEM certificate for the Key Vault listener")
     ap.add_argument("--tls-key", required=True, help="PEM private key for it")
-    ap.add_argument("--vault-url", required=True,
-                    help="the vault's URL as clients see it, used in kid (https://NAME.vault.azure.net)")
+    ap.add_argument("--vault-url", default=None,
+                    help="the vault's URL as clients see it, used in kid "
+                         "(default https://localhost:KV_PORT; https://NAME.vault.azure.net behind a forward)")
     ap.add_argument("--key", action="append", default=[], help="create an RSA key with this name (repeatable)")
     ap.add_argument("--permissions", default="get,wrapKey,unwrapKey",
                     help="key permissions the identity has, comma-separated")
@@ -337,6 +340,7 @@ def main():
     ap.add_argument("--enabled", type=int, default=1, help="attributes.enabled (1 or 0)")
     ap.add_argument("--token", default=None, help="the access token IMDS hands out (default: random)")
     ap.add_argument("--client-id", default=None, help="require this client_id on token requests")
+    ap.add_argument("--reject-token", type=int, default=0, help="1: Key Vault answers 401 to every token")
     ap.add_argument("--fail-imds", default=None, metavar="STATUS[:COUNT]", help="IMDS answers STATUS COUNT times")
     ap.add_argument("--fail-kv", default=None, metavar="STATUS[:COUNT]", help="Key Vault answers STATUS COUNT times")
     ap.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429")
@@ -353,6 +357,8 @@ def main():
     tags = dict(t.split("=", 1) for t in a.tag)
     iport = serve("imds", ImdsHandler, a.imds_addr, a.imds_port, state, a.verbose, tags=tags)
     kport = serve("kv", KvHandler, a.kv_addr, a.kv_port, state, a.verbose, tls=(a.tls_cert, a.tls_key))
+    if not state.vault_url:
+        state.vault_url = a.vault_url = f"https://localhost:{kport}"
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write(f"{iport} {kport}\n")

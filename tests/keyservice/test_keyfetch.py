@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""keyfetch against the Key Vault and IMDS emulator, over real HTTPS with a CA
+made for the run: the happy path, every error kind, a slow service, and a
+service that is down (fail closed within the cap).
+Usage: test_keyfetch.py PATH/TO/kfprobe"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Emulator:
+    def __init__(self, tmp, *args):
+        self.tmp = tmp
+        portfile = os.path.join(tmp, "ports")
+        if os.path.exists(portfile):
+            os.unlink(portfile)
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "kvemu.py"), "--tls-cert", f"{tmp}/server.pem",
+             "--tls-key", f"{tmp}/server.key",
+             "--key", "tempdisk", "--port-file", portfile, *args],
+            stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            if os.path.exists(portfile):
+                break
+            time.sleep(0.05)
+        self.imds_port, self.kv_port = map(int, open(portfile).read().split())
+        self.imds = f"http://127.0.0.1:{self.imds_port}"
+        self.vault = f"https://localhost:{self.kv_port}"
+
+    def config(self, c):
+        req = urllib.request.Request(self.imds + "/_emu/config", data=json.dumps(c).encode(),
+                                     method="POST")
+        urllib.request.urlopen(req).read()
+
+    def log(self):
+        return json.load(urllib.request.urlopen(self.imds + "/_emu/log"))["requests"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def main():
+    probe = sys.argv[1]
+    if not shutil.which("openssl"):
+        print("SKIP: openssl is not installed")
+        return 77
+    tmp = tempfile.mkdtemp()
+    subprocess.run([os.path.join(HERE, "mkcerts.sh"), tmp, "localhost"], check=True)
+    ca = f"{tmp}/ca.pem"
+    results = {"passed": 0, "failed": 0}
+
+    def case(name, emu_args, expect, cap=20, ca_file=ca, op="roundtrip", key="tempdisk",
+             max_s=None, min_s=None, imds=None, vault=None, check_log=None):
+        emu = Emulator(tmp, *emu_args)
+        t0 = time.monotonic()
+        out = subprocess.run([probe, imds or emu.imds, vault or emu.vault, ca_file, str(cap), key, op],
+                             capture_output=True, text=True, timeout=300).stdout.strip()
+        elapsed = time.monotonic() - t0
+        log = emu.log()
+        emu.stop()
+        ok = all(e in out for e in expect)
+        if max_s is not None and elapsed > max_s:
+            ok, out = False, out + f" (took {elapsed:.1f}s, more than {max_s}s)"
+        if min_s is not None and elapsed < min_s:
+            ok, out = False, out + f" (took {elapsed:.1f}s, less than {min_s}s)"
+        if ok and check_log:
+            why = check_log(log)
+            if why:
+                ok, out = False, out + " " + why
+        results["passed" if ok else "failed"] += 1
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: {out}" + ("" if ok else f" (expected {expect})"))
+
+    def saw(what, status, n=1):
+        def f(log):
+            got = sum(1 for r in log if r["what"] == what and r["status"] == status)
+            return None if got >= n else f"(the emulator saw {got} {what} answered {status}, wanted {n})"
+        return f
+
+    def nothing_sent(log):
+        return None if not [r for r in log if r["service"] == "kv"] else "(a request reached the vault)"
+
+    case("happy path: token, get, wrap, unwrap (RSA-OAEP-256)", [], ["OK kid=https://localhost"],
+         check_log=lambda log: None if [r["what"] for r in log] == ["token", "get", "wrapkey", "unwrapkey"]
+         else f"(requests: {[r['what'] for r in log]})")
+    case("IMDS 410 then recovers", ["--fail-imds", "410:1"], ["OK"], check_log=saw("/metadata/identity/oauth2/token", 410))
+    case("IMDS 500 then recovers", ["--fail-imds", "500:1"], ["OK"])
+    case("IMDS 429 then recovers", ["--fail-imds", "429:1"], ["OK"])
+    case("Key Vault 503 twice then recovers", ["--fail-kv", "503:2"], ["OK"], min_s=7)
+    case("Key Vault 429 honours Retry-After", ["--fail-kv", "429:1", "--retry-after", "4"], ["OK"], min_s=3.9)
+    case("IMDS 400 is not retried", ["--client-id", "someone-else"],
+         ["ERR errno=EACCES status=400", "Identity not found", "/metadata/identity/oauth2/token"], max_s=3)
+    case("401 with a Bearer challenge", ["--reject-token", "1"],
+         ["ERR errno=EACCES status=401 code=Unauthorized", "/keys/tempdisk"], max_s=3)
+    case("403 without the wrapKey permission", ["--permissions", "get,unwrapKey"],
+         ["ERR errno=EACCES status=403 code=Forbidden/ForbiddenByPolicy", "wrapKey permission", "/wrapkey"], max_s=3)
+    case("403 without the get permission", ["--permissions", "wrapKey,unwrapKey"],
+         ["ERR errno=EACCES status=403", "get permission"], max_s=3)
+    case("404 KeyNotFound", [], ["ERR errno=ENOKEY status=404 code=KeyNotFound", "/keys/nosuchkey"],
+         key="nosuchkey", max_s=3)
+    case("no purge protection", ["--recovery-level", "Recoverable+Purgeable"],
+         ["ERR errno=EKEYREJECTED", "soft delete and purge protection"])
+    case("key_ops without unwrapKey", ["--key-ops", "wrapKey,encrypt"], ["ERR errno=EKEYREJECTED", "lacks unwrapKey"])
+    case("disabled key", ["--enabled", "0"], ["ERR errno=EKEYREJECTED", "disabled"])
+    case("slow service (2 s a request)", ["--latency", "2"], ["OK"], min_s=8)
+    case("a certificate from another CA is refused, not retried", [],
+         ["ERR errno=EACCES status=0", "SSL"], ca_file=f"{tmp}/other-ca.pem", max_s=5)
+    case("a kid outside the vault gets no token", [], ["ERR errno=EXDEV", "other.vault.azure.net"],
+         op="foreign", check_log=nothing_sent)
+    dead = f"http://127.0.0.1:{free_port()}"
+    case("IMDS down: fail closed within the cap", [], ["ERR errno=EHOSTUNREACH", "gave up", "retry_cap_s=10"],
+         cap=10, imds=dead, max_s=12)
+    case("Key Vault keeps answering 500: fail closed within the cap", ["--fail-kv", "500"],
+         ["ERR errno=EHOSTUNREACH status=500", "gave up"], cap=10, max_s=12)
+
+    # The emulator itself: IMDS without the Metadata header is 400.
+    emu = Emulator(tmp)
+    try:
+        urllib.request.urlopen(emu.imds + "/metadata/identity/oauth2/token?api-version=2018-02-01"
+                               "&resource=https://vault.azure.net")
+        code = 200
+    except urllib.error.HTTPError as e:
+        code = e.code
+    emu.stop()
+    ok = code == 400
+    results["passed" if ok else "failed"] += 1
+    print(f"{'ok  ' if ok else 'FAIL'} emulator: IMDS without Metadata: true answers {code}")
+
+    shutil.rmtree(tmp)
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    return 0 if results["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
