@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "agent/fs.h"
+#include "agent/keysource.h"
 #include "agent/log.h"
 #include "agent/runstate.h"
 #include "agent/safemem.h"
@@ -28,14 +29,30 @@ struct group {
 	struct verdict *m[MAX_MEMBERS];
 };
 
+enum job_mode {
+	JOB_KEEP,   /* the mapping is open already */
+	JOB_FORMAT, /* a fresh key and a fresh header */
+	JOB_REOPEN, /* HBI: unwrap the key the header's token holds */
+};
+
 struct member_job {
 	const struct cfg *c;
 	const struct group *g;
 	const struct verdict *v;
 	unsigned index;
 	char name[80];
-	bool fresh; /* formatted by this run */
+	enum job_mode mode;
+	void *key; /* safe memory */
+	size_t key_len;
+	char *hbi_token;
 	int r;
+};
+
+/* Opened on first need, so that a node already set up never waits for the
+ * key service. */
+struct keyctx {
+	const struct cfg *c;
+	struct hbi *hbi;
 };
 
 void lc_top_name(char *buf, size_t size, enum disk_role role)
@@ -112,49 +129,81 @@ static int random_key(void *key, size_t len)
 	return 0;
 }
 
-/* A fresh system-managed key: it exists in this process's locked memory
- * until the kernel has it, and never anywhere else. */
-static void *member_setup(void *arg)
+/* Runs in a thread per disk: keys are ready, only the disk work is left. */
+static void *member_work(void *arg)
 {
 	struct member_job *j = arg;
 	struct dm_crypt_params p;
 	char subsystem[48], *tok = NULL;
-	void *key = NULL;
-	int r;
+	const char *tokens[3] = { NULL };
+	const char *dev = j->v->disk.devnode;
+	int r = 0;
 
 	crypt_params(j->c, &j->v->disk, &p);
 	sc_subsystem(subsystem, sizeof(subsystem), j->g->role, j->index, (unsigned)j->g->n);
 	p.subsystem = subsystem;
-	key = safe_alloc(p.key_bytes);
-	tok = token_json(j->c, j->g->role, j->index, (unsigned)j->g->n);
-	if (!key || !tok) {
-		r = -ENOMEM;
-		goto out;
+	if (j->mode == JOB_FORMAT) {
+		tok = token_json(j->c, j->g->role, j->index, (unsigned)j->g->n);
+		if (!tok) {
+			r = -ENOMEM;
+			goto out;
+		}
+		tokens[0] = tok;
+		tokens[1] = j->hbi_token;
+		log_info("%s: %s: writing LUKS2 header (%s, %zu-bit key, %u-byte sectors)",
+			 disk_role_to_string(j->g->role), dev, p.cipher, p.key_bytes * 8, p.sector_size);
+		r = dm_luks_format(dev, &p, j->key, j->key_len, tokens);
+		if (r < 0) {
+			log_error_errno(r, "%s: cannot write the LUKS2 header: %s%s%m", dev,
+					dm_last_error(), *dm_last_error() ? ": " : "");
+			goto out;
+		}
 	}
-	r = random_key(key, p.key_bytes);
-	if (r < 0)
-		goto out;
-	log_info("%s: %s: writing LUKS2 header (%s, %zu-bit key, %u-byte sectors)",
-		 disk_role_to_string(j->g->role), j->v->disk.devnode, p.cipher, p.key_bytes * 8,
-		 p.sector_size);
-	r = dm_luks_format(j->v->disk.devnode, &p, key, p.key_bytes, tok);
-	if (r < 0) {
-		log_error_errno(r, "%s: cannot write the LUKS2 header: %s%s%m",
-				j->v->disk.devnode, dm_last_error(), *dm_last_error() ? ": " : "");
-		goto out;
-	}
-	r = dm_luks_activate(j->v->disk.devnode, j->name, &p, key, p.key_bytes);
-	if (r < 0) {
-		log_error_errno(r, "%s: cannot activate /dev/mapper/%s: %s%s%m", j->v->disk.devnode,
-				j->name, dm_last_error(), *dm_last_error() ? ": " : "");
-		goto out;
-	}
-	j->fresh = true;
+	r = dm_luks_activate(dev, j->name, &p, j->key, j->key_len);
+	if (r == -EPERM) {
+		r = -EKEYREVOKED;
+		log_error("%s: the unwrapped key does not match the LUKS2 header's digest; the disk "
+			  "stays closed", dev);
+	} else if (r < 0)
+		log_error_errno(r, "%s: cannot activate /dev/mapper/%s: %s%s%m", dev, j->name,
+				dm_last_error(), *dm_last_error() ? ": " : "");
 out:
-	safe_free(key);
 	free(tok);
 	j->r = r;
 	return NULL;
+}
+
+/* The keys, in this thread: a fresh one per disk, wrapped in HBI mode, or
+ * the HBI disk's own one, unwrapped. Network calls stay serial. */
+static int member_key(struct keyctx *k, struct member_job *j)
+{
+	const struct cfg *c = j->c;
+	int r;
+
+	if (c->key_source == KEY_SOURCE_HBI && !k->hbi) {
+		r = hbi_open(c, NULL, &k->hbi);
+		if (r < 0)
+			return r;
+	}
+	if (j->mode == JOB_REOPEN) {
+		r = hbi_unwrap_disk(k->hbi, j->v->disk.devnode, &j->key, &j->key_len);
+		if (r < 0)
+			return r;
+		if (j->key_len != c->key_bits / 8)
+			log_info("%s: its key has %zu bits (configured: %u); the disk keeps it",
+				 j->v->disk.devnode, j->key_len * 8, c->key_bits);
+		return 0;
+	}
+	j->key_len = c->key_bits / 8;
+	j->key = safe_alloc(j->key_len);
+	if (!j->key)
+		return -ENOMEM;
+	r = random_key(j->key, j->key_len);
+	if (r < 0)
+		return r;
+	if (c->key_source == KEY_SOURCE_HBI)
+		return hbi_wrap(k->hbi, j->key, j->key_len, &j->hbi_token);
+	return 0;
 }
 
 /* An existing mapping is kept only when it sits on the disk we expect. */
@@ -219,11 +268,39 @@ static bool mounted_at(const char *dev, const char *mount_point)
 	return false;
 }
 
-static int group_start(const struct cfg *c, struct group *g)
+/* HBI disks keep their data, so a stripe is reopened only as it was made:
+ * the same disks, each in its place. A new disk among them means the data
+ * cannot be put back together; that is for the operator to decide. */
+static int check_membership(const struct group *g, const struct member_job *jobs)
+{
+	unsigned reopen = 0, format = 0;
+
+	for (unsigned i = 0; i < g->n; i++) {
+		reopen += jobs[i].mode != JOB_FORMAT;
+		format += jobs[i].mode == JOB_FORMAT;
+		if (jobs[i].mode == JOB_REOPEN &&
+		    (jobs[i].v->ours_members != g->n || jobs[i].v->ours_index != i)) {
+			log_error("%s was disk %u of %u of the %s volume, but %zu disks are there now; "
+				  "run 'scratchcrypt stop' to deprovision them first",
+				  jobs[i].v->disk.devnode, jobs[i].v->ours_index, jobs[i].v->ours_members,
+				  disk_role_to_string(g->role), g->n);
+			return -EMEDIUMTYPE;
+		}
+	}
+	if (reopen && format) {
+		log_error("the %s volume mixes disks that hold HBI data with new ones; "
+			  "run 'scratchcrypt stop' to deprovision them first",
+			  disk_role_to_string(g->role));
+		return -EMEDIUMTYPE;
+	}
+	return 0;
+}
+
+static int group_start(const struct cfg *c, struct keyctx *k, struct group *g)
 {
 	struct member_job jobs[MAX_MEMBERS] = { 0 };
 	pthread_t th[MAX_MEMBERS];
-	bool started[MAX_MEMBERS] = { false }, fresh = false, ready = false;
+	bool started[MAX_MEMBERS] = { false }, fresh = false, reopened = false, ready = false;
 	const char *role = disk_role_to_string(g->role);
 	char topdev[128], label[16];
 	int r = 0;
@@ -234,7 +311,6 @@ static int group_start(const struct cfg *c, struct group *g)
 		return 1;
 	}
 
-	/* Each disk its own key and mapping, set up in parallel. */
 	for (unsigned i = 0; i < g->n; i++) {
 		struct member_job *j = &jobs[i];
 
@@ -247,26 +323,43 @@ static int group_start(const struct cfg *c, struct group *g)
 		if (r < 0)
 			return log_error_errno(r, "cannot query device-mapper for %s: %m", j->name);
 		if (r == 1) {
+			j->mode = JOB_KEEP;
 			r = check_existing(j);
 			if (r < 0)
 				return r;
 			continue;
 		}
-		if (pthread_create(&th[i], NULL, member_setup, j) == 0)
+		j->mode = c->key_source == KEY_SOURCE_HBI && j->v->content == CONTENT_OURS ? JOB_REOPEN
+											 : JOB_FORMAT;
+	}
+	r = c->key_source == KEY_SOURCE_HBI ? check_membership(g, jobs) : 0;
+	for (unsigned i = 0; r == 0 && i < g->n; i++)
+		if (jobs[i].mode != JOB_KEEP)
+			r = member_key(k, &jobs[i]);
+
+	/* Each disk its own key and mapping, set up in parallel. */
+	for (unsigned i = 0; r == 0 && i < g->n; i++) {
+		if (jobs[i].mode == JOB_KEEP)
+			continue;
+		if (pthread_create(&th[i], NULL, member_work, &jobs[i]) == 0)
 			started[i] = true;
 		else
-			member_setup(j);
+			member_work(&jobs[i]);
 	}
-	r = 0;
 	for (unsigned i = 0; i < g->n; i++) {
 		if (started[i])
 			pthread_join(th[i], NULL);
 		if (jobs[i].r < 0 && r == 0)
 			r = jobs[i].r;
-		fresh |= jobs[i].fresh;
+		fresh |= jobs[i].mode == JOB_FORMAT && jobs[i].r == 0 && jobs[i].key;
+		reopened |= jobs[i].mode == JOB_REOPEN && jobs[i].r == 0;
+		safe_free(jobs[i].key);
+		free(jobs[i].hbi_token);
 	}
 	if (r < 0)
 		return r;
+	if (reopened)
+		(void)runstate_mark(g->role, "last_unwrap");
 
 	if (g->n > 1) {
 		r = dm_exists(g->top);
@@ -292,12 +385,12 @@ static int group_start(const struct cfg *c, struct group *g)
 			r = dm_stripe_create(g->top, members, g->n, STRIPE_CHUNK_SECTORS, min);
 			if (r < 0)
 				return log_error_errno(r, "cannot create the stripe %s: %m", topdev);
-			fresh = true;
 		}
 	}
 
 	/* The header's token says whether mkfs finished, so a start killed
-	 * during mkfs makes the filesystem again instead of mounting half of one. */
+	 * during mkfs makes the filesystem again instead of mounting half of
+	 * one, and an HBI disk that was reopened keeps its filesystem. */
 	if (!fresh) {
 		r = token_fs_ready(g->m[0], &ready);
 		if (r < 0)
@@ -321,8 +414,9 @@ static int group_start(const struct cfg *c, struct group *g)
 	r = fs_write_warning(g->mount_point);
 	if (r < 0)
 		log_warn_errno(r, "cannot write the data-loss warning in %s: %m", g->mount_point);
-	log_info("%s: encrypted (%s key) and mounted at %s", role,
-		 key_source_to_status(c->key_source), g->mount_point);
+	log_info("%s: encrypted (%s key) and mounted at %s%s", role,
+		 key_source_to_status(c->key_source), g->mount_point,
+		 reopened ? ", data kept" : "");
 	return 0;
 }
 
@@ -350,11 +444,29 @@ static void build_groups(const struct cfg *c, struct detection *det, struct grou
 		if (gr->n < MAX_MEMBERS)
 			gr->m[gr->n++] = v;
 	}
+	/* Disks set up before take the places their headers record, whatever
+	 * order the kernel named them in this boot. */
+	for (int k = 0; k < 2; k++) {
+		struct verdict *placed[MAX_MEMBERS] = { NULL };
+		bool ok = g[k].n > 1;
+
+		for (size_t i = 0; ok && i < g[k].n; i++) {
+			struct verdict *v = g[k].m[i];
+
+			ok = v->content == CONTENT_OURS && v->ours_members == g[k].n &&
+			     v->ours_index < g[k].n && !placed[v->ours_index];
+			if (ok)
+				placed[v->ours_index] = v;
+		}
+		if (ok)
+			memcpy(g[k].m, placed, g[k].n * sizeof(placed[0]));
+	}
 }
 
 int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct detect_opts dopts = { .paths = o->paths, .force = o->force };
+	struct keyctx keys = { .c = c };
 	struct detection det;
 	struct group g[2];
 	int r, first_err = 0;
@@ -371,18 +483,16 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 			log_error("refusing %s: %s", det.v[i].disk.devnode, det.v[i].reason);
 
 	for (int k = 0; k < 2; k++) {
-		char note[512];
-
 		if (!g[k].n)
 			continue;
-		r = group_start(c, &g[k]);
+		r = group_start(c, &keys, &g[k]);
 		if (r == 1) {
 			res->already++;
 			continue;
 		}
 		if (r < 0) {
-			snprintf(note, sizeof(note), "start failed: %s", strerror(-r));
-			(void)runstate_set(g[k].role, STATE_ERROR, note);
+			/* Fail closed: the disks stay as they were, and status says why. */
+			(void)runstate_set(g[k].role, STATE_ERROR, log_last_error());
 			if (!first_err)
 				first_err = r;
 			continue;
@@ -390,12 +500,60 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 		res->set_up++;
 		(void)runstate_set(g[k].role, STATE_ENCRYPTED, "");
 	}
+	hbi_close(keys.hbi);
 	for (size_t i = 0; i < det.n; i++) {
 		struct verdict *v = &det.v[i];
 		if (v->action == ACTION_REFUSE && (v->role == ROLE_TEMP || v->role == ROLE_SCRATCH) &&
 		    !g[v->role == ROLE_TEMP ? 0 : 1].n)
 			(void)runstate_set(v->role, STATE_REFUSED, v->reason);
 	}
+	detection_free(&det);
+	return first_err;
+}
+
+int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
+	      struct lc_result *res)
+{
+	struct detect_opts dopts = { .paths = o->paths };
+	struct detection det;
+	struct hbi *h = NULL;
+	unsigned todo = 0;
+	int r, first_err = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (c->key_source != KEY_SOURCE_HBI) {
+		log_error("rewrap needs key_source = hbi: system-managed keys are not wrapped");
+		return -EPERM;
+	}
+	r = detect_run(c, &dopts, &det);
+	if (r < 0)
+		return log_error_errno(r, "cannot detect disks: %m");
+	for (size_t i = 0; i < det.n; i++)
+		todo += det.v[i].content == CONTENT_OURS && det.v[i].ours_key_source == KEY_SOURCE_HBI;
+	if (!todo) {
+		log_info("no HBI disks to rewrap");
+		goto out;
+	}
+	r = hbi_open(c, key_url, &h);
+	if (r < 0) {
+		first_err = r;
+		goto out;
+	}
+	for (size_t i = 0; i < det.n; i++) {
+		const struct verdict *v = &det.v[i];
+
+		if (v->content != CONTENT_OURS || v->ours_key_source != KEY_SOURCE_HBI)
+			continue;
+		r = hbi_rewrap_disk(h, v->disk.devnode);
+		if (r < 0) {
+			first_err = first_err ?: r;
+			continue;
+		}
+		res->set_up++;
+		log_info("%s: volume key now wrapped by %s", v->disk.devnode, hbi_kid(h));
+	}
+out:
+	hbi_close(h);
 	detection_free(&det);
 	return first_err;
 }

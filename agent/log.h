@@ -10,6 +10,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(pri
  * return log_error_errno(r, "...: %m"). */
 int log_errno(enum log_level lvl, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The last error logged, for the runtime state that status shows. */
+const char *log_last_error(void);
+
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)

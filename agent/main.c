@@ -13,6 +13,7 @@
 #include "agent/runstate.h"
 #include "agent/safemem.h"
 #include "agent/status.h"
+#include "keyfetch/keyfetch.h"
 
 #define LOCK_TIMEOUT_S 300
 
@@ -22,6 +23,7 @@ struct args {
 	bool json;
 	bool force;
 	bool keep;
+	const char *key_url;
 	const char *command;
 };
 
@@ -36,6 +38,8 @@ static void usage(FILE *f)
 		"  detect           list every block device with its role, action and reason\n"
 		"  start [--force]  encrypt, format and mount the temp and scratch disks\n"
 		"  stop [--keep]    unmount, close and crypto-shred them (--keep: close only)\n"
+		"  rewrap [--key URL]  HBI: wrap the volume keys with another key or key version\n"
+		"                   of the same Key Vault (default: the configured key)\n"
 		"  status           what is encrypted, and with which key source\n"
 		"  version          print the version\n"
 		"\n"
@@ -44,6 +48,7 @@ static void usage(FILE *f)
 		"      --json         machine-readable output (detect, status)\n"
 		"      --force        start: also format candidates holding foreign data\n"
 		"      --keep         stop: close without shredding (reboot path)\n"
+		"      --key URL      rewrap: https://VAULT.vault.azure.net/keys/NAME[/VERSION]\n"
 		"  -v, --verbose      more messages\n"
 		"  -q, --quiet        errors only\n"
 		"  -h, --help         this text\n"
@@ -62,7 +67,12 @@ static int exit_code(int r)
 	case EMEDIUMTYPE:
 		return EX_DATAERR;
 	case EPERM:
+	case EXDEV:
+	case EACCES:
+	case ENOKEY:
+	case EKEYREJECTED:
 		return EX_CONFIG;
+	case EBADMSG:
 	case EHOSTDOWN:
 	case EHOSTUNREACH:
 	case ENETUNREACH:
@@ -86,12 +96,13 @@ static int exit_code(int r)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION };
+	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "key", required_argument, NULL, OPT_KEY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -116,6 +127,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_KEEP:
 			a->keep = true;
+			break;
+		case OPT_KEY:
+			a->key_url = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
@@ -143,6 +157,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->command = argv[optind];
 	if (a->force && strcmp(a->command, "start") != 0) {
 		fprintf(stderr, "scratchcrypt: --force goes with start, not %s\n", a->command);
+		return -EX_USAGE;
+	}
+	if (a->key_url && strcmp(a->command, "rewrap") != 0) {
+		fprintf(stderr, "scratchcrypt: --key goes with rewrap, not %s\n", a->command);
 		return -EX_USAGE;
 	}
 	if (a->keep && strcmp(a->command, "stop") != 0) {
@@ -192,7 +210,9 @@ static int cmd_status(const struct cfg *c, const struct args *a)
 	return EX_OK;
 }
 
-static int cmd_start_stop(const struct cfg *c, const struct args *a, bool start)
+enum lc_command { LC_START, LC_STOP, LC_REWRAP };
+
+static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_command cmd)
 {
 	struct lc_opts o = { .paths = &sys_paths_default, .force = a->force, .keep = a->keep };
 	struct lc_result res;
@@ -205,11 +225,13 @@ static int cmd_start_stop(const struct cfg *c, const struct args *a, bool start)
 				r == -EAGAIN ? "another scratchcrypt is still running" : "%m");
 		return exit_code(r);
 	}
-	r = start ? lc_start(c, &o, &res) : lc_stop(c, &o, &res);
+	r = cmd == LC_START ? lc_start(c, &o, &res)
+	    : cmd == LC_STOP ? lc_stop(c, &o, &res)
+			     : lc_rewrap(c, &o, a->key_url, &res);
 	runstate_unlock();
 	if (r < 0)
 		return exit_code(r);
-	if (start && res.refused) {
+	if (cmd == LC_START && res.refused) {
 		log_error("%u disk%s refused; see 'scratchcrypt status'", res.refused,
 			  res.refused == 1 ? " was" : "s were");
 		return EX_DATAERR;
@@ -232,7 +254,7 @@ int main(int argc, char **argv)
 		return EX_OK;
 	}
 	if (strcmp(a.command, "detect") && strcmp(a.command, "start") && strcmp(a.command, "stop") &&
-	    strcmp(a.command, "status")) {
+	    strcmp(a.command, "status") && strcmp(a.command, "rewrap")) {
 		fprintf(stderr, "scratchcrypt: unknown command '%s'\n\n", a.command);
 		usage(stderr);
 		return EX_USAGE;
@@ -256,8 +278,11 @@ int main(int argc, char **argv)
 		ret = cmd_detect(&c, &a);
 	else if (strcmp(a.command, "status") == 0)
 		ret = cmd_status(&c, &a);
+	else if (kf_global_init() < 0)
+		ret = EX_SOFTWARE;
 	else
-		ret = cmd_start_stop(&c, &a, strcmp(a.command, "start") == 0);
+		ret = cmd_lifecycle(&c, &a, !strcmp(a.command, "start") ? LC_START
+					    : !strcmp(a.command, "stop") ? LC_STOP : LC_REWRAP);
 	cfg_free(&c);
 	return ret;
 }

@@ -13,6 +13,10 @@ const char *runstate_dir(void);
 int runstate_lock(unsigned timeout_s);
 void runstate_unlock(void);
 int runstate_set(enum disk_role role, enum disk_state state, const char *note);
+/* Records the time of an event ("last_unwrap") for role. */
+int runstate_mark(enum disk_role role, const char *what);
+/* Its time, or 0 when never recorded. */
+long long runstate_time(enum disk_role role, const char *what);
 /* -ENOENT when nothing is recorded for role. */
 int runstate_get(enum disk_role role, enum disk_state *state, char *note, size_t note_size,
 		 long long *when);

@@ -2,8 +2,10 @@
 #include "agent/status.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "agent/fs.h"
+#include "agent/keysource.h"
 #include "agent/lifecycle.h"
 #include "agent/runstate.h"
 #include "dm/dm.h"
@@ -42,6 +44,23 @@ static void os_row(const struct cfg *c, const struct detection *det, struct stat
 			   "storage accounts.");
 }
 
+static void hbi_fields(const struct detection *det, enum disk_role role, struct status_row *r)
+{
+	char kid[512];
+
+	for (size_t i = 0; i < det->n; i++) {
+		const struct verdict *v = &det->v[i];
+
+		if (v->role != role || v->content != CONTENT_OURS ||
+		    hbi_disk_kid(v->disk.devnode, kid, sizeof(kid)) < 0)
+			continue;
+		(void)kf_parse_key_url(kid, r->vault, sizeof(r->vault), r->key_name,
+				       sizeof(r->key_name), r->key_version, sizeof(r->key_version));
+		break;
+	}
+	r->last_unwrap = runstate_time(role, "last_unwrap");
+}
+
 static void role_row(const struct cfg *c, const struct detection *det, enum disk_role role,
 		     struct status_row *r)
 {
@@ -71,6 +90,8 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 			members++;
 	}
 	r->key_source = key_source_to_status(ks);
+	if (ks == KEY_SOURCE_HBI)
+		hbi_fields(det, role, r);
 	snprintf(r->cipher, sizeof(r->cipher), "%s", c->cipher);
 	r->key_bits = c->key_bits;
 	r->sector_size = c->sector_size;
@@ -148,6 +169,15 @@ static struct json_object *str_or_null(const char *s)
 	return s && *s ? json_object_new_string(s) : NULL;
 }
 
+static const char *iso_time(long long t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	return buf;
+}
+
 struct json_object *status_to_json(const struct status *st)
 {
 	struct json_object *root = json_object_new_object(), *node = json_object_new_object();
@@ -176,6 +206,16 @@ struct json_object *status_to_json(const struct status *st)
 		json_object_object_add(d, "mount_point", str_or_null(r->mount_point));
 		json_object_object_add(d, "cmk_supported", json_object_new_boolean(0));
 		json_object_object_add(d, "note", json_object_new_string(r->note));
+		if (r->key_source && strcmp(r->key_source, "hbi") == 0) {
+			char when[32];
+
+			json_object_object_add(d, "vault", str_or_null(r->vault));
+			json_object_object_add(d, "key_name", str_or_null(r->key_name));
+			json_object_object_add(d, "key_version", str_or_null(r->key_version));
+			json_object_object_add(d, "last_unwrap",
+					       r->last_unwrap ? json_object_new_string(iso_time(r->last_unwrap, when, sizeof(when)))
+							      : NULL);
+		}
 		json_object_array_add(disks, d);
 	}
 	json_object_object_add(root, "disks", disks);
@@ -222,6 +262,14 @@ void status_print_table(const struct status *st, FILE *f)
 			fprintf(f, "%s: %s, %s, %u-bit key, %u-byte sectors\n",
 				disk_role_to_string(r->role), r->mapping, r->cipher, r->key_bits,
 				r->sector_size);
+		if (r->vault[0]) {
+			char when[32];
+
+			fprintf(f, "%s: HBI key %s in vault %s, version %s; last unwrapped %s\n",
+				disk_role_to_string(r->role), r->key_name, r->vault,
+				r->key_version[0] ? r->key_version : "(current)",
+				r->last_unwrap ? iso_time(r->last_unwrap, when, sizeof(when)) : "never");
+		}
 		if (r->note[0])
 			fprintf(f, "%s: %s\n", disk_role_to_string(r->role), r->note);
 	}

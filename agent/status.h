@@ -21,6 +21,11 @@ struct status_row {
 	char mapping[128];       /* "" when none */
 	char mount_point[256];   /* "" when none */
 	char note[1024];
+	/* HBI: where the key that wraps the volume keys lives. */
+	char vault[256];
+	char key_name[128];
+	char key_version[64];
+	long long last_unwrap; /* 0: never */
 };
 
 struct status {

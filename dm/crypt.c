@@ -73,7 +73,7 @@ static uint32_t activate_flags(const struct dm_crypt_params *p)
 }
 
 int dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
-		   size_t key_len, const char *token_json)
+		   size_t key_len, const char *const *tokens)
 {
 	struct crypt_device *cd = NULL;
 	/* The key is random, so the digest needs no slow PBKDF: skip the
@@ -109,11 +109,10 @@ int dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void 
 	r = crypt_format(cd, CRYPT_LUKS2, cipher, mode, NULL, key, key_len, &params);
 	if (r < 0)
 		goto out;
-	if (token_json) {
-		r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, token_json);
-		if (r >= 0)
-			r = 0;
-	}
+	for (size_t i = 0; r >= 0 && tokens && tokens[i]; i++)
+		r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, tokens[i]);
+	if (r > 0)
+		r = 0;
 out:
 	crypt_free(cd);
 	return r;

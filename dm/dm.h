@@ -32,10 +32,10 @@ struct dm_crypt_info {
 const char *dm_last_error(void);
 
 /* Writes a LUKS2 header without keyslots for the volume key `key`, and
- * attaches a token of `token_type` whose JSON body is token_json (it must
- * carry "type" and "keyslots"). Runs no PBKDF over a passphrase. */
+ * attaches the tokens, a NULL-terminated list of JSON objects that each carry
+ * "type" and "keyslots". Runs no PBKDF over a passphrase. */
 int dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
-		   size_t key_len, const char *token_json);
+		   size_t key_len, const char *const *tokens);
 /* Activates dev as /dev/mapper/name with the volume key, which is checked
  * against the header's digest. */
 int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,

@@ -81,7 +81,7 @@ int __wrap_dm_exists(const char *name)
 }
 
 int __wrap_dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
-			  size_t key_len, const char *token_json)
+			  size_t key_len, const char *const *tokens)
 {
 	int r = 0, i;
 
@@ -98,7 +98,8 @@ int __wrap_dm_luks_format(const char *dev, const struct dm_crypt_params *p, cons
 		memcpy(w.keys[w.n_keys++], key, key_len < 64 ? key_len : 64);
 		w.hdr[i].present = true;
 		w.hdr[i].sector = p->sector_size;
-		snprintf(w.hdr[i].token, sizeof(w.hdr[i].token), "%s", token_json);
+		snprintf(w.hdr[i].token, sizeof(w.hdr[i].token), "%s", tokens[0]);
+		assert_null(tokens[1]); /* system keys: no HBI token */
 	}
 	pthread_mutex_unlock(&lock);
 	return r;
