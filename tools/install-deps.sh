@@ -7,7 +7,7 @@ pkgs="build-essential cmake pkg-config
   libcryptsetup-dev libdevmapper-dev libblkid-dev libjson-c-dev libinih-dev
   libntfs-3g89 ntfs-3g-dev libcmocka-dev libcurl4-openssl-dev libssl-dev
   python3 python3-cryptography openssl ca-certificates
-  qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio
+  qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio socat
   e2fsprogs xfsprogs ntfs-3g fdisk dmsetup cryptsetup-bin udev systemd"
 missing=""
 for p in $pkgs; do

@@ -24,3 +24,12 @@ expect_rc() {
 	set -e
 	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want"
 }
+# The guest's side of the test network: a link-local address, and names
+# from HOSTS ("ip name" lines) in /etc/hosts.
+net_up() {
+	ip link set lo up
+	ip link set eth0 up
+	ip addr add 169.254.0.15/16 dev eth0
+	echo "hosts: files" >/etc/nsswitch.conf
+	printf '127.0.0.1 localhost\n%s\n' "$1" >/etc/hosts
+}

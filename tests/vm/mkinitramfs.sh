@@ -41,7 +41,7 @@ libgcc=$(readlink -f "$libgcc")
 install -D -m 0755 "$libgcc" "$root/lib/x86_64-linux-gnu/libgcc_s.so.1"
 
 # Modules, dependencies first.
-wanted="dm-mod dm-crypt xts aesni-intel algif_skcipher virtio_pci virtio_blk virtio_scsi sd_mod xfs"
+wanted="dm-mod dm-crypt xts aesni-intel algif_skcipher virtio_pci virtio_blk virtio_scsi sd_mod xfs virtio_net"
 order=()
 declare -A seen=()
 add_mod() {

@@ -295,6 +295,220 @@ true
     print(f"(the VM's serial log is in {r.log})")
 
 
+class KeyService:
+    """The Key Vault and IMDS emulator on host loopback, reached from the
+    guest through QEMU forwards at 169.254.169.254 (IMDS) and
+    169.254.169.100 (scvault.vault.azure.net)."""
+    VAULT = "https://scvault.vault.azure.net"
+
+    def __init__(self, node, *args):
+        import subprocess
+        import time
+        keyservice = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "keyservice")
+        self.dir = node.path("keyservice")
+        os.makedirs(self.dir, exist_ok=True)
+        if not os.path.exists(os.path.join(self.dir, "ca.pem")):
+            subprocess.run([os.path.join(keyservice, "mkcerts.sh"), self.dir,
+                            "scvault.vault.azure.net"], check=True)
+        portfile = os.path.join(self.dir, "ports")
+        if os.path.exists(portfile):
+            os.unlink(portfile)
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(keyservice, "kvemu.py"), "--tls-cert",
+             os.path.join(self.dir, "server.pem"), "--tls-key", os.path.join(self.dir, "server.key"),
+             "--vault-url", self.VAULT, "--key", "tempdisk", "--key", "tempdisk2",
+             "--port-file", portfile, *args], stdout=subprocess.DEVNULL)
+        for _ in range(200):
+            if os.path.exists(portfile):
+                break
+            time.sleep(0.05)
+        self.imds_port, self.kv_port = map(int, open(portfile).read().split())
+        node.forwards = [("169.254.169.254", 80, self.imds_port), ("169.254.169.100", 443, self.kv_port)]
+        node.files["/etc/scratchcrypt/ca.pem"] = os.path.join(self.dir, "ca.pem")
+
+    def config(self, **c):
+        import json
+        import urllib.request
+        req = urllib.request.Request(f"http://127.0.0.1:{self.imds_port}/_emu/config",
+                                     data=json.dumps(c).encode(), method="POST")
+        urllib.request.urlopen(req).read()
+
+    def requests(self):
+        import json
+        import urllib.request
+        return json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.imds_port}/_emu/log"))["requests"]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+HBI_CONF = conf("""[node]
+key_source = hbi
+[hbi]
+vault_url = https://scvault.vault.azure.net
+key_name = tempdisk
+ca_bundle = /etc/scratchcrypt/ca.pem
+retry_cap_s = 12
+""") + 'net_up "169.254.169.100 scvault.vault.azure.net"\n'
+
+
+# The link WALinuxAgent's udev rules make on Azure.
+RESLINK = "mkdir -p /dev/disk/azure && ln -sf ../../${RES#/dev/} /dev/disk/azure/resource\n"
+
+
+def hbi_node(build_dir, name):
+    fx = fixtures(build_dir)
+    node = Node(build_dir, name)
+    node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    node.add("nvme", "nvme-a.img", "SCNVMEA")
+    node.add("nvme", "nvme-b.img", "SCNVMEB")
+    node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource.img"))
+    return node
+
+
+DISKS = ("nvme-a.img", "nvme-b.img", "resource.img")
+
+
+@scenario
+def hbi_reboot_rewrap_shred(build_dir):
+    """HBI: data survives a reboot, rewrap stays in the vault, a shred leaves nothing to open."""
+    node = hbi_node(build_dir, "hbi_reboot_rewrap_shred")
+    ks = KeyService(node)
+    try:
+        r = node.boot(HBI_CONF + DEVICES + RESLINK + f"""
+step "HBI start on new disks: fresh keys, wrapped by the vault's key"
+expect_rc 0 scratchcrypt start
+for m in /mnt/resource /mnt/scratch; do
+	for i in $(seq 64); do echo "{MARKER} $m line $i"; done >$m/marker.txt
+done
+sync
+{json_out("status", "scratchcrypt --json status")}
+scratchcrypt status
+echo "SC-BLOCK-BEGIN dump"; cryptsetup luksDump $RES; echo "SC-BLOCK-END"
+step "the reboot path: stop --keep"
+expect_rc 0 scratchcrypt stop --keep
+cryptsetup isLuks $RES || fail "stop --keep wiped the header"
+""")
+        st = r.json("status")
+        for role in ("temp", "scratch"):
+            row = role_row(st, role)
+            check(row["state"] == "encrypted" and row["key_source"] == "hbi", f"{role}: {row}")
+            check(row["vault"] == "scvault.vault.azure.net" and row["key_name"] == "tempdisk"
+                  and len(row["key_version"]) == 32, f"{role} lacks the vault, key and version: {row}")
+            check(row["cmk_supported"] is False, f"{role}: cmk_supported")
+        dump = r.block("dump")
+        check("scratchcrypt-hbi" in dump, "no scratchcrypt-hbi token in the LUKS2 header")
+        keyslots = dump.split("Keyslots:")[1].split("Tokens:")[0].strip()
+        check(keyslots == "", f"the header has keyslots: {keyslots}")
+        for f in DISKS:
+            check(not contains(node.path(f), MARKER.encode()), f"plaintext found in {f}")
+        seen = [q["what"] for q in ks.requests()]
+        check(seen.count("wrapkey") == 3 and "unwrapkey" not in seen, f"requests: {seen}")
+
+        r = node.boot(HBI_CONF + DEVICES + RESLINK + f"""
+step "a new VM on the same disks: unwrap, reopen, the data is there"
+expect_rc 0 scratchcrypt start
+grep -q "{MARKER}" /mnt/resource/marker.txt || fail "the temp disk lost its data across the reboot"
+grep -q "{MARKER}" /mnt/scratch/marker.txt || fail "the scratch volume lost its data across the reboot"
+{json_out("status", "scratchcrypt --json status")}
+step "rewrap to another key in the same vault"
+expect_rc 0 scratchcrypt rewrap --key https://scvault.vault.azure.net/keys/tempdisk2
+step "rewrap to a key in another vault is refused"
+rc=0; scratchcrypt rewrap --key https://othervault.vault.azure.net/keys/k 2>/tmp/err || rc=$?
+[ $rc = 78 ] || fail "rewrap to another vault exited $rc, expected 78"
+grep -q othervault.vault.azure.net /tmp/err && grep -q scvault.vault.azure.net /tmp/err || fail "the refusal does not name both vaults: $(cat /tmp/err)"
+expect_rc 0 scratchcrypt stop --keep
+expect_rc 0 scratchcrypt start
+grep -q "{MARKER}" /mnt/scratch/marker.txt || fail "data lost after the rewrap"
+{json_out("rewrapped", "scratchcrypt --json status")}
+cryptsetup token export --token-id 1 $RES >/tmp/old-token.json || fail "cannot export the HBI token"
+step "stop shreds"
+expect_rc 0 scratchcrypt stop
+cryptsetup isLuks $RES && fail "the header survived the shred"
+step "the old wrapped key opens nothing: put it into the new header"
+expect_rc 0 scratchcrypt start
+expect_rc 0 scratchcrypt stop --keep
+cryptsetup token remove --token-id 1 $RES
+cryptsetup token import --token-id 1 --json-file /tmp/old-token.json $RES || fail "cannot import the old token"
+rc=0; scratchcrypt start 2>/tmp/err || rc=$?
+[ $rc != 0 ] || fail "start opened the disk with the old wrapped key"
+grep -q "does not match" /tmp/err || fail "no clear error: $(cat /tmp/err)"
+dmsetup ls | grep -q 'scratchcrypt-temp\\b' && fail "the temp disk was opened"
+grep -q ' /mnt/resource ' /proc/mounts && fail "the temp disk was mounted"
+expect_rc 0 scratchcrypt stop
+true
+""")
+        st = r.json("status")
+        temp = role_row(st, "temp")
+        check(temp["last_unwrap"] and temp["last_unwrap"].endswith("Z"), f"no last_unwrap: {temp}")
+        check(role_row(st, "temp")["key_name"] == "tempdisk", "status before the rewrap")
+        st = r.json("rewrapped")
+        check(role_row(st, "temp")["key_name"] == "tempdisk2" and role_row(st, "scratch")["key_name"] == "tempdisk2",
+              f"status after the rewrap: {role_row(st, 'temp')}")
+        for f in DISKS:
+            check(head_is_zero(node.path(f)), f"{f}: the header area is not wiped after the shred")
+    finally:
+        ks.stop()
+
+
+@scenario
+def hbi_fail_closed(build_dir):
+    """HBI: a missing permission or a key service that is down leaves the disks closed and untouched."""
+    node = hbi_node(build_dir, "hbi_fail_closed")
+    ks = KeyService(node, "--permissions", "get,unwrapKey")
+    try:
+        before = {f: sha256(node.path(f)) for f in DISKS}
+        node.boot(HBI_CONF + DEVICES + RESLINK + """
+step "no wrapKey permission on new disks: 78, nothing written"
+rc=0; scratchcrypt start 2>/tmp/err || rc=$?
+[ $rc = 78 ] || fail "start exited $rc, expected 78"
+grep -q "HTTP 403" /tmp/err && grep -q "wrapKey permission" /tmp/err || fail "no clear error: $(cat /tmp/err)"
+dmsetup ls | grep -q scratchcrypt && fail "a mapping was created"
+true
+""")
+        for f in DISKS:
+            check(sha256(node.path(f)) == before[f], f"{f} changed although the key service refused")
+
+        ks.config(permissions="get,wrapKey,unwrapKey")
+        node.boot(HBI_CONF + DEVICES + RESLINK + """
+step "set up, then close for a reboot"
+expect_rc 0 scratchcrypt start
+echo keep >/mnt/resource/keep.txt
+expect_rc 0 scratchcrypt stop --keep
+""")
+        before = {f: sha256(node.path(f)) for f in DISKS}
+
+        ks.config(permissions="get,wrapKey")
+        node.boot(HBI_CONF + DEVICES + RESLINK + """
+step "no unwrapKey permission at boot: 78, the disks stay closed"
+rc=0; scratchcrypt start 2>/tmp/err || rc=$?
+[ $rc = 78 ] || fail "start exited $rc, expected 78"
+grep -q "unwrapKey permission" /tmp/err || fail "no clear error: $(cat /tmp/err)"
+grep -q ' /mnt/resource ' /proc/mounts && fail "mounted without its key"
+true
+""")
+        ks.stop()
+        r = node.boot(HBI_CONF + DEVICES + RESLINK + """
+step "the key service is down at boot: 69 within the cap, closed"
+t0=$(date +%s)
+rc=0; scratchcrypt start 2>/tmp/err || rc=$?
+t1=$(date +%s)
+[ $rc = 69 ] || fail "start exited $rc, expected 69: $(cat /tmp/err)"
+echo "SC-VALUE elapsed=$((t1 - t0))"
+grep -q "gave up" /tmp/err || fail "no clear error: $(cat /tmp/err)"
+grep -q ' /mnt/' /proc/mounts && fail "something was mounted"
+dmsetup ls | grep -q scratchcrypt && fail "a mapping was opened"
+""" + json_out("status", "scratchcrypt --json status") + "true\n")
+        check(int(r.value("elapsed")) <= 12 + 3, f"start took {r.value('elapsed')} s, more than the 12 s cap")
+        temp = role_row(r.json("status"), "temp")
+        check(temp["state"] == "error" and "gave up" in temp["note"], f"status does not say why: {temp}")
+        for f in DISKS:
+            check(sha256(node.path(f)) == before[f], f"{f} changed while the key service was unavailable")
+    finally:
+        ks.stop()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)

@@ -110,6 +110,8 @@ class Node:
         os.makedirs(self.work)
         self.disks = []  # (kind, file, serial)
         self.boots = 0
+        self.forwards = []  # (guest ip, guest port, host loopback port)
+        self.files = {}  # guest path -> host file, added to each boot's initramfs
         self.initramfs = self._base_initramfs()
 
     def _base_initramfs(self):
@@ -141,8 +143,17 @@ class Node:
                 "-machine", f"q35,accel={accel}", "-cpu", "max", "-smp", "2", "-m", "768",
                 "-kernel", self.kernel, "-initrd", initrd,
                 "-append", "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60",
-                "-serial", f"file:{log}", "-net", "none",
+                "-serial", f"file:{log}",
                 "-device", "virtio-scsi-pci,id=scsi0"]
+        if self.forwards:
+            # A link-local network with no way out (restrict=on): the guest
+            # reaches only the forwards, each to a port on host loopback.
+            net = "user,id=n0,restrict=on,net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.15"
+            for ip, port, hport in self.forwards:
+                net += f",guestfwd=tcp:{ip}:{port}-cmd:socat STDIO TCP:127.0.0.1:{hport}"
+            args += ["-netdev", net, "-device", "virtio-net-pci,netdev=n0"]
+        else:
+            args += ["-net", "none"]
         for i, (kind, f, serial) in enumerate(self.disks):
             drive = f"file={f},if=none,id=d{i},format=raw,cache=unsafe,discard=unmap"
             args += ["-drive", drive]
@@ -163,6 +174,10 @@ class Node:
         sdir = tempfile.mkdtemp(dir=self.work)
         with open(os.path.join(sdir, "scenario.sh"), "w") as f:
             f.write(". /etc/guest-lib.sh\n" + scenario)
+        for gpath, hpath in self.files.items():
+            dest = os.path.join(sdir, gpath.lstrip("/"))
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copy(hpath, dest)
         extra = self.path(f"{tag}.cpio")
         with open(extra, "wb") as out:
             run(["sh", "-c", "find . | cpio -o -H newc --quiet"], cwd=sdir, stdout=out)
