@@ -53,6 +53,7 @@ struct member_job {
 struct keyctx {
 	const struct cfg *c;
 	struct hbi *hbi;
+	int hbi_error; /* the key service failed once: every role fails closed */
 };
 
 void lc_top_name(char *buf, size_t size, enum disk_role role)
@@ -180,10 +181,12 @@ static int member_key(struct keyctx *k, struct member_job *j)
 	const struct cfg *c = j->c;
 	int r;
 
+	if (k->hbi_error)
+		return k->hbi_error;
 	if (c->key_source == KEY_SOURCE_HBI && !k->hbi) {
 		r = hbi_open(c, NULL, &k->hbi);
 		if (r < 0)
-			return r;
+			return k->hbi_error = r;
 	}
 	if (j->mode == JOB_REOPEN) {
 		r = hbi_unwrap_disk(k->hbi, j->v->disk.devnode, &j->key, &j->key_len);
