@@ -200,6 +200,10 @@ static int apply(struct cfg *c, const char *section, const char *name, const cha
 		*why = "must be system, hbi or customer";
 		return (r = key_source_from_string(value)) < 0 ? r : (c->key_source = r, 0);
 	}
+	if (MATCH("node", "imds_tags")) {
+		*why = "must be true or false";
+		return parse_bool(value, &c->imds_tags);
+	}
 	if (MATCH("disks", "devices")) {
 		*why = "must be a comma-separated list of /dev paths";
 		r = parse_list(value, &c->devices);
@@ -354,4 +358,32 @@ bool cfg_nvme_model_matches(const struct cfg *c, const char *model)
 		if (fnmatch(c->nvme_models.v[i], model, 0) == 0)
 			return true;
 	return false;
+}
+
+int cfg_apply_tag(struct cfg *c, const char *name, const char *value)
+{
+	bool hbi;
+	int r;
+
+	if (strcmp(name, CFG_TAG_ROLE) == 0) {
+		r = node_role_from_string(value);
+		if (r < 0) {
+			snprintf(c->error, sizeof(c->error),
+				 "instance-metadata tag %s = '%s': must be compute-instance or serverless",
+				 name, value);
+			return -EINVAL;
+		}
+		c->role = r;
+	} else if (strcmp(name, CFG_TAG_HBI) == 0) {
+		if (parse_bool(value, &hbi) < 0) {
+			snprintf(c->error, sizeof(c->error),
+				 "instance-metadata tag %s = '%s': must be true or false", name, value);
+			return -EINVAL;
+		}
+		if (hbi && c->key_source == KEY_SOURCE_SYSTEM)
+			c->key_source = KEY_SOURCE_HBI;
+		else if (!hbi && c->key_source == KEY_SOURCE_HBI)
+			c->key_source = KEY_SOURCE_SYSTEM;
+	}
+	return 0;
 }

@@ -15,6 +15,7 @@ struct cfg_list {
 struct cfg {
 	enum node_role role;
 	enum key_source key_source;
+	bool imds_tags; /* role and HBI flag from instance-metadata tags */
 	struct cfg_list devices;
 	struct cfg_list nvme_models;
 	char *temp_mount;
@@ -50,3 +51,9 @@ int cfg_load(struct cfg *c, const char *path);
  * message for the operator in msg. */
 int cfg_check_policy(const struct cfg *c, char *msg, size_t msg_size);
 bool cfg_nvme_model_matches(const struct cfg *c, const char *model);
+
+/* The instance-metadata tags that override [node] when imds_tags = true. */
+#define CFG_TAG_ROLE "scratchcrypt-node-role" /* compute-instance | serverless */
+#define CFG_TAG_HBI "hbi_workspace"           /* true: key_source = hbi */
+/* Applies one tag; -EINVAL with c->error set for a bad value. */
+int cfg_apply_tag(struct cfg *c, const char *name, const char *value);

@@ -239,6 +239,43 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 	return EX_OK;
 }
 
+struct tag_ctx {
+	struct cfg *c;
+	int r;
+};
+
+static void on_tag(void *ctx, const char *name, const char *value)
+{
+	struct tag_ctx *t = ctx;
+
+	if (t->r == 0 && cfg_apply_tag(t->c, name, value) < 0)
+		t->r = -EPERM;
+}
+
+/* [node] imds_tags: the node role and the HBI flag from instance metadata. */
+static int apply_imds_tags(struct cfg *c)
+{
+	struct kf_config kc = { .imds_endpoint = c->hbi.imds_endpoint,
+				.vault_url = "https://none", .retry_cap_s = c->hbi.retry_cap_s };
+	struct tag_ctx t = { .c = c };
+	struct kf_session *s = NULL;
+	struct kf_error e;
+	int r;
+
+	r = kf_global_init();
+	if (r == 0)
+		r = kf_session_new(&kc, NULL, &s);
+	if (r == 0)
+		r = kf_imds_tags(s, on_tag, &t, &e);
+	kf_session_free(s);
+	if (r < 0)
+		return log_error_errno(r, "cannot read instance-metadata tags (imds_tags = true): %s: "
+				       "HTTP %ld %s %s", e.endpoint, e.http_status, e.code, e.message);
+	if (t.r < 0)
+		log_error("%s", c->error);
+	return t.r;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -266,6 +303,13 @@ int main(int argc, char **argv)
 		log_error("%s", c.error);
 		cfg_free(&c);
 		return EX_CONFIG;
+	}
+	if (c.imds_tags && strcmp(a.command, "stop") != 0) {
+		r = apply_imds_tags(&c);
+		if (r < 0) {
+			cfg_free(&c);
+			return exit_code(r);
+		}
 	}
 	/* stop always works: deprovisioning must never be blocked by policy. */
 	if (strcmp(a.command, "stop") != 0 && cfg_check_policy(&c, msg, sizeof(msg)) < 0) {

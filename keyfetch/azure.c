@@ -302,6 +302,37 @@ static int get_token(struct kf_session *s, struct kf_error *err)
 	return 0;
 }
 
+int kf_imds_tags(struct kf_session *s, void (*fn)(void *ctx, const char *name, const char *value),
+		 void *ctx, struct kf_error *err)
+{
+	struct json_object *o, *compute, *list;
+	struct body b = { 0 };
+	char url[1024];
+	int r;
+
+	snprintf(url, sizeof(url), "%s/metadata/instance?api-version=2021-02-01", s->c.imds_endpoint);
+	r = request(s, "GET", url, NULL, true, &b, err);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(b.data);
+	body_free(&b);
+	if (!o || !json_object_object_get_ex(o, "compute", &compute) ||
+	    !json_object_object_get_ex(compute, "tagsList", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		json_object_put(o);
+		set_error(err, url, 200, "", "the instance metadata has no compute.tagsList");
+		return -EBADMSG;
+	}
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *t = json_object_array_get_idx(list, i), *n, *v;
+
+		if (json_object_object_get_ex(t, "name", &n) && json_object_object_get_ex(t, "value", &v))
+			fn(ctx, json_object_get_string(n), json_object_get_string(v));
+	}
+	json_object_put(o);
+	return 0;
+}
+
 /* Sends the token only to the configured vault. */
 static int check_in_vault(struct kf_session *s, const char *kid, struct kf_error *err)
 {

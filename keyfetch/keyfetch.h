@@ -67,6 +67,10 @@ int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_l
 int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void **key,
 	      size_t *key_len, struct kf_error *err);
 
+/* Instance-metadata tags (compute.tagsList): calls fn for each name/value. */
+int kf_imds_tags(struct kf_session *s, void (*fn)(void *ctx, const char *name, const char *value),
+		 void *ctx, struct kf_error *err);
+
 /* "https://v.vault.azure.net/keys/name/version": the vault part, lower-case,
  * and name and version (version may be ""). */
 int kf_parse_key_url(const char *url, char *vault, size_t vault_size, char *name,

@@ -3,7 +3,9 @@
 """keyfetch against the Key Vault and IMDS emulator, over real HTTPS with a CA
 made for the run: the happy path, every error kind, a slow service, and a
 service that is down (fail closed within the cap).
-Usage: test_keyfetch.py PATH/TO/kfprobe"""
+Also: scratchcrypt reads the node role and the HBI flag from instance-metadata
+tags when imds_tags = true.
+Usage: test_keyfetch.py PATH/TO/kfprobe PATH/TO/scratchcrypt"""
 import json
 import os
 import shutil
@@ -129,6 +131,30 @@ def main():
          cap=10, imds=dead, max_s=12)
     case("Key Vault keeps answering 500: fail closed within the cap", ["--fail-kv", "500"],
          ["ERR errno=EHOSTUNREACH status=500", "gave up"], cap=10, max_s=12)
+
+    # scratchcrypt: role and HBI flag from instance-metadata tags.
+    def tags_case(name, tags, want_rc, want):
+        emu = Emulator(tmp, *sum((["--tag", t] for t in tags), []))
+        conf = os.path.join(tmp, "tags.conf")
+        with open(conf, "w") as f:
+            f.write(f"[node]\nimds_tags = true\n[hbi]\nvault_url = {emu.vault}\nkey_name = tempdisk\n"
+                    f"imds_endpoint = {emu.imds}\nretry_cap_s = 5\n")
+        env = dict(os.environ, SCRATCHCRYPT_RUNTIME_DIR=os.path.join(tmp, "run"))
+        p = subprocess.run([sys.argv[2], "-c", conf, "--json", "status"], capture_output=True,
+                           text=True, env=env)
+        emu.stop()
+        out = p.stdout + p.stderr
+        ok = p.returncode == want_rc and want in out
+        results["passed" if ok else "failed"] += 1
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {p.returncode}" +
+              ("" if ok else f", expected {want_rc} with '{want}': {out[-400:]}"))
+
+    tags_case("tags: hbi_workspace=true makes key_source hbi",
+              ["hbi_workspace=true", "scratchcrypt-node-role=compute-instance"], 0, '"key_source":"hbi"')
+    tags_case("tags: HBI on a serverless node is refused",
+              ["hbi_workspace=true", "scratchcrypt-node-role=serverless"], 78, "limited to system-managed keys")
+    tags_case("tags: a bad tag value is refused", ["scratchcrypt-node-role=gpu"], 78,
+              "scratchcrypt-node-role = 'gpu'")
 
     # The emulator itself: IMDS without the Metadata header is 400.
     emu = Emulator(tmp)

@@ -213,6 +213,30 @@ static void test_policy(void **state)
 	cfg_free(&c);
 }
 
+static void test_imds_tags(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(load(&c, "[node]\nimds_tags = true\n"), 0);
+	assert_true(c.imds_tags);
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "true"), 0);
+	assert_int_equal(c.key_source, KEY_SOURCE_HBI);
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "false"), 0);
+	assert_int_equal(c.key_source, KEY_SOURCE_SYSTEM);
+	assert_int_equal(cfg_apply_tag(&c, "scratchcrypt-node-role", "serverless"), 0);
+	assert_int_equal(c.role, NODE_SERVERLESS);
+	assert_int_equal(cfg_apply_tag(&c, "owner", "someone"), 0); /* other tags are ignored */
+	assert_int_equal(cfg_apply_tag(&c, "scratchcrypt-node-role", "gpu"), -EINVAL);
+	assert_non_null(strstr(c.error, "scratchcrypt-node-role = 'gpu'"));
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "maybe"), -EINVAL);
+	/* customer stays customer, and is refused by the policy */
+	c.key_source = KEY_SOURCE_CUSTOMER;
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "true"), 0);
+	assert_int_equal(c.key_source, KEY_SOURCE_CUSTOMER);
+	cfg_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -221,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_imds_tags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -313,6 +313,9 @@ class KeyService:
         portfile = os.path.join(self.dir, "ports")
         if os.path.exists(portfile):
             os.unlink(portfile)
+        import secrets
+        self.token = secrets.token_urlsafe(32)
+        args = ("--token", self.token) + args
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(keyservice, "kvemu.py"), "--tls-cert",
              os.path.join(self.dir, "server.pem"), "--tls-key", os.path.join(self.dir, "server.key"),
@@ -378,7 +381,7 @@ def hbi_reboot_rewrap_shred(build_dir):
     try:
         r = node.boot(HBI_CONF + DEVICES + RESLINK + f"""
 step "HBI start on new disks: fresh keys, wrapped by the vault's key"
-expect_rc 0 scratchcrypt start
+expect_rc 0 scratchcrypt -v start
 for m in /mnt/resource /mnt/scratch; do
 	for i in $(seq 64); do echo "{MARKER} $m line $i"; done >$m/marker.txt
 done
@@ -397,6 +400,7 @@ cryptsetup isLuks $RES || fail "stop --keep wiped the header"
             check(row["vault"] == "scvault.vault.azure.net" and row["key_name"] == "tempdisk"
                   and len(row["key_version"]) == 32, f"{role} lacks the vault, key and version: {row}")
             check(row["cmk_supported"] is False, f"{role}: cmk_supported")
+        check(ks.token not in r.text, "the access token reached the console")
         dump = r.block("dump")
         check("scratchcrypt-hbi" in dump, "no scratchcrypt-hbi token in the LUKS2 header")
         keyslots = dump.split("Keyslots:")[1].split("Tokens:")[0].strip()
@@ -408,7 +412,7 @@ cryptsetup isLuks $RES || fail "stop --keep wiped the header"
 
         r = node.boot(HBI_CONF + DEVICES + RESLINK + f"""
 step "a new VM on the same disks: unwrap, reopen, the data is there"
-expect_rc 0 scratchcrypt start
+expect_rc 0 scratchcrypt -v start
 grep -q "{MARKER}" /mnt/resource/marker.txt || fail "the temp disk lost its data across the reboot"
 grep -q "{MARKER}" /mnt/scratch/marker.txt || fail "the scratch volume lost its data across the reboot"
 {json_out("status", "scratchcrypt --json status")}
@@ -439,6 +443,7 @@ grep -q ' /mnt/resource ' /proc/mounts && fail "the temp disk was mounted"
 expect_rc 0 scratchcrypt stop
 true
 """)
+        check(ks.token not in r.text, "the access token reached the console")
         st = r.json("status")
         temp = role_row(st, "temp")
         check(temp["last_unwrap"] and temp["last_unwrap"].endswith("Z"), f"no last_unwrap: {temp}")
