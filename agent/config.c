@@ -30,6 +30,8 @@ void cfg_init(struct cfg *c)
 	c->no_write_workqueue = true;
 	c->allow_discards = false;
 	c->shred_discard = true;
+	c->metrics_textfile = strdup("/var/lib/prometheus/node-exporter/scratchcrypt.prom");
+	c->events_poll_s = 2;
 	c->hbi.imds_endpoint = strdup("http://169.254.169.254");
 	c->hbi.retry_cap_s = 90;
 }
@@ -50,6 +52,7 @@ void cfg_free(struct cfg *c)
 	free(c->temp_mount);
 	free(c->scratch_mount);
 	free(c->cipher);
+	free(c->metrics_textfile);
 	free(c->hbi.vault_url);
 	free(c->hbi.key_name);
 	free(c->hbi.key_version);
@@ -258,6 +261,16 @@ static int apply(struct cfg *c, const char *section, const char *name, const cha
 		return parse_bool(value, &c->allow_discards);
 	if (MATCH("shred", "discard"))
 		return parse_bool(value, &c->shred_discard);
+	*why = "must be empty or an absolute path ending in .prom";
+	if (MATCH("metrics", "textfile")) {
+		size_t len = strlen(value);
+		if (len && (value[0] != '/' || len < 6 || strcmp(value + len - 5, ".prom") != 0))
+			return -EINVAL;
+		return set_str(&c->metrics_textfile, value);
+	}
+	*why = "must be a number of seconds from 1 to 3600";
+	if (MATCH("events", "poll_s"))
+		return parse_uint(value, 1, 3600, &c->events_poll_s) < 0 ? -EINVAL : 0;
 	*why = "must be an https:// URL";
 	if (MATCH("hbi", "vault_url"))
 		return set_https_url(&c->hbi.vault_url, value);
@@ -283,7 +296,8 @@ static int apply(struct cfg *c, const char *section, const char *name, const cha
 	*why = "unknown key";
 	if (strcmp(section, "node") && strcmp(section, "disks") && strcmp(section, "temp") &&
 	    strcmp(section, "scratch") && strcmp(section, "filesystem") && strcmp(section, "crypt") &&
-	    strcmp(section, "shred") && strcmp(section, "hbi"))
+	    strcmp(section, "shred") && strcmp(section, "hbi") && strcmp(section, "metrics") &&
+	    strcmp(section, "events"))
 		*why = "unknown section";
 	return -EINVAL;
 }

@@ -28,6 +28,8 @@ struct cfg {
 	bool no_write_workqueue;
 	bool allow_discards;
 	bool shred_discard;
+	char *metrics_textfile; /* "" disables */
+	unsigned events_poll_s;
 	struct {
 		char *vault_url;
 		char *key_name;

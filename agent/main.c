@@ -8,7 +8,9 @@
 
 #include "agent/config.h"
 #include "agent/detect.h"
+#include "agent/events.h"
 #include "agent/lifecycle.h"
+#include "agent/metrics.h"
 #include "agent/log.h"
 #include "agent/runstate.h"
 #include "agent/safemem.h"
@@ -23,6 +25,7 @@ struct args {
 	bool json;
 	bool force;
 	bool keep;
+	bool once;
 	const char *key_url;
 	const char *command;
 };
@@ -41,6 +44,7 @@ static void usage(FILE *f)
 		"  rewrap [--key URL]  HBI: wrap the volume keys with another key or key version\n"
 		"                   of the same Key Vault (default: the configured key)\n"
 		"  status           what is encrypted, and with which key source\n"
+		"  watch-events [--once]  shred on a Terminate or Preempt scheduled event\n"
 		"  version          print the version\n"
 		"\n"
 		"Options:\n"
@@ -96,13 +100,14 @@ static int exit_code(int r)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY };
+	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY, OPT_ONCE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "key", required_argument, NULL, OPT_KEY },
+		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -131,6 +136,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_KEY:
 			a->key_url = optarg;
 			break;
+		case OPT_ONCE:
+			a->once = true;
+			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
 			break;
@@ -157,6 +165,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->command = argv[optind];
 	if (a->force && strcmp(a->command, "start") != 0) {
 		fprintf(stderr, "scratchcrypt: --force goes with start, not %s\n", a->command);
+		return -EX_USAGE;
+	}
+	if (a->once && strcmp(a->command, "watch-events") != 0) {
+		fprintf(stderr, "scratchcrypt: --once goes with watch-events, not %s\n", a->command);
 		return -EX_USAGE;
 	}
 	if (a->key_url && strcmp(a->command, "rewrap") != 0) {
@@ -230,13 +242,22 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 			     : lc_rewrap(c, &o, a->key_url, &res);
 	runstate_unlock();
 	if (r < 0)
-		return exit_code(r);
-	if (cmd == LC_START && res.refused) {
+		r = exit_code(r);
+	else if (cmd == LC_START && res.refused) {
 		log_error("%u disk%s refused; see 'scratchcrypt status'", res.refused,
 			  res.refused == 1 ? " was" : "s were");
-		return EX_DATAERR;
+		r = EX_DATAERR;
 	}
-	return EX_OK;
+	(void)metrics_write(c, cmd == LC_START ? "start" : cmd == LC_STOP ? "stop" : "rewrap", r);
+	return r;
+}
+
+static int cmd_watch_events(const struct cfg *c, const struct args *a)
+{
+	struct lc_opts o = { .paths = &sys_paths_default };
+
+	safe_harden_process();
+	return exit_code(events_watch(c, &o, a->once));
 }
 
 struct tag_ctx {
@@ -291,7 +312,8 @@ int main(int argc, char **argv)
 		return EX_OK;
 	}
 	if (strcmp(a.command, "detect") && strcmp(a.command, "start") && strcmp(a.command, "stop") &&
-	    strcmp(a.command, "status") && strcmp(a.command, "rewrap")) {
+	    strcmp(a.command, "status") && strcmp(a.command, "rewrap") &&
+	    strcmp(a.command, "watch-events")) {
 		fprintf(stderr, "scratchcrypt: unknown command '%s'\n\n", a.command);
 		usage(stderr);
 		return EX_USAGE;
@@ -324,6 +346,8 @@ int main(int argc, char **argv)
 		ret = cmd_status(&c, &a);
 	else if (kf_global_init() < 0)
 		ret = EX_SOFTWARE;
+	else if (strcmp(a.command, "watch-events") == 0)
+		ret = cmd_watch_events(&c, &a);
 	else
 		ret = cmd_lifecycle(&c, &a, !strcmp(a.command, "start") ? LC_START
 					    : !strcmp(a.command, "stop") ? LC_STOP : LC_REWRAP);

@@ -67,6 +67,11 @@ int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_l
 int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void **key,
 	      size_t *key_len, struct kf_error *err);
 
+/* IMDS GET or POST of path ("/metadata/scheduledevents?api-version=..."),
+ * with Metadata: true and the session's retries. *json is malloc'd. */
+int kf_imds_get(struct kf_session *s, const char *path, char **json, struct kf_error *err);
+int kf_imds_post(struct kf_session *s, const char *path, const char *body, struct kf_error *err);
+
 /* Instance-metadata tags (compute.tagsList): calls fn for each name/value. */
 int kf_imds_tags(struct kf_session *s, void (*fn)(void *ctx, const char *name, const char *value),
 		 void *ctx, struct kf_error *err);

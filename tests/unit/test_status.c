@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/fs.h"
+#include "agent/metrics.h"
 #include "agent/runstate.h"
 #include "agent/status.h"
 #include "dm/dm.h"
@@ -254,6 +255,39 @@ static void test_table(void **state)
 	assert_non_null(strstr(buf, "aes-xts-plain64, 512-bit key, 4096-byte sectors"));
 }
 
+static void test_metrics(void **state)
+{
+	char path[128], buf[8192];
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	add("/dev/sdb", ROLE_TEMP, ACTION_ENCRYPT, CONTENT_OURS, "set up");
+	mapped[0] = "scratchcrypt-temp";
+	mounted_top = "/dev/mapper/scratchcrypt-temp";
+	mounted_at = "/mnt/resource";
+	snprintf(path, sizeof(path), "%s/scratchcrypt.prom", rundir);
+	free(cfg.metrics_textfile);
+	cfg.metrics_textfile = strdup(path);
+	assert_int_equal(metrics_write(&cfg, "start", 0), 0);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(buf, "scratchcrypt_disk_state{role=\"temp\",state=\"encrypted\"} 1\n"));
+	assert_non_null(strstr(buf, "scratchcrypt_disk_state{role=\"temp\",state=\"refused\"} 0\n"));
+	assert_non_null(strstr(buf, "scratchcrypt_disk_encrypted{role=\"temp\",key_source=\"system-managed\"} 1\n"));
+	assert_non_null(strstr(buf, "scratchcrypt_disk_state{role=\"scratch\",state=\"absent\"} 1\n"));
+	assert_non_null(strstr(buf, "scratchcrypt_cmk_supported{role=\"os\"} 0\n"));
+	assert_non_null(strstr(buf, "scratchcrypt_last_run_exit_code{command=\"start\"} 0\n"));
+	assert_non_null(strstr(buf, "# TYPE scratchcrypt_disk_state gauge"));
+	/* No directory, no file, no error: node_exporter is not on every node. */
+	free(cfg.metrics_textfile);
+	cfg.metrics_textfile = strdup("/nonexistent/dir/scratchcrypt.prom");
+	assert_int_equal(metrics_write(&cfg, "start", 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_encrypted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,8 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include "agent/config.h"
+
+/* Writes the status as a Prometheus textfile-collector file for
+ * node_exporter ([metrics] textfile), atomically. Does nothing when the
+ * setting is empty or its directory does not exist. */
+int metrics_write(const struct cfg *c, const char *command, int exit_code);
