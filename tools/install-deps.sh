@@ -8,7 +8,8 @@ pkgs="build-essential cmake pkg-config
   libntfs-3g89 ntfs-3g-dev libcmocka-dev libcurl4-openssl-dev libssl-dev
   python3 python3-cryptography openssl ca-certificates
   qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio socat
-  e2fsprogs xfsprogs ntfs-3g fdisk dmsetup cryptsetup-bin udev systemd"
+  e2fsprogs xfsprogs ntfs-3g fdisk dmsetup cryptsetup-bin udev systemd
+  qemu-utils debootstrap"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -137,12 +137,12 @@ class Node:
         self.disks.append((kind, f, serial))
         return f
 
-    def qemu_args(self, initrd, log):
+    def qemu_args(self, initrd, log, kernel=None, append=None, mem="768"):
         accel = "kvm" if os.environ.get("SCRATCHCRYPT_VM_KVM") == "1" else "tcg"
         args = ["qemu-system-x86_64", "-nodefaults", "-nographic", "-no-reboot",
-                "-machine", f"q35,accel={accel}", "-cpu", "max", "-smp", "2", "-m", "768",
-                "-kernel", self.kernel, "-initrd", initrd,
-                "-append", "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60",
+                "-machine", f"q35,accel={accel}", "-cpu", "max", "-smp", "2", "-m", mem,
+                "-kernel", kernel or self.kernel, "-initrd", initrd,
+                "-append", append or "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60",
                 "-serial", f"file:{log}",
                 "-device", "virtio-scsi-pci,id=scsi0"]
         if self.forwards:
@@ -157,7 +157,11 @@ class Node:
         for i, (kind, f, serial) in enumerate(self.disks):
             drive = f"file={f},if=none,id=d{i},format=raw,cache=unsafe,discard=unmap"
             args += ["-drive", drive]
-            if kind == "nvme":
+            if kind == "root":
+                drive = f"file={f},if=none,id=d{i},format=qcow2,cache=unsafe,discard=unmap"
+                args[-1] = drive
+                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial},bootindex=0"]
+            elif kind == "nvme":
                 args += ["-device", f"nvme,drive=d{i},serial={serial}"]
             elif kind == "scsi":
                 args += ["-device", f"scsi-hd,drive=d{i},bus=scsi0.0,vendor=Msft,"
@@ -165,6 +169,29 @@ class Node:
             else:
                 args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
         return args
+
+    def boot_image(self, image_dir, cmdline, timeout=420):
+        """Boots the baked image (systemd as init) on a copy-on-write root;
+        the image's own probes report on the serial console."""
+        self.boots += 1
+        tag = f"boot{self.boots}"
+        log = self.path(f"{tag}.serial.log")
+        append = ("root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 systemd.show_status=0 "
+                  "nvme.io_timeout=60 " + cmdline)
+        start = time.monotonic()
+        try:
+            subprocess.run(self.qemu_args(os.path.join(image_dir, "initrd.img"), log,
+                                          kernel=os.path.join(image_dir, "vmlinuz"), append=append,
+                                          mem="1024"),
+                           timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{tag}: the image did not power off within {timeout}s (serial log: {log})")
+        with open(log, "rb") as f:
+            text = f.read().decode("utf-8", "replace").replace("\r", "")
+        if "SC-EXIT 0" not in text:
+            raise Failure(f"{tag}: the image's report did not run (serial log: {log})")
+        print(f"  [{tag}] systemd boot finished in {time.monotonic() - start:.1f}s")
+        return Result(text, log)
 
     def boot(self, scenario, timeout=240):
         """Runs a guest shell scenario; returns its console lines and JSON blobs."""
