@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <stdarg.h>
+#include <unistd.h>
 
 #include "agent/ntfs.h"
 #include "dm/dm.h"
@@ -232,37 +235,68 @@ static void judge_candidate(const struct cfg *c, const struct detect_opts *o,
 	}
 }
 
-static void warn_other_agents(const struct cfg *c, struct detection *det)
+static bool file_has_line(const char *path, const char *prefix)
 {
-	static const struct {
-		const char *file, *needle, *what;
-	} claims[] = {
-		{ "/etc/waagent.conf", "ResourceDisk.Format=y",
-		  "WALinuxAgent formats the resource disk (ResourceDisk.Format=y in /etc/waagent.conf)" },
-		{ "/etc/waagent.conf", "ResourceDisk.EnableSwap=y",
-		  "WALinuxAgent puts swap on the resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf)" },
-	};
 	char line[512];
-	bool have_temp = false;
+	bool found = false;
+	FILE *f = fopen(path, "re");
 
-	(void)c;
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strncmp(line, prefix, strlen(prefix)) == 0;
+	fclose(f);
+	return found;
+}
+
+static void warn(struct detection *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct detection *det, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (det->n_warnings >= sizeof(det->warnings) / sizeof(det->warnings[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(det->warnings[det->n_warnings++], sizeof(det->warnings[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* WALinuxAgent and cloud-init also claim the resource disk; the image
+ * recipe turns them off, and detect says when that did not happen. */
+static void warn_other_agents(const struct detect_opts *o, struct detection *det)
+{
+	char path[512], dir[512];
+	bool have_temp = false, cloudinit_off = false;
+	struct dirent *e;
+	DIR *d;
+
 	for (size_t i = 0; i < det->n; i++)
 		have_temp |= det->v[i].role == ROLE_TEMP;
-	if (!have_temp)
+	if (!have_temp || !o->paths->etc)
 		return;
-	for (size_t i = 0; i < sizeof(claims) / sizeof(claims[0]); i++) {
-		FILE *f = fopen(claims[i].file, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f))
-			if (strncmp(line, claims[i].needle, strlen(claims[i].needle)) == 0 &&
-			    det->n_warnings < 4) {
-				snprintf(det->warnings[det->n_warnings++], sizeof(det->warnings[0]),
-					 "%s", claims[i].what);
-				break;
-			}
-		fclose(f);
+	snprintf(path, sizeof(path), "%s/waagent.conf", o->paths->etc);
+	if (file_has_line(path, "ResourceDisk.Format=y"))
+		warn(det, "WALinuxAgent still formats the resource disk: set ResourceDisk.Format=n in %s", path);
+	if (file_has_line(path, "ResourceDisk.EnableSwap=y"))
+		warn(det, "WALinuxAgent still puts swap on the resource disk: set ResourceDisk.EnableSwap=n in %s", path);
+
+	snprintf(path, sizeof(path), "%s/cloud/cloud.cfg", o->paths->etc);
+	if (access(path, F_OK) != 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/cloud/cloud.cfg.d", o->paths->etc);
+	d = opendir(dir);
+	while (d && (e = readdir(d)) && !cloudinit_off) {
+		char cfg[1024];
+
+		snprintf(cfg, sizeof(cfg), "%s/%s", dir, e->d_name);
+		cloudinit_off = file_has_line(cfg, "  - [ ephemeral0, null ]") ||
+				file_has_line(cfg, "  - [ephemeral0, null]");
 	}
+	if (d)
+		closedir(d);
+	if (!cloudinit_off)
+		warn(det, "cloud-init may still mount the resource disk (ephemeral0): add \"mounts: "
+			  "[[ephemeral0, null]]\" under %s (the image recipe's 90-scratchcrypt.cfg)", dir);
 }
 
 int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
@@ -367,7 +401,7 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 				 what);
 		}
 	}
-	warn_other_agents(c, out);
+	warn_other_agents(o, out);
 	sys_view_free(&sv);
 	return 0;
 }

@@ -35,7 +35,7 @@ struct detection {
 	struct verdict *v;
 	size_t n;
 	/* Set when the resource disk is still claimed by another agent. */
-	char warnings[4][256];
+	char warnings[4][384];
 	size_t n_warnings;
 };
 

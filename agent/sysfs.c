@@ -15,6 +15,7 @@ const struct sys_paths sys_paths_default = {
 	.dev = "/dev",
 	.mountinfo = "/proc/self/mountinfo",
 	.swaps = "/proc/swaps",
+	.etc = "/etc",
 };
 
 static int read_attr(const char *path, char *buf, size_t size)

@@ -12,6 +12,7 @@ struct sys_paths {
 	const char *dev;       /* "/dev" */
 	const char *mountinfo; /* "/proc/self/mountinfo" */
 	const char *swaps;     /* "/proc/swaps" */
+	const char *etc;       /* "/etc": other agents' configuration */
 };
 extern const struct sys_paths sys_paths_default;
 

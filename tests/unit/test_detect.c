@@ -18,7 +18,7 @@
 
 static char root[64];
 static struct sys_paths paths;
-static char sysfs[128], devdir[128], mountinfo[128], swaps[128];
+static char sysfs[128], devdir[128], mountinfo[128], swaps[128], etcdir[128];
 
 /* Fake disk contents, by device node. */
 struct fake {
@@ -196,7 +196,8 @@ static int setup(void **state)
 	snprintf(devdir, sizeof(devdir), "%s/dev", root);
 	snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", root);
 	snprintf(swaps, sizeof(swaps), "%s/swaps", root);
-	paths = (struct sys_paths){ sysfs, devdir, mountinfo, swaps };
+	snprintf(etcdir, sizeof(etcdir), "%s/etc", root);
+	paths = (struct sys_paths){ sysfs, devdir, mountinfo, swaps, etcdir };
 	put("sys/block/.keep", "");
 	put("dev/.keep", "");
 	/* The OS disk holds / through its first partition. */
@@ -417,6 +418,26 @@ static void test_explicit_devices(void **state)
 	expect("vda", ROLE_OS, ACTION_SKIP, "holds /");
 }
 
+static void test_other_agents_claiming_the_disk(void **state)
+{
+	(void)state;
+	disk("sda", "8:0\n", "Msft", "Virtual Disk", "res");
+	link_dev("disk/azure/resource", "../../sda");
+	put("etc/waagent.conf", "ResourceDisk.Format=y\nResourceDisk.EnableSwap=y\n");
+	put("etc/cloud/cloud.cfg", "mounts:\n");
+	put("etc/cloud/cloud.cfg.d/10-azure.cfg", "datasource_list: [ Azure ]\n");
+	run_detect(false);
+	assert_int_equal(det.n_warnings, 3);
+	assert_non_null(strstr(det.warnings[0], "ResourceDisk.Format=n"));
+	assert_non_null(strstr(det.warnings[1], "ResourceDisk.EnableSwap=n"));
+	assert_non_null(strstr(det.warnings[2], "ephemeral0"));
+	/* The image recipe's settings silence them. */
+	put("etc/waagent.conf", "ResourceDisk.Format=n\nResourceDisk.EnableSwap=n\n");
+	put("etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg", "mounts:\n  - [ ephemeral0, null ]\n");
+	run_detect(false);
+	assert_int_equal(det.n_warnings, 0);
+}
+
 static void test_subsystem_roundtrip(void **state)
 {
 	char buf[48];
@@ -446,6 +467,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signatures_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_our_own_disks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_agents_claiming_the_disk, setup, teardown),
 		cmocka_unit_test(test_subsystem_roundtrip),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
