@@ -160,7 +160,7 @@ class Node:
             if kind == "root":
                 drive = f"file={f},if=none,id=d{i},format=qcow2,cache=unsafe,discard=unmap"
                 args[-1] = drive
-                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial},bootindex=0"]
+                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
             elif kind == "nvme":
                 args += ["-device", f"nvme,drive=d{i},serial={serial}"]
             elif kind == "scsi":

@@ -45,6 +45,10 @@ fi
 # scratchcrypt itself, where Debian puts things.
 cmake -S "$src" -B "$out/build" -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF >/dev/null
 cmake --build "$out/build" -j"$(nproc)" >/dev/null
+# What an earlier run installed goes first, so that renamed files do not linger.
+if [ -e "$out/build/install_manifest.txt" ]; then
+	while read -r f; do rm -f "$root${f#"$root"}"; done <"$out/build/install_manifest.txt"
+fi
 DESTDIR=$root cmake --install "$out/build" >/dev/null
 
 # Boot: the units on, a root filesystem, a serial console.
