@@ -30,6 +30,8 @@ expect 64 "" --bogus status
 expect 64 "only one command" start stop
 expect 64 "--keep goes with stop" --keep start
 expect 64 "--force goes with start" stop --force
+expect 64 "--once goes with watch-events" status --once
+expect 64 "--key goes with rewrap" start --key https://v.vault.azure.net/keys/k
 expect 0 "Usage: scratchcrypt" --help
 expect 0 "scratchcrypt 0." version
 expect 0 "scratchcrypt 0." --version
@@ -53,6 +55,12 @@ bad devices "[disks] devices = 'sdb'" '[disks]\ndevices = sdb\n'
 bad cmk "customer-managed keys are not supported for OS and temp disks" '[node]\nkey_source = customer\n'
 bad serverless "limited to system-managed keys" '[node]\nrole = serverless\nkey_source = hbi\n[hbi]\nvault_url = https://v.vault.azure.net\nkey_name = k\n'
 bad hbi_incomplete "needs [hbi] vault_url and key_name" '[node]\nkey_source = hbi\n'
+
+# rewrap only makes sense for HBI disks.
+printf '[node]\nkey_source = system\n' >"$tmp/system.conf"
+expect 78 "rewrap needs key_source = hbi" -c "$tmp/system.conf" rewrap
+bad metrics "[metrics] textfile = 'metrics.txt'" '[metrics]\ntextfile = metrics.txt\n'
+bad poll "[events] poll_s = '0'" '[events]\npoll_s = 0\n'
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
