@@ -643,6 +643,33 @@ def image_hbi_reboot(build_dir):
         ks.stop()
 
 
+@scenario
+def xfs_filesystem(build_dir):
+    """xfs (made with -K) on a node without a resource disk, whose NVMe disks take the temp role."""
+    fx = fixtures(build_dir)
+    node = Node(build_dir, "xfs_filesystem")
+    node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    node.add("nvme", "nvme-a.img", "SCNVMEA", size=512 * 1024 * 1024)
+    node.add("nvme", "nvme-b.img", "SCNVMEB", size=512 * 1024 * 1024)
+    r = node.boot(conf("[filesystem]\ntype = xfs\n") + r"""
+mkdir -p /boot && mount -o ro /dev/vda /boot
+step "start with xfs; the NVMe set is the temp disk"
+expect_rc 0 scratchcrypt start
+grep -q ' /mnt/resource xfs ' /proc/mounts || fail "/mnt/resource is not xfs: $(grep /mnt/ /proc/mounts)"
+grep -q ' /mnt/scratch ' /proc/mounts && fail "a scratch volume without scratch disks"
+echo data >/mnt/resource/file && sync
+""" + json_out("status", "scratchcrypt --json status") + r"""
+expect_rc 0 scratchcrypt start
+expect_rc 0 scratchcrypt stop
+grep -q ' /mnt/' /proc/mounts && fail "mounts left after stop"
+true
+""")
+    st = r.json("status")
+    temp = role_row(st, "temp")
+    check(temp["state"] == "encrypted" and len(temp["devices"]) == 2 and temp["mapping"] == "/dev/mapper/scratchcrypt-temp",
+          f"temp row: {temp}")
+    check(role_row(st, "scratch")["state"] == "absent", f"scratch row: {role_row(st, 'scratch')}")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)
