@@ -4,7 +4,7 @@
 #   make check  builds with -Werror and runs every test, the vm tests included
 BUILD ?= build
 
-.PHONY: all deps build demo check clean
+.PHONY: all deps build demo check bench clean
 
 all: build
 
@@ -17,6 +17,10 @@ build: deps
 
 demo: build
 	python3 tests/vm/scenarios.py --build-dir $(BUILD) demo
+
+# Time until mounted for small and 32x larger disks, as a ratio (TCG is emulated).
+bench: build
+	python3 tests/vm/scenarios.py --build-dir $(BUILD) bench
 
 check: build
 	cmake -S . -B $(BUILD)-asan -DSCRATCHCRYPT_WERROR=ON -DSANITIZE=address,undefined
