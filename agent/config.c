@@ -182,7 +182,6 @@ static bool cipher_key_bits_ok(const char *cipher, unsigned bits)
 
 struct parse_ctx {
 	struct cfg *c;
-	const char *path;
 	char msg[256]; /* first error, without the line */
 };
 
@@ -316,7 +315,7 @@ static int handler(void *user, const char *section, const char *name, const char
 
 int cfg_load(struct cfg *c, const char *path)
 {
-	struct parse_ctx p = { .c = c, .path = path };
+	struct parse_ctx p = { .c = c };
 	FILE *f;
 	int line;
 

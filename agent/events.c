@@ -64,7 +64,6 @@ static int session(const struct cfg *c, struct kf_session **s)
 {
 	struct kf_config kc = {
 		.imds_endpoint = c->hbi.imds_endpoint,
-		.vault_url = "https://none",
 		.retry_cap_s = c->events_poll_s * 5 < 30 ? c->events_poll_s * 5 : 30,
 	};
 	return kf_session_new(&kc, NULL, s);

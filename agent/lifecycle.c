@@ -51,7 +51,6 @@ struct member_job {
 /* Opened on first need, so that a node already set up never waits for the
  * key service. */
 struct keyctx {
-	const struct cfg *c;
 	struct hbi *hbi;
 	int hbi_error; /* the key service failed once: every role fails closed */
 };
@@ -354,7 +353,7 @@ static int group_start(const struct cfg *c, struct keyctx *k, struct group *g)
 			pthread_join(th[i], NULL);
 		if (jobs[i].r < 0 && r == 0)
 			r = jobs[i].r;
-		fresh |= jobs[i].mode == JOB_FORMAT && jobs[i].r == 0 && jobs[i].key;
+		fresh |= jobs[i].mode == JOB_FORMAT && jobs[i].r == 0;
 		reopened |= jobs[i].mode == JOB_REOPEN && jobs[i].r == 0;
 		safe_free(jobs[i].key);
 		free(jobs[i].hbi_token);
@@ -469,7 +468,7 @@ static void build_groups(const struct cfg *c, struct detection *det, struct grou
 int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct detect_opts dopts = { .paths = o->paths, .force = o->force };
-	struct keyctx keys = { .c = c };
+	struct keyctx keys = { 0 };
 	struct detection det;
 	struct group g[2];
 	int r, first_err = 0;

@@ -163,22 +163,23 @@ static int parse_args(int argc, char **argv, struct args *a)
 		return -EX_USAGE;
 	}
 	a->command = argv[optind];
-	if (a->force && strcmp(a->command, "start") != 0) {
-		fprintf(stderr, "scratchcrypt: --force goes with start, not %s\n", a->command);
-		return -EX_USAGE;
-	}
-	if (a->once && strcmp(a->command, "watch-events") != 0) {
-		fprintf(stderr, "scratchcrypt: --once goes with watch-events, not %s\n", a->command);
-		return -EX_USAGE;
-	}
-	if (a->key_url && strcmp(a->command, "rewrap") != 0) {
-		fprintf(stderr, "scratchcrypt: --key goes with rewrap, not %s\n", a->command);
-		return -EX_USAGE;
-	}
-	if (a->keep && strcmp(a->command, "stop") != 0) {
-		fprintf(stderr, "scratchcrypt: --keep goes with stop, not %s\n", a->command);
-		return -EX_USAGE;
-	}
+
+	/* Options that belong to one command. */
+	const struct {
+		bool given;
+		const char *option, *command;
+	} only[] = {
+		{ a->force, "--force", "start" },
+		{ a->keep, "--keep", "stop" },
+		{ a->key_url != NULL, "--key", "rewrap" },
+		{ a->once, "--once", "watch-events" },
+	};
+	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+		if (only[i].given && strcmp(a->command, only[i].command) != 0) {
+			fprintf(stderr, "scratchcrypt: %s goes with %s, not %s\n", only[i].option,
+				only[i].command, a->command);
+			return -EX_USAGE;
+		}
 	return 0;
 }
 
@@ -277,7 +278,7 @@ static void on_tag(void *ctx, const char *name, const char *value)
 static int apply_imds_tags(struct cfg *c)
 {
 	struct kf_config kc = { .imds_endpoint = c->hbi.imds_endpoint,
-				.vault_url = "https://none", .retry_cap_s = c->hbi.retry_cap_s };
+				.retry_cap_s = c->hbi.retry_cap_s };
 	struct tag_ctx t = { .c = c };
 	struct kf_session *s = NULL;
 	struct kf_error e;

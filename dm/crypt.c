@@ -296,7 +296,6 @@ int dm_crypt_info(const char *name, struct dm_crypt_info *info)
 		info->size_bytes = act.size * 512;
 	if (r == 0 && !info->key_bits)
 		info->key_bits = keyring_key_bits(name);
-	info->keyring = crypt_get_type(cd) && strcmp(crypt_get_type(cd), CRYPT_LUKS2) == 0;
 	crypt_free(cd);
 	return r;
 }

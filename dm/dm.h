@@ -25,7 +25,6 @@ struct dm_crypt_info {
 	unsigned key_bits;
 	unsigned sector_size;
 	char device[256];     /* backing device */
-	bool keyring;         /* key passed through the kernel keyring */
 	uint64_t size_bytes;
 };
 

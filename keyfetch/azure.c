@@ -365,6 +365,10 @@ static int check_in_vault(struct kf_session *s, const char *kid, struct kf_error
 	char vault[256], want[256], name[128], ver[64];
 	char dummy[128];
 
+	if (!s->c.vault_url) {
+		set_error(err, kid, 0, "", "this session has no vault");
+		return -EXDEV;
+	}
 	if (kf_parse_key_url(kid, vault, sizeof(vault), name, sizeof(name), ver, sizeof(ver)) < 0 ||
 	    kf_parse_key_url(s->c.vault_url, want, sizeof(want), dummy, sizeof(dummy), dummy,
 			     sizeof(dummy)) != -ENOENT) {

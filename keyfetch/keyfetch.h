@@ -20,7 +20,7 @@ struct kf_config {
 	const char *imds_endpoint; /* "http://169.254.169.254" */
 	const char *client_id;     /* optional */
 	const char *msi_res_id;    /* optional */
-	const char *vault_url;     /* "https://myvault.vault.azure.net" */
+	const char *vault_url;     /* "https://myvault.vault.azure.net"; NULL: IMDS only */
 	const char *ca_bundle;     /* optional; verification is always on */
 	unsigned retry_cap_s;
 };
