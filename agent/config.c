@@ -36,19 +36,10 @@ void cfg_init(struct cfg *c)
 	c->hbi.retry_cap_s = 90;
 }
 
-static void list_free(struct cfg_list *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
 void cfg_free(struct cfg *c)
 {
-	list_free(&c->devices);
-	list_free(&c->nvme_models);
+	strv_free(&c->devices);
+	strv_free(&c->nvme_models);
 	free(c->temp_mount);
 	free(c->scratch_mount);
 	free(c->cipher);
@@ -74,34 +65,26 @@ static char *trim(char *s)
 	return s;
 }
 
-static int parse_list(const char *value, struct cfg_list *out)
+static int parse_list(const char *value, struct strv *out)
 {
 	char *copy = strdup(value), *save = NULL, *tok;
-	struct cfg_list l = { 0 };
+	struct strv l = { 0 };
 
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *t = trim(tok), **nv;
+		char *t = trim(tok);
 
-		if (!*t)
-			continue;
-		nv = realloc(l.v, (l.n + 2) * sizeof(char *));
-		if (!nv)
+		if (*t && strv_push(&l, t) < 0)
 			goto oom;
-		l.v = nv;
-		l.v[l.n] = strdup(t);
-		if (!l.v[l.n])
-			goto oom;
-		l.n++;
 	}
 	free(copy);
-	list_free(out);
+	strv_free(out);
 	*out = l;
 	return 0;
 oom:
 	free(copy);
-	list_free(&l);
+	strv_free(&l);
 	return -ENOMEM;
 }
 

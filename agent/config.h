@@ -3,21 +3,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "agent/enums.h"
+#include "base/strtab.h"
+#include "base/strv.h"
 
 #define CFG_DEFAULT_PATH "/etc/scratchcrypt/scratchcrypt.conf"
-
-struct cfg_list {
-	char **v;
-	size_t n;
-};
 
 struct cfg {
 	enum node_role role;
 	enum key_source key_source;
 	bool imds_tags; /* role and HBI flag from instance-metadata tags */
-	struct cfg_list devices;
-	struct cfg_list nvme_models;
+	struct strv devices;
+	struct strv nvme_models;
 	char *temp_mount;
 	char *scratch_mount;
 	enum fs_type fs;

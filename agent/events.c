@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent/log.h"
-#include "agent/metrics.h"
-#include "agent/runstate.h"
+#include "base/log.h"
+#include "agent/report/metrics.h"
+#include "agent/setup/runstate.h"
 #include "keyfetch/keyfetch.h"
 
 #define MAX_EVENTS 32

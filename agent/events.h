@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #include "agent/config.h"
-#include "agent/lifecycle.h"
+#include "agent/setup/lifecycle.h"
 
 /* IMDS Scheduled Events: on Terminate or Preempt for this VM, shred the
  * local disks, then acknowledge the event (StartRequests) so the platform

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
 #include <fcntl.h>
-#include <json-c/json.h>
 #include <libcryptsetup.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -11,39 +10,31 @@
 
 #include "dm/dm.h"
 
-static __thread char last_error[512];
 /* libdevmapper, under libcryptsetup's activation, keeps process-wide state
- * (udev cookies, the control fd): one activation at a time. Formatting,
- * the slow part, runs in parallel. */
+ * (udev cookies, the control fd): one activation at a time. */
 static pthread_mutex_t activate_lock = PTHREAD_MUTEX_INITIALIZER;
 
-const char *dm_last_error(void)
-{
-	return last_error;
-}
-
+/* libcryptsetup's last error line goes to the caller's reason. */
 static void log_cb(int level, const char *msg, void *usrptr)
 {
+	struct reason *why = usrptr;
 	size_t len;
 
-	(void)usrptr;
-	if (level != CRYPT_LOG_ERROR)
+	if (level != CRYPT_LOG_ERROR || !why)
 		return;
-	snprintf(last_error, sizeof(last_error), "%s", msg);
-	len = strlen(last_error);
-	while (len && last_error[len - 1] == '\n')
-		last_error[--len] = '\0';
+	snprintf(why->text, sizeof(why->text), "%s", msg);
+	len = strlen(why->text);
+	while (len && why->text[len - 1] == '\n')
+		why->text[--len] = '\0';
 }
 
-static int ctx_open(struct crypt_device **cd, const char *dev)
+static int ctx_open(struct crypt_device **cd, const char *dev, struct reason *why)
 {
-	int r;
+	int r = crypt_init(cd, dev);
 
-	last_error[0] = '\0';
-	r = crypt_init(cd, dev);
 	if (r < 0)
 		return r;
-	crypt_set_log_callback(*cd, log_cb, NULL);
+	crypt_set_log_callback(*cd, log_cb, why);
 	return 0;
 }
 
@@ -72,8 +63,8 @@ static uint32_t activate_flags(const struct dm_crypt_params *p)
 	return f;
 }
 
-int dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
-		   size_t key_len, const char *const *tokens)
+int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_crypt_params *p,
+			 const void *key, size_t key_len, uint64_t data_offset, struct reason *why)
 {
 	struct crypt_device *cd = NULL;
 	/* The key is random, so the digest needs no slow PBKDF: skip the
@@ -88,43 +79,45 @@ int dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void 
 		.sector_size = p->sector_size,
 		.label = DM_LUKS_LABEL,
 		.subsystem = p->subsystem,
-		.data_alignment = 2048, /* 1 MiB: header, its copy and token area */
 	};
+	/* 16 KiB of JSON per copy, and the smallest keyslot area: there are
+	 * no keyslots. */
+	const uint64_t metadata = 16384, keyslots = 4096 * 8, size = 2 * metadata + keyslots;
 	char cipher[32], mode[64];
-	int r;
+	int fd, r;
 
 	r = split_cipher(p->cipher, cipher, sizeof(cipher), mode, sizeof(mode));
 	if (r < 0)
-		return r;
-	r = ctx_open(&cd, dev);
+		return reason_set(why, r, "bad cipher '%s'", p->cipher);
+	fd = open(hdr_file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return reason_set(why, -errno, "cannot create %s: %m", hdr_file);
+	r = ftruncate(fd, (off_t)size) < 0 ? -errno : 0;
+	close(fd);
 	if (r < 0)
-		return r;
+		return reason_set(why, r, "cannot size %s: %m", hdr_file);
+	r = crypt_init_data_device(&cd, hdr_file, dev);
+	if (r < 0)
+		return reason_set(why, r, "cannot open %s: %m", dev);
+	crypt_set_log_callback(cd, log_cb, why);
 	r = crypt_set_pbkdf_type(cd, &pbkdf);
-	if (r < 0)
-		goto out;
-	/* 16 KiB of JSON per copy, and the smallest keyslot area: there are no keyslots. */
-	r = crypt_set_metadata_size(cd, 16384, 4096 * 8);
-	if (r < 0)
-		goto out;
-	r = crypt_format(cd, CRYPT_LUKS2, cipher, mode, NULL, key, key_len, &params);
-	if (r < 0)
-		goto out;
-	for (size_t i = 0; r >= 0 && tokens && tokens[i]; i++)
-		r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, tokens[i]);
-	if (r > 0)
-		r = 0;
-out:
+	if (r == 0)
+		r = crypt_set_metadata_size(cd, metadata, keyslots);
+	if (r == 0)
+		r = crypt_set_data_offset(cd, data_offset / 512);
+	if (r == 0)
+		r = crypt_format(cd, CRYPT_LUKS2, cipher, mode, NULL, key, key_len, &params);
 	crypt_free(cd);
-	return r;
+	return r < 0 ? r : (int)size;
 }
 
 int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,
-		     const void *key, size_t key_len)
+		     const void *key, size_t key_len, struct reason *why)
 {
 	struct crypt_device *cd = NULL;
 	int r;
 
-	r = ctx_open(&cd, dev);
+	r = ctx_open(&cd, dev, why);
 	if (r < 0)
 		return r;
 	r = crypt_load(cd, CRYPT_LUKS2, NULL);
@@ -146,7 +139,7 @@ static int load_ours(struct crypt_device **cd, const char *dev)
 	const char *label;
 	int r;
 
-	r = ctx_open(cd, dev);
+	r = ctx_open(cd, dev, NULL);
 	if (r < 0)
 		return r;
 	r = crypt_load(*cd, CRYPT_LUKS2, NULL);
@@ -201,54 +194,29 @@ out:
 	return r;
 }
 
-int dm_luks_token_set(const char *dev, const char *token_json)
+int dm_luks_token_set(const char *dev, const char *token_type, const char *json)
 {
 	struct crypt_device *cd = NULL;
-	struct json_object *o = json_tokener_parse(token_json), *type;
 	int r, t;
 
-	if (!o || !json_object_object_get_ex(o, "type", &type)) {
-		json_object_put(o);
-		return -EINVAL;
-	}
 	r = load_ours(&cd, dev);
 	if (r < 0)
-		goto out;
-	t = token_find(cd, json_object_get_string(type));
-	r = crypt_token_json_set(cd, t < 0 ? CRYPT_ANY_TOKEN : t, token_json);
-	if (r >= 0)
-		r = 0;
-out:
+		return r;
+	t = token_find(cd, token_type);
+	r = crypt_token_json_set(cd, t < 0 ? CRYPT_ANY_TOKEN : t, json);
 	crypt_free(cd);
-	json_object_put(o);
-	return r;
+	return r < 0 ? r : 0;
 }
 
-int dm_luks_wipe_header(const char *dev)
+int dm_luks_is_ours(const char *dev)
 {
 	struct crypt_device *cd = NULL;
-	uint64_t data_offset;
-	int r;
+	int r = load_ours(&cd, dev);
 
-	r = load_ours(&cd, dev);
-	if (r < 0)
-		return r;
-	/* Both header copies, the token area and the keyslot area lie before
-	 * the data offset. */
-	data_offset = crypt_get_data_offset(cd) * 512;
-	r = crypt_wipe(cd, dev, CRYPT_WIPE_ZERO, 0, data_offset, 1024 * 1024, 0, NULL, NULL);
 	crypt_free(cd);
-	if (r < 0)
-		return r;
-	/* Make sure nothing lingers in the page cache or the disk's cache. */
-	{
-		int fd = open(dev, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			(void)fsync(fd);
-			close(fd);
-		}
-	}
-	return 0;
+	if (r == -ENODEV || r == -EINVAL)
+		return 0;
+	return r < 0 ? r : 1;
 }
 
 /* A header without keyslots does not record the key size, but the table of
@@ -279,11 +247,9 @@ int dm_crypt_info(const char *name, struct dm_crypt_info *info)
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	last_error[0] = '\0';
 	r = crypt_init_by_name(&cd, name);
 	if (r < 0)
 		return r;
-	crypt_set_log_callback(cd, log_cb, NULL);
 	c = crypt_get_cipher(cd);
 	m = crypt_get_cipher_mode(cd);
 	if (c && m)
@@ -300,18 +266,17 @@ int dm_crypt_info(const char *name, struct dm_crypt_info *info)
 	return r;
 }
 
-int dm_crypt_deactivate(const char *name, bool wipe_if_busy)
+int dm_crypt_deactivate(const char *name, bool wipe_if_busy, struct reason *why)
 {
 	struct crypt_device *cd = NULL;
 	int r;
 
-	last_error[0] = '\0';
 	r = crypt_init_by_name(&cd, name);
 	if (r == -ENODEV)
 		return 0;
 	if (r < 0)
 		return r;
-	crypt_set_log_callback(cd, log_cb, NULL);
+	crypt_set_log_callback(cd, log_cb, why);
 	r = crypt_deactivate(cd, name);
 	if (r == -EBUSY && wipe_if_busy) {
 		/* Still open: drop the key from the kernel now, remove later. */

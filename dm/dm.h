@@ -4,9 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/log.h"
+#include "base/strv.h"
+
 /* dm/: every use of libcryptsetup and libdevmapper. Nothing here prints:
- * functions return 0 or -errno, and dm_last_error() holds the library's last
- * error message for the caller's log line. */
+ * functions return 0 or -errno, and where a library has more to say, it
+ * goes into the caller's struct reason (which may be NULL). */
 
 #define DM_LUKS_LABEL "scratchcrypt"
 
@@ -28,42 +31,54 @@ struct dm_crypt_info {
 	uint64_t size_bytes;
 };
 
-const char *dm_last_error(void);
+/* What the kernel shows of a mapping, including every half state an
+ * interrupted create or remove can leave behind. */
+struct dm_state {
+	bool exists;
+	bool live_table;     /* a table is loaded and in use */
+	bool inactive_table; /* a table is loaded but not resumed */
+	bool suspended;
+	bool deferred_remove;
+	int open_count;
+	char target[16];     /* first target of the live table: "crypt", "striped" */
+	struct strv devices; /* "MAJ:MIN" of what the live table sits on */
+};
 
-/* Writes a LUKS2 header without keyslots for the volume key `key`, and
- * attaches the tokens, a NULL-terminated list of JSON objects that each carry
- * "type" and "keyslots". Runs no PBKDF over a passphrase. */
-int dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
-		   size_t key_len, const char *const *tokens);
-/* Activates dev as /dev/mapper/name with the volume key, which is checked
- * against the header's digest. */
+/* Builds, in the regular file hdr_file (which it sizes), a LUKS2 header for
+ * dev without keyslots, for the volume key `key`, with its data starting at
+ * data_offset bytes. Nothing is written to dev: placing the header there is
+ * the caller's step. Returns the header's size in bytes, or -errno. */
+int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_crypt_params *p,
+			 const void *key, size_t key_len, uint64_t data_offset, struct reason *why);
+/* 1 when dev holds a LUKS2 header that libcryptsetup can load and that
+ * carries our label, 0 when it does not, or -errno. */
+int dm_luks_is_ours(const char *dev);
+/* Activates dev as /dev/mapper/name with the volume key, handed to the
+ * kernel through the keyring. -EPERM: the key does not match the header. */
 int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,
-		     const void *key, size_t key_len);
-/* Reads the JSON of the first token of token_type; -ENOENT if none, and
- * -ENODEV if dev holds no LUKS2 header. *json is malloc'd. */
+		     const void *key, size_t key_len, struct reason *why);
+/* The JSON of the first token of token_type; -ENOENT if none, -ENODEV if
+ * dev holds no LUKS2 header with our label. *json is malloc'd. */
 int dm_luks_token_get(const char *dev, const char *token_type, char **json);
-/* Replaces the first token of the JSON's type with token_json. */
-int dm_luks_token_set(const char *dev, const char *token_json);
-/* Zeroes the LUKS2 header area, both copies and the keyslot area; -ENODEV
- * when dev holds no LUKS2 header with our label (nothing is written). */
-int dm_luks_wipe_header(const char *dev);
+/* Replaces the first token of token_type with json (adds one if none). */
+int dm_luks_token_set(const char *dev, const char *token_type, const char *json);
 
 int dm_crypt_info(const char *name, struct dm_crypt_info *info);
 /* Removes a crypt mapping; the kernel wipes its copy of the key. With
- * `wipe_if_busy`, a mapping still open has its key wiped (suspend) and is
+ * wipe_if_busy, a mapping still open has its key wiped (suspend) and is
  * removed once closed. */
-int dm_crypt_deactivate(const char *name, bool wipe_if_busy);
+int dm_crypt_deactivate(const char *name, bool wipe_if_busy, struct reason *why);
 
 /* libdevmapper. */
-int dm_exists(const char *name);               /* 1, 0 or -errno */
-int dm_stripe_create(const char *name, const char *const *members, size_t n,
-		     uint64_t chunk_sectors, uint64_t member_sectors);
+int dm_query(const char *name, struct dm_state *st);
+void dm_state_free(struct dm_state *st);
+/* A mapping in three observable steps: created without a table, its table
+ * loaded (inactive), then resumed (live). */
+int dm_create_empty(const char *name, const char *uuid);
+int dm_load_stripe(const char *name, const struct strv *members, uint64_t chunk_sectors,
+		   uint64_t member_sectors);
+int dm_resume(const char *name);
 int dm_remove(const char *name, bool deferred);
 /* Names of all mappings whose name starts with prefix. */
-int dm_list(const char *prefix, char ***names, size_t *n);
-/* Target type of the first table line, e.g. "crypt" or "striped". */
-int dm_target_type(const char *name, char *type, size_t size);
-/* Block devices (as "MAJ:MIN") the mapping sits on. */
-int dm_deps(const char *name, char ***devs, size_t *n);
+int dm_list(const char *prefix, struct strv *names);
 int dm_table(const char *name, char *buf, size_t size);
-void dm_strv_free(char **v, size_t n);

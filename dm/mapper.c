@@ -10,8 +10,7 @@
 
 #include "dm/dm.h"
 
-/* libdevmapper prints its errors by default; keep the last one for the
- * caller instead (dm_last_error() in crypt.c reads libcryptsetup's). */
+/* libdevmapper prints its errors by default; its errno reaches the caller. */
 static void dm_log_cb(int level, const char *file, int line, int dm_errno_or_class,
 		      const char *f, ...)
 {
@@ -52,13 +51,28 @@ static struct dm_task *task_new(int type, const char *name)
 	return dmt;
 }
 
-/* Runs a task of `type` on an existing mapping; -ENODEV when it does not exist. */
-static int task_run_info(int type, const char *name, struct dm_task **out)
+static int dev_strv(struct dm_task *dmt, struct strv *out)
+{
+	struct dm_deps *deps = dm_task_get_deps(dmt);
+	char s[32];
+	int r = 0;
+
+	for (uint32_t i = 0; deps && r == 0 && i < deps->count; i++) {
+		snprintf(s, sizeof(s), "%u:%u", major(deps->device[i]), minor(deps->device[i]));
+		r = strv_push(out, s);
+	}
+	return r;
+}
+
+int dm_query(const char *name, struct dm_state *st)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
+	uint64_t start, length;
+	char *type = NULL, *params;
+	int r;
 
-	/* DM_DEVICE_INFO succeeds for a missing name and says so in info. */
+	memset(st, 0, sizeof(*st));
 	dmt = task_new(DM_DEVICE_INFO, name);
 	if (!dmt)
 		return -ENOMEM;
@@ -68,122 +82,130 @@ static int task_run_info(int type, const char *name, struct dm_task **out)
 	}
 	dm_task_destroy(dmt);
 	if (!info.exists)
-		return -ENODEV;
-	if (type == DM_DEVICE_INFO) {
-		*out = NULL;
 		return 0;
-	}
-	dmt = task_new(type, name);
+	st->exists = true;
+	st->live_table = info.live_table;
+	st->inactive_table = info.inactive_table;
+	st->suspended = info.suspended;
+	st->deferred_remove = info.deferred_remove;
+	st->open_count = info.open_count;
+	if (!info.live_table)
+		return 0;
+	dmt = task_new(DM_DEVICE_TABLE, name);
 	if (!dmt)
 		return -ENOMEM;
-	if (!dm_task_run(dmt)) {
-		dm_task_destroy(dmt);
-		return -EIO;
+	if (dm_task_run(dmt)) {
+		(void)dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+		snprintf(st->target, sizeof(st->target), "%s", type ?: "");
 	}
-	*out = dmt;
-	return 0;
+	dm_task_destroy(dmt);
+	dmt = task_new(DM_DEVICE_DEPS, name);
+	if (!dmt)
+		return -ENOMEM;
+	r = dm_task_run(dmt) ? dev_strv(dmt, &st->devices) : -EIO;
+	dm_task_destroy(dmt);
+	return r;
 }
 
-int dm_exists(const char *name)
+void dm_state_free(struct dm_state *st)
 {
-	struct dm_task *dmt;
-	int r = task_run_info(DM_DEVICE_INFO, name, &dmt);
-
-	if (r == -ENODEV)
-		return 0;
-	return r < 0 ? r : 1;
+	strv_free(&st->devices);
 }
 
-int dm_stripe_create(const char *name, const char *const *members, size_t n,
-		     uint64_t chunk_sectors, uint64_t member_sectors)
+/* Runs a task that changes a mapping, waiting for udev where it runs. */
+static int task_run_cookie(struct dm_task *dmt)
 {
-	struct dm_task *dmt;
 	uint32_t cookie = 0;
-	char *params;
-	size_t len = 64;
-	uint64_t per = member_sectors - member_sectors % chunk_sectors;
 	int r = 0;
 
-	if (n < 2 || per == 0)
+	if (!dm_task_set_cookie(dmt, &cookie, 0) || !dm_task_run(dmt))
+		r = dm_task_get_errno(dmt) ? -dm_task_get_errno(dmt) : -EIO;
+	(void)dm_udev_wait(cookie);
+	return r;
+}
+
+int dm_create_empty(const char *name, const char *uuid)
+{
+	struct dm_task *dmt = task_new(DM_DEVICE_CREATE, name);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	r = dm_task_set_uuid(dmt, uuid) ? task_run_cookie(dmt) : -ENOMEM;
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int dm_load_stripe(const char *name, const struct strv *members, uint64_t chunk_sectors,
+		   uint64_t member_sectors)
+{
+	uint64_t per = member_sectors - member_sectors % chunk_sectors;
+	struct dm_task *dmt;
+	char *params;
+	size_t len = 64;
+	int off, r = 0;
+
+	if (members->n < 2 || per == 0)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++)
-		len += strlen(members[i]) + 4;
+	for (size_t i = 0; i < members->n; i++)
+		len += strlen(members->v[i]) + 4;
 	params = malloc(len);
 	if (!params)
 		return -ENOMEM;
-	int off = snprintf(params, len, "%zu %" PRIu64, n, chunk_sectors);
-	for (size_t i = 0; i < n; i++)
-		off += snprintf(params + off, len - off, " %s 0", members[i]);
-
-	dmt = task_new(DM_DEVICE_CREATE, name);
-	if (!dmt) {
-		free(params);
-		return -ENOMEM;
-	}
-	char uuid[128];
-	snprintf(uuid, sizeof(uuid), "SCRATCHCRYPT-STRIPE-%s", name);
-	if (!dm_task_set_uuid(dmt, uuid) ||
-	    !dm_task_add_target(dmt, 0, per * n, "striped", params) ||
-	    !dm_task_set_cookie(dmt, &cookie, 0) || !dm_task_run(dmt))
-		r = -EIO;
-	(void)dm_udev_wait(cookie);
-	dm_task_destroy(dmt);
+	off = snprintf(params, len, "%zu %" PRIu64, members->n, chunk_sectors);
+	for (size_t i = 0; i < members->n; i++)
+		off += snprintf(params + off, len - (size_t)off, " %s 0", members->v[i]);
+	dmt = task_new(DM_DEVICE_RELOAD, name);
+	if (!dmt)
+		r = -ENOMEM;
+	else if (!dm_task_add_target(dmt, 0, per * members->n, "striped", params) ||
+		 !dm_task_run(dmt))
+		r = dm_task_get_errno(dmt) ? -dm_task_get_errno(dmt) : -EIO;
+	if (dmt)
+		dm_task_destroy(dmt);
 	free(params);
+	return r;
+}
+
+int dm_resume(const char *name)
+{
+	struct dm_task *dmt = task_new(DM_DEVICE_RESUME, name);
+	int r;
+
+	if (!dmt)
+		return -ENOMEM;
+	r = task_run_cookie(dmt);
+	dm_task_destroy(dmt);
 	return r;
 }
 
 int dm_remove(const char *name, bool deferred)
 {
+	struct dm_state st;
 	struct dm_task *dmt;
-	uint32_t cookie = 0;
-	int r;
+	int r = dm_query(name, &st);
 
-	r = dm_exists(name);
-	if (r <= 0)
+	dm_state_free(&st);
+	if (r < 0 || !st.exists)
 		return r;
 	dmt = task_new(DM_DEVICE_REMOVE, name);
 	if (!dmt)
 		return -ENOMEM;
 	if (deferred)
 		(void)dm_task_deferred_remove(dmt);
-	r = 0;
-	if (!dm_task_set_cookie(dmt, &cookie, 0) || !dm_task_run(dmt))
-		r = dm_task_get_errno(dmt) ? -dm_task_get_errno(dmt) : -EBUSY;
-	(void)dm_udev_wait(cookie);
+	r = task_run_cookie(dmt);
 	dm_task_destroy(dmt);
-	return r;
+	return r == -EIO ? -EBUSY : r;
 }
 
-void dm_strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int strv_push(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(char *));
-
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	nv[*n] = strdup(s);
-	if (!nv[*n])
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-int dm_list(const char *prefix, char ***names, size_t *n)
+int dm_list(const char *prefix, struct strv *names)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_LIST, NULL);
 	struct dm_names *node;
 	unsigned next = 0;
 	int r = 0;
 
-	*names = NULL;
-	*n = 0;
+	memset(names, 0, sizeof(*names));
 	if (!dmt)
 		return -ENOMEM;
 	if (!dm_task_run(dmt)) {
@@ -195,76 +217,37 @@ int dm_list(const char *prefix, char ***names, size_t *n)
 		do {
 			node = (struct dm_names *)((char *)node + next);
 			if (strncmp(node->name, prefix, strlen(prefix)) == 0)
-				r = strv_push(names, n, node->name);
+				r = strv_push(names, node->name);
 			next = node->next;
 		} while (r == 0 && next);
 	}
 	dm_task_destroy(dmt);
-	if (r < 0) {
-		dm_strv_free(*names, *n);
-		*names = NULL;
-		*n = 0;
-	}
+	if (r < 0)
+		strv_free(names);
 	return r;
 }
 
 int dm_table(const char *name, char *buf, size_t size)
 {
-	struct dm_task *dmt;
+	struct dm_task *dmt = task_new(DM_DEVICE_TABLE, name);
 	uint64_t start, length;
 	char *type, *params;
 	void *next = NULL;
 	size_t off = 0;
-	int r = task_run_info(DM_DEVICE_TABLE, name, &dmt);
 
-	if (r < 0)
-		return r;
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -ENODEV;
+	}
 	buf[0] = '\0';
 	do {
 		next = dm_get_next_target(dmt, next, &start, &length, &type, &params);
 		if (type && off < size)
-			off += snprintf(buf + off, size - off, "%s%" PRIu64 " %" PRIu64 " %s %s",
-					off ? "\n" : "", start, length, type, params ?: "");
+			off += (size_t)snprintf(buf + off, size - off, "%s%" PRIu64 " %" PRIu64 " %s %s",
+						off ? "\n" : "", start, length, type, params ?: "");
 	} while (next);
 	dm_task_destroy(dmt);
 	return 0;
-}
-
-int dm_target_type(const char *name, char *type_out, size_t size)
-{
-	struct dm_task *dmt;
-	uint64_t start, length;
-	char *type = NULL, *params;
-	int r = task_run_info(DM_DEVICE_TABLE, name, &dmt);
-
-	if (r < 0)
-		return r;
-	(void)dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
-	snprintf(type_out, size, "%s", type ?: "");
-	dm_task_destroy(dmt);
-	return 0;
-}
-
-int dm_deps(const char *name, char ***devs, size_t *n)
-{
-	struct dm_task *dmt = task_new(DM_DEVICE_DEPS, name);
-	struct dm_deps *deps;
-	int r = 0;
-
-	*devs = NULL;
-	*n = 0;
-	if (!dmt)
-		return -ENOMEM;
-	if (!dm_task_run(dmt) || !(deps = dm_task_get_deps(dmt))) {
-		dm_task_destroy(dmt);
-		return -ENODEV;
-	}
-	for (uint32_t i = 0; r == 0 && i < deps->count; i++) {
-		char s[32];
-		snprintf(s, sizeof(s), "%u:%u", major(deps->device[i]),
-			 minor(deps->device[i]));
-		r = strv_push(devs, n, s);
-	}
-	dm_task_destroy(dmt);
-	return r;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/safemem.h"
+#include "base/safemem.h"
 #include "keyfetch/keyfetch.h"
 
 #define KV_API "api-version=7.4"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/safemem.h"
+#include "base/safemem.h"
 #include "keyfetch/keyfetch.h"
 
 /* The result may carry key material: it comes from safe memory. */

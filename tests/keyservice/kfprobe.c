@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/safemem.h"
+#include "base/safemem.h"
 #include "keyfetch/keyfetch.h"
 
 static int report(int r, const struct kf_error *e)

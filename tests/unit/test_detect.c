@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "agent/detect.h"
-#include "agent/ntfs.h"
+#include "agent/detect/detect.h"
+#include "agent/detect/ntfs.h"
 #include "dm/dm.h"
 
 static char root[64];

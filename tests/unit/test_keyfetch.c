@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "agent/safemem.h"
+#include "base/safemem.h"
 #include "keyfetch/keyfetch.h"
 
 static void test_b64url(void **state)

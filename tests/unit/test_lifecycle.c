@@ -14,10 +14,10 @@
 
 #include <cmocka.h>
 
-#include "agent/fs.h"
-#include "agent/lifecycle.h"
-#include "agent/log.h"
-#include "agent/runstate.h"
+#include "agent/setup/fs.h"
+#include "agent/setup/lifecycle.h"
+#include "base/log.h"
+#include "agent/setup/runstate.h"
 #include "dm/dm.h"
 
 #define MAXN 8

@@ -11,10 +11,10 @@
 
 #include <cmocka.h>
 
-#include "agent/fs.h"
-#include "agent/metrics.h"
-#include "agent/runstate.h"
-#include "agent/status.h"
+#include "agent/setup/fs.h"
+#include "agent/report/metrics.h"
+#include "agent/setup/runstate.h"
+#include "agent/report/status.h"
 #include "dm/dm.h"
 
 /* The observed world. */

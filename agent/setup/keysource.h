@@ -3,28 +3,30 @@
 #include <stddef.h>
 
 #include "agent/config.h"
+#include "base/log.h"
 #include "keyfetch/keyfetch.h"
 
 /* The HBI key source: volume keys wrapped by a Microsoft-managed Key Vault
- * key, fetched with the node's managed identity. The wrapped key lives in a
- * LUKS2 token of this type; the plaintext key never reaches the disk. */
-#define HBI_TOKEN_TYPE "scratchcrypt-hbi"
+ * key, fetched with the node's managed identity. The wrapped key lives in
+ * the scratchcrypt-hbi token (token.h); the plaintext key never reaches the
+ * disk. Errors come back as -errno with the detail in *why. */
 
 struct hbi;
 
 /* Opens a session and fetches and checks the configured key (or key_url's,
  * when given). Logs what went wrong. */
-int hbi_open(const struct cfg *c, const char *key_url, struct hbi **h);
+int hbi_open(const struct cfg *c, const char *key_url, struct hbi **h, struct reason *why);
 void hbi_close(struct hbi *h);
 const char *hbi_kid(const struct hbi *h);
 /* Wraps key; *token is the JSON of the HBI token (malloc'd). */
-int hbi_wrap(struct hbi *h, const void *key, size_t len, char **token);
+int hbi_wrap(struct hbi *h, const void *key, size_t len, char **token, struct reason *why);
 /* Unwraps dev's key; *key comes from safe_alloc(). */
-int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len);
+int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len,
+		    struct reason *why);
 /* The kid recorded on dev; -ENOENT when dev has no HBI token. */
 int hbi_disk_kid(const char *dev, char *kid, size_t size);
 /* Unwraps dev's volume key and wraps it again with h's key; the volume key
  * and the data stay as they are. */
-int hbi_rewrap_disk(struct hbi *h, const char *dev);
-/* Logs a keyfetch error in one line: endpoint, status, code, message. */
-int hbi_log_error(int r, const char *what, const struct kf_error *e);
+int hbi_rewrap_disk(struct hbi *h, const char *dev, struct reason *why);
+/* A keyfetch error in one line: endpoint, status, code, message. */
+int hbi_reason(struct reason *why, int r, const char *what, const struct kf_error *e);

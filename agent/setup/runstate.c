@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/runstate.h"
+#include "agent/setup/runstate.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,7 @@ const char *runstate_dir(void)
 	return d && *d ? d : "/run/scratchcrypt";
 }
 
-static int ensure_dir(void)
+int runstate_ensure_dir(void)
 {
 	if (mkdir(runstate_dir(), 0700) < 0 && errno != EEXIST)
 		return -errno;
@@ -31,7 +31,7 @@ static int ensure_dir(void)
 int runstate_lock(unsigned timeout_s)
 {
 	char path[512];
-	int r = ensure_dir();
+	int r = runstate_ensure_dir();
 
 	if (r < 0)
 		return r;
@@ -106,7 +106,7 @@ int runstate_set(enum disk_role role, enum disk_state state, const char *note)
 {
 	char path[512];
 	struct json_object *all, *entry;
-	int r = ensure_dir();
+	int r = runstate_ensure_dir();
 
 	if (r < 0)
 		return r;
@@ -124,7 +124,7 @@ int runstate_mark(enum disk_role role, const char *what)
 {
 	char path[512];
 	struct json_object *all;
-	int r = ensure_dir();
+	int r = runstate_ensure_dir();
 
 	if (r < 0)
 		return r;

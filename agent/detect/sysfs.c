@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/sysfs.h"
+#include "agent/detect/sysfs.h"
 
 #include <dirent.h>
 #include <errno.h>

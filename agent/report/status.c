@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
-#include "agent/status.h"
+#include "agent/report/status.h"
 
 #include <string.h>
 #include <time.h>
 
-#include "agent/fs.h"
-#include "agent/keysource.h"
-#include "agent/lifecycle.h"
-#include "agent/runstate.h"
+#include "agent/setup/fs.h"
+#include "agent/setup/keysource.h"
+#include "agent/setup/lifecycle.h"
+#include "agent/setup/runstate.h"
+#include "agent/setup/token.h"
 #include "dm/dm.h"
 
 #define CMK_NOTE "Customer-managed keys are not supported for OS and temp disks."
@@ -66,6 +67,8 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 {
 	char top[64], member[80], dev[128], targets[4][256], note[512];
 	struct dm_crypt_info info;
+	struct dm_state dmst;
+	bool exists;
 	enum disk_state rs;
 	enum key_source ks = c->key_source;
 	size_t refused = 0;
@@ -96,10 +99,12 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 	r->key_bits = c->key_bits;
 	r->sector_size = c->sector_size;
 
-	lc_top_name(top, sizeof(top), role);
+	token_top_name(top, sizeof(top), role);
 	snprintf(dev, sizeof(dev), "/dev/mapper/%s", top);
-	if (dm_exists(top) == 1) {
-		snprintf(member, sizeof(member), "%s-0", top);
+	exists = dm_query(top, &dmst) == 0 && dmst.exists;
+	dm_state_free(&dmst);
+	if (exists) {
+		token_member_name(member, sizeof(member), role, 0, 2);
 		if (dm_crypt_info(top, &info) == 0 || dm_crypt_info(member, &info) == 0) {
 			snprintf(r->cipher, sizeof(r->cipher), "%s", info.cipher);
 			r->key_bits = info.key_bits;
@@ -156,6 +161,7 @@ int status_collect(const struct cfg *c, const struct sys_paths *p, struct status
 	r = detect_run(c, &o, &det);
 	if (r < 0)
 		return r;
+	lc_inspect(c, &det);
 	os_row(c, &det, &st->rows[0]);
 	role_row(c, &det, ROLE_TEMP, &st->rows[1]);
 	role_row(c, &det, ROLE_SCRATCH, &st->rows[2]);

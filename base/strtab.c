@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/enums.h"
+#include "base/strtab.h"
 
 #include <errno.h>
 #include <string.h>

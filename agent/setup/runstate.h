@@ -2,13 +2,15 @@
 #pragma once
 #include <stddef.h>
 
-#include "agent/enums.h"
+#include "base/strtab.h"
 
 /* /run/scratchcrypt: the lock, and what the last start or stop did for each
  * role (what cannot be observed on the disks: shredded, or why it failed).
  * SCRATCHCRYPT_RUNTIME_DIR overrides the directory, for tests. */
 
 const char *runstate_dir(void);
+/* Creates the directory (0700) when missing. */
+int runstate_ensure_dir(void);
 /* Takes the lock, waiting at most timeout_s; -EAGAIN when still held. */
 int runstate_lock(unsigned timeout_s);
 void runstate_unlock(void);

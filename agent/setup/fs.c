@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/fs.h"
+#include "agent/setup/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/log.h"
-#include "agent/sysfs.h"
+#include "agent/detect/sysfs.h"
 
 extern char **environ;
 
@@ -109,13 +108,40 @@ int fs_mounts_of(const char *dev, char (*targets)[256], size_t max)
 	return (int)n;
 }
 
-int fs_umount(const char *target)
+int fs_mount_source(const char *target, unsigned *major_out, unsigned *minor_out)
 {
-	if (umount2(target, UMOUNT_NOFOLLOW) == 0)
+	struct sys_view v = { 0 };
+	int r = sys_scan(&sys_paths_default, &v), found = 0;
+
+	if (r < 0)
+		return r;
+	/* The last mount at target is the one in view. */
+	for (size_t i = 0; i < v.n_mounts; i++)
+		if (strcmp(v.mounts[i].target, target) == 0) {
+			*major_out = v.mounts[i].major;
+			*minor_out = v.mounts[i].minor;
+			found = 1;
+		}
+	sys_view_free(&v);
+	return found;
+}
+
+int fs_umount(const char *target, bool detach)
+{
+	if (umount2(target, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)) == 0)
 		return 0;
 	if (errno == EINVAL || errno == ENOENT)
 		return 0; /* not mounted any more */
 	return -errno;
+}
+
+int fs_has_warning(const char *mount_point)
+{
+	char path[4096];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/" FS_WARNING_FILE, mount_point);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 int fs_write_warning(const char *mount_point)
@@ -123,7 +149,7 @@ int fs_write_warning(const char *mount_point)
 	char path[4096];
 	int fd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/DATALOSS_WARNING_README.txt", mount_point);
+	snprintf(path, sizeof(path), "%s/" FS_WARNING_FILE, mount_point);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
 	if (fd < 0)
 		return -errno;
@@ -134,31 +160,3 @@ int fs_write_warning(const char *mount_point)
 	return r;
 }
 
-int fs_size(const char *dev, uint64_t *bytes)
-{
-	int fd = open(dev, O_RDONLY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, BLKGETSIZE64, bytes) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-int fs_discard(const char *dev)
-{
-	uint64_t range[2] = { 0, 0 };
-	int fd = open(dev, O_WRONLY | O_CLOEXEC);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (ioctl(fd, BLKGETSIZE64, &range[1]) < 0)
-		r = -errno;
-	else if (ioctl(fd, BLKDISCARD, range) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}

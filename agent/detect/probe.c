@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/probe.h"
+#include "agent/detect/probe.h"
 
 #include <blkid.h>
 #include <errno.h>

@@ -4,18 +4,17 @@
 #include <stddef.h>
 
 #include "agent/config.h"
-#include "agent/enums.h"
-#include "agent/probe.h"
-#include "agent/sysfs.h"
+#include "base/strtab.h"
+#include "agent/detect/probe.h"
+#include "agent/detect/sysfs.h"
 
-/* The token scratchcrypt leaves in the LUKS2 header of every disk it sets up. */
-#define SC_TOKEN_TYPE "scratchcrypt"
+/* Mappings of scratchcrypt's own (agent/setup/token.h has the names). */
 #define SC_MAPPING_PREFIX "scratchcrypt-"
 
 enum content {
 	CONTENT_BLANK,
 	CONTENT_PRISTINE_TEMP, /* Azure's fresh resource-disk layout */
-	CONTENT_OURS,          /* a LUKS2 header scratchcrypt wrote */
+	CONTENT_OURS,          /* scratchcrypt's header or claim (see lc_inspect) */
 	CONTENT_FOREIGN,       /* someone's data */
 };
 
@@ -26,9 +25,12 @@ struct verdict {
 	enum disk_action action;
 	enum content content;
 	char reason[384];
-	/* Known for CONTENT_OURS: where the header says the disk belongs. */
+	bool in_use; /* mounted, swap, held by another mapping, read-only */
+	/* For CONTENT_OURS, from scratchcrypt's token (lc_inspect): where the
+	 * disk belongs, its key source and its state (enum token_state). */
 	enum key_source ours_key_source;
 	unsigned ours_index, ours_members;
+	int ours_state;
 };
 
 struct detection {

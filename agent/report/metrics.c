@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/metrics.h"
+#include "agent/report/metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent/log.h"
-#include "agent/status.h"
+#include "base/log.h"
+#include "agent/report/status.h"
 
 static void help(FILE *f, const char *name, const char *type, const char *text)
 {

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "agent/config.h"
-#include "agent/detect.h"
+#include "agent/detect/detect.h"
 
 #define STATUS_SCHEMA 1
 #define STATUS_MAX_DEVICES 16

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: MIT
-#include "agent/detect.h"
+#include "agent/detect/detect.h"
 
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +9,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
-#include "agent/ntfs.h"
+#include "agent/detect/ntfs.h"
 #include "dm/dm.h"
 
 #define RESOURCE_LABEL "Temporary Storage"
@@ -101,24 +100,6 @@ static bool is_ours(const struct probe_result *p)
 	       strcmp(p->label, DM_LUKS_LABEL) == 0;
 }
 
-static void read_our_token(struct verdict *v)
-{
-	struct json_object *o, *ks;
-	char *json = NULL;
-
-	v->ours_key_source = KEY_SOURCE_SYSTEM;
-	if (dm_luks_token_get(v->disk.devnode, SC_TOKEN_TYPE, &json) < 0)
-		return;
-	o = json_tokener_parse(json);
-	if (o && json_object_object_get_ex(o, "key_source", &ks)) {
-		int k = key_source_from_string(json_object_get_string(ks));
-		if (k >= 0)
-			v->ours_key_source = k;
-	}
-	json_object_put(o);
-	free(json);
-}
-
 static bool is_resource_link(const struct detect_opts *o, const struct sys_view *sv,
 			     const struct sys_disk *d)
 {
@@ -167,13 +148,14 @@ static void mark_os_disks(const struct detect_opts *o, struct sys_view *sv, stru
 }
 
 /* The safety half of a verdict: may scratchcrypt write to this candidate? */
-static void judge_candidate(const struct cfg *c, const struct detect_opts *o,
+static void judge_candidate(const struct detect_opts *o,
 			    const struct sys_view *sv, struct verdict *v)
 {
 	const char *where;
 	char what[256];
 
 	v->action = ACTION_REFUSE;
+	v->in_use = true;
 	if ((where = disk_mount(sv, &v->disk))) {
 		snprintf(v->reason, sizeof(v->reason), "%s has a filesystem mounted at %s",
 			 v->disk.devnode, where);
@@ -195,6 +177,7 @@ static void judge_candidate(const struct cfg *c, const struct detect_opts *o,
 		snprintf(v->reason, sizeof(v->reason), "%s is read-only", v->disk.devnode);
 		return;
 	}
+	v->in_use = false;
 
 	switch (v->content) {
 	case CONTENT_BLANK:
@@ -208,17 +191,8 @@ static void judge_candidate(const struct cfg *c, const struct detect_opts *o,
 			 "only " WARNING_FILE ")");
 		return;
 	case CONTENT_OURS:
-		if (v->ours_key_source != c->key_source) {
-			snprintf(v->reason, sizeof(v->reason),
-				 "set up by scratchcrypt with key source %s, but key_source is %s; "
-				 "run 'scratchcrypt stop' to deprovision it first",
-				 key_source_to_string(v->ours_key_source),
-				 key_source_to_string(c->key_source));
-			return;
-		}
 		v->action = ACTION_ENCRYPT;
-		snprintf(v->reason, sizeof(v->reason), "set up by scratchcrypt (%s key)",
-			 key_source_to_status(v->ours_key_source));
+		snprintf(v->reason, sizeof(v->reason), "set up by scratchcrypt");
 		return;
 	case CONTENT_FOREIGN:
 		probe_describe(&v->probe, what, sizeof(what));
@@ -334,7 +308,6 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 			v->content = CONTENT_BLANK;
 		else if (is_ours(&v->probe)) {
 			v->content = CONTENT_OURS;
-			read_our_token(v);
 		} else
 			v->content = CONTENT_FOREIGN;
 	}
@@ -388,7 +361,7 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 		switch (v->role) {
 		case ROLE_TEMP:
 		case ROLE_SCRATCH:
-			judge_candidate(c, o, &sv, v);
+			judge_candidate(o, &sv, v);
 			break;
 		case ROLE_OS:
 			break;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/ntfs.h"
+#include "agent/detect/ntfs.h"
 
 #include <errno.h>
 #include <stdlib.h>

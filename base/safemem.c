@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/safemem.h"
+#include "base/safemem.h"
 
 #include <stdint.h>
 #include <stdlib.h>

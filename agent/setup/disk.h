@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdint.h>
+
+#include "agent/setup/token.h"
+
+/* Raw writes to a disk's first MiB, each synced before it returns, so that
+ * each is one observable step: the claim, the header, the wipe. */
+
+int disk_claim_write(const char *dev, const struct sc_claim *c);
+/* 1 with *c filled when dev carries a claim, 0 when not, or -errno. */
+int disk_claim_read(const char *dev, struct sc_claim *c);
+int disk_claim_clear(const char *dev);
+/* Copies the header built in hdr_file (size bytes) to the start of dev. */
+int disk_header_place(const char *dev, const char *hdr_file, uint64_t size);
+/* Zeroes the first MiB up to the claim: both header copies, the tokens and
+ * the keyslot area. */
+int disk_header_wipe(const char *dev);
+/* Discards the data area, past the first MiB; -EOPNOTSUPP if the disk
+ * cannot. */
+int disk_discard_data(const char *dev);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "base/strtab.h"
+
+/* Filesystems and mounts: every mkfs, mount and unmount goes through here. */
+
+#define FS_WARNING_FILE "DATALOSS_WARNING_README.txt"
+
+/* mkfs with settings whose run time does not grow with the disk. */
+int fs_mkfs(enum fs_type type, const char *dev, const char *label);
+int fs_mount(const char *dev, const char *target, enum fs_type type);
+/* Mount points at which dev (by device number) is mounted; returns count. */
+int fs_mounts_of(const char *dev, char (*targets)[256], size_t max);
+/* 1 with the device number of what is mounted at target, 0 if nothing. */
+int fs_mount_source(const char *target, unsigned *major, unsigned *minor);
+/* 0 when target is not mounted (any more); detach: lazily, even if busy. */
+int fs_umount(const char *target, bool detach);
+int fs_write_warning(const char *mount_point);
+/* 1 when the warning is there as a regular file. */
+int fs_has_warning(const char *mount_point);

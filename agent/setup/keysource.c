@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: MIT
+#include "agent/setup/keysource.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/safemem.h"
+#include "agent/setup/token.h"
+#include "base/crashpoint.h"
+
+struct hbi {
+	struct kf_session *s;
+	struct kf_key_info key;
+};
+
+int hbi_reason(struct reason *why, int r, const char *what, const struct kf_error *e)
+{
+	if (e->http_status)
+		return reason_set(why, r, "%s: %s: HTTP %ld%s%s%s%s", what, e->endpoint,
+				  e->http_status, e->code[0] ? " " : "", e->code,
+				  e->message[0] ? ": " : "", e->message);
+	return reason_set(why, r, "%s: %s: %s%s%s", what, e->endpoint[0] ? e->endpoint : "-",
+			  e->code[0] ? e->code : "", e->code[0] && e->message[0] ? ": " : "",
+			  e->message);
+}
+
+int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct reason *why)
+{
+	struct kf_config kc = {
+		.imds_endpoint = c->hbi.imds_endpoint,
+		.client_id = c->hbi.client_id,
+		.msi_res_id = c->hbi.msi_res_id,
+		.vault_url = c->hbi.vault_url,
+		.ca_bundle = c->hbi.ca_bundle,
+		.retry_cap_s = c->hbi.retry_cap_s,
+	};
+	char vault[256], want[256], name[128], version[64], whykey[400];
+	struct kf_error e;
+	struct hbi *h;
+	int r;
+
+	if (key_url) {
+		char d1[8], d2[8];
+		r = kf_parse_key_url(key_url, vault, sizeof(vault), name, sizeof(name), version,
+				     sizeof(version));
+		if (r < 0)
+			return reason_set(why, -EINVAL, "%s is not a Key Vault key URL "
+					  "(https://VAULT.vault.azure.net/keys/NAME[/VERSION])",
+					  key_url);
+		(void)kf_parse_key_url(c->hbi.vault_url, want, sizeof(want), d1, sizeof(d1), d2,
+				       sizeof(d2));
+		if (strcmp(vault, want) != 0)
+			return reason_set(why, -EXDEV,
+					  "%s is in vault %s, but the disks' key is in vault %s: a key "
+					  "can only be updated to a key in the same Key Vault",
+					  key_url, vault, want);
+	} else {
+		snprintf(name, sizeof(name), "%s", c->hbi.key_name);
+		snprintf(version, sizeof(version), "%s", c->hbi.key_version ? c->hbi.key_version : "");
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	r = kf_session_new(&kc, NULL, &h->s);
+	if (r < 0) {
+		reason_set(why, r, "cannot start a key-service session: %m");
+		goto fail;
+	}
+	r = kf_get_key(h->s, name, version, &h->key, &e);
+	if (r < 0) {
+		hbi_reason(why, r, "cannot get the HBI key", &e);
+		goto fail;
+	}
+	r = kf_check_key(&h->key, whykey, sizeof(whykey));
+	if (r < 0) {
+		reason_set(why, r, "the HBI key cannot be used: %s", whykey);
+		goto fail;
+	}
+	*out = h;
+	return 0;
+fail:
+	hbi_close(h);
+	return r;
+}
+
+void hbi_close(struct hbi *h)
+{
+	if (!h)
+		return;
+	kf_session_free(h->s);
+	free(h);
+}
+
+const char *hbi_kid(const struct hbi *h)
+{
+	return h->key.kid;
+}
+
+int hbi_wrap(struct hbi *h, const void *key, size_t len, char **token, struct reason *why)
+{
+	struct kf_error e;
+	char *wrapped = NULL;
+	int r;
+
+	r = kf_wrap(h->s, h->key.kid, key, len, &wrapped, &e);
+	if (r < 0)
+		return hbi_reason(why, r, "cannot wrap the volume key", &e);
+	*token = token_hbi_to_json(h->key.kid, wrapped);
+	free(wrapped);
+	return *token ? 0 : -ENOMEM;
+}
+
+int hbi_disk_kid(const char *dev, char *kid, size_t size)
+{
+	return token_hbi_read(dev, kid, size, NULL);
+}
+
+int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len, struct reason *why)
+{
+	struct kf_error e;
+	char kid[512], *wrapped = NULL, what[320];
+	int r = token_hbi_read(dev, kid, sizeof(kid), &wrapped);
+
+	if (r < 0)
+		return reason_set(why, r, "%s: no readable %s token in its LUKS2 header: %m", dev,
+				  TOKEN_HBI_TYPE);
+	r = kf_unwrap(h->s, kid, wrapped, key, len, &e);
+	free(wrapped);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "%s: cannot unwrap its volume key", dev);
+		return hbi_reason(why, r, what, &e);
+	}
+	return 0;
+}
+
+int hbi_rewrap_disk(struct hbi *h, const char *dev, struct reason *why)
+{
+	void *key = NULL;
+	size_t len = 0;
+	char *token = NULL;
+	int r = hbi_unwrap_disk(h, dev, &key, &len, why);
+
+	if (r < 0)
+		return r;
+	crash_point("rewrap-unwrap");
+	r = hbi_wrap(h, key, len, &token, why);
+	safe_free(key);
+	if (r < 0)
+		return r;
+	r = token_hbi_write(dev, token);
+	free(token);
+	if (r < 0)
+		return reason_set(why, r, "%s: cannot write the new %s token: %m", dev, TOKEN_HBI_TYPE);
+	crash_point("rewrap-write-token");
+	return 0;
+}

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+#include "agent/setup/plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/setup/disk.h"
+#include "dm/dm.h"
+
+const struct lc_step lc_steps[] = {
+	{ "start", "claim", "the claim is on the disk, nothing else yet" },
+	{ "start", "write-header", "the LUKS2 header is on the disk, without tokens" },
+	{ "start", "add-token", "the scratchcrypt token (and the HBI token) are in the header" },
+	{ "start", "activate", "a member's crypt mapping is open" },
+	{ "start", "create-stripe", "the stripe exists without a table" },
+	{ "start", "load-stripe", "the stripe's table is loaded but not live" },
+	{ "start", "assemble-stripe", "the stripe is live" },
+	{ "start", "mkfs", "the filesystem is made" },
+	{ "start", "mark-ready", "every member's token says ready" },
+	{ "start", "mount", "the volume is mounted" },
+	{ "start", "write-warning", "the data-loss warning is written" },
+	{ "stop", "mark-shredding", "every disk's token says shredding" },
+	{ "stop", "unmount", "the volumes are unmounted" },
+	{ "stop", "remove-stripe", "a stripe is removed" },
+	{ "stop", "deactivate", "a crypt mapping is closed and its key gone" },
+	{ "stop", "wipe-header", "a disk's header area is zeroed" },
+	{ "stop", "discard", "a disk's data area is discarded" },
+	{ "stop", "record-shred", "a disk's claim is cleared: it reads as blank" },
+	{ "rewrap", "rewrap-unwrap", "a disk's volume key is unwrapped" },
+	{ "rewrap", "rewrap-write-token", "a disk's token holds the key wrapped anew" },
+	{ NULL, NULL, NULL },
+};
+
+const char *lc_mount_point(const struct cfg *c, enum disk_role role)
+{
+	return role == ROLE_TEMP ? c->temp_mount : c->scratch_mount;
+}
+
+/* A claim or a token names the disk it was made on: a copy of another
+ * disk's header on this one does not make it ours. */
+static bool same_disk(const struct verdict *v, const char *serial, uint64_t size)
+{
+	return strcmp(serial, v->disk.serial) == 0 && size == v->disk.size_bytes;
+}
+
+static void inspect_one(const struct cfg *c, struct verdict *v)
+{
+	struct sc_claim claim;
+	struct sc_token tok;
+	bool claimed, header;
+	int r;
+
+	claimed = disk_claim_read(v->disk.devnode, &claim) == 1 && same_disk(v, claim.serial, claim.size);
+	r = token_read(v->disk.devnode, &tok);
+	header = r == 0 && (!tok.serial[0] || same_disk(v, tok.serial, tok.size));
+	if (!claimed && !header && v->content != CONTENT_OURS)
+		return;
+	v->content = CONTENT_OURS;
+	v->ours_state = header ? (int)tok.state : TOKEN_NEW;
+	v->ours_key_source = header ? tok.key_source : c->key_source;
+	if (header && tok.members) {
+		v->ours_index = tok.index;
+		v->ours_members = tok.members;
+	}
+	/* A volume that may hold data under another key source waits for a
+	 * deprovision; one never finished holds nothing and is redone. */
+	if (header && tok.state == TOKEN_READY && tok.key_source != c->key_source) {
+		v->action = ACTION_REFUSE;
+		snprintf(v->reason, sizeof(v->reason),
+			 "set up by scratchcrypt with key source %s, but key_source is %s; "
+			 "run 'scratchcrypt stop' to deprovision it first",
+			 key_source_to_string(tok.key_source), key_source_to_string(c->key_source));
+		return;
+	}
+	if (v->in_use)
+		return; /* mounted, swap, held, read-only: still refused */
+	v->action = ACTION_ENCRYPT;
+	snprintf(v->reason, sizeof(v->reason), "set up by scratchcrypt (%s key, %s)",
+		 key_source_to_status(v->ours_key_source),
+		 header ? token_state_to_string(tok.state) : "claimed, header not finished");
+}
+
+void lc_inspect(const struct cfg *c, struct detection *det)
+{
+	for (size_t i = 0; i < det->n; i++) {
+		struct verdict *v = &det->v[i];
+
+		if (v->role == ROLE_TEMP || v->role == ROLE_SCRATCH)
+			inspect_one(c, v);
+	}
+}
+
+static void place_members(struct volume *vol, struct verdict **list, size_t n)
+{
+	const struct verdict *placed[PLAN_MAX_MEMBERS] = { NULL };
+	bool ok = n > 1;
+
+	/* Disks set up before take the places their headers record, whatever
+	 * order the kernel named them in this boot. */
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct verdict *v = list[i];
+
+		ok = v->content == CONTENT_OURS && v->ours_members == n && v->ours_index < n &&
+		     !placed[v->ours_index];
+		if (ok)
+			placed[v->ours_index] = v;
+	}
+	vol->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct member *m = &vol->m[i];
+
+		m->v = ok ? placed[i] : list[i];
+		m->index = (unsigned)i;
+		token_member_name(m->name, sizeof(m->name), vol->role, (unsigned)i, (unsigned)n);
+	}
+}
+
+void plan_volumes(const struct cfg *c, struct detection *det, struct volume vol[2],
+		  unsigned *refused)
+{
+	struct verdict *list[2][PLAN_MAX_MEMBERS];
+	size_t n[2] = { 0, 0 };
+
+	*refused = 0;
+	for (size_t i = 0; i < det->n; i++) {
+		struct verdict *v = &det->v[i];
+		int k = v->role == ROLE_TEMP ? 0 : 1;
+
+		if (v->role != ROLE_TEMP && v->role != ROLE_SCRATCH)
+			continue;
+		if (v->action == ACTION_REFUSE) {
+			(*refused)++;
+			continue;
+		}
+		if (n[k] < PLAN_MAX_MEMBERS)
+			list[k][n[k]++] = v;
+	}
+	for (int k = 0; k < 2; k++) {
+		memset(&vol[k], 0, sizeof(vol[k]));
+		vol[k].role = k == 0 ? ROLE_TEMP : ROLE_SCRATCH;
+		vol[k].mount_point = lc_mount_point(c, vol[k].role);
+		token_top_name(vol[k].top, sizeof(vol[k].top), vol[k].role);
+		snprintf(vol[k].topdev, sizeof(vol[k].topdev), "/dev/mapper/%s", vol[k].top);
+		place_members(&vol[k], list[k], n[k]);
+	}
+}
+
+int plan_clear_half_state(const char *name, struct reason *why)
+{
+	struct dm_state st;
+	int r = dm_query(name, &st);
+
+	if (r < 0) {
+		dm_state_free(&st);
+		return reason_set(why, r, "cannot query device-mapper for %s: %m", name);
+	}
+	dm_state_free(&st);
+	if (!st.exists || (st.live_table && !st.suspended))
+		return 0;
+	if (st.open_count > 0)
+		return reason_set(why, -EBUSY,
+				  "/dev/mapper/%s is %s and still held open; run 'scratchcrypt stop'",
+				  name, st.suspended ? "suspended" : "without a live table");
+	log_info("/dev/mapper/%s was left %s by an interrupted run; removing it", name,
+		 !st.live_table ? "without a live table" : st.suspended ? "suspended" : "with an inactive table");
+	r = dm_remove(name, false);
+	if (r < 0)
+		return reason_set(why, r, "cannot remove the half-made /dev/mapper/%s: %m", name);
+	return 1;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/* Internal to agent/setup: the volumes a run works on. */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "agent/setup/lifecycle.h"
+#include "agent/setup/token.h"
+#include "base/log.h"
+
+#define PLAN_MAX_MEMBERS 16
+#define STRIPE_CHUNK_SECTORS 512 /* 256 KiB */
+
+enum member_mode {
+	MEMBER_KEEP,   /* its mapping is open and healthy */
+	MEMBER_FORMAT, /* claim, a fresh key and a fresh header */
+	MEMBER_REOPEN, /* HBI: unwrap the key its token holds */
+};
+
+struct member {
+	const struct verdict *v;
+	unsigned index;
+	char name[80]; /* its mapping */
+	enum member_mode mode;
+	void *key;     /* safe memory */
+	size_t key_len;
+	char *hbi_token;
+};
+
+struct volume {
+	enum disk_role role;
+	const char *mount_point;
+	char top[64];
+	char topdev[128];
+	size_t n;
+	struct member m[PLAN_MAX_MEMBERS];
+};
+
+/* The two volumes, temp and scratch, with their members in the places
+ * their headers record. */
+void plan_volumes(const struct cfg *c, struct detection *det, struct volume vol[2],
+		  unsigned *refused);
+/* Tears down a mapping the kernel holds in a half state (no table, an
+ * inactive table, suspended): 1 when it did, 0 when it was healthy or absent. */
+int plan_clear_half_state(const char *name, struct reason *why);

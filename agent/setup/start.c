@@ -1,0 +1,523 @@
+// SPDX-License-Identifier: MIT
+/* start: for each volume, look at what the kernel and the disks show, then
+ * take the steps that are left, each of which can be repeated:
+ *   per member: claim, write-header, add-token (new disks), activate;
+ *   per volume: create-, load-, assemble-stripe, mkfs, mark-ready, mount,
+ *   write-warning. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/setup/disk.h"
+#include "agent/setup/fs.h"
+#include "agent/setup/keysource.h"
+#include "agent/setup/plan.h"
+#include "agent/setup/runstate.h"
+#include "base/crashpoint.h"
+#include "base/safemem.h"
+#include "dm/dm.h"
+
+/* Opened on first need, so that a node already set up never waits for the
+ * key service; after one failure every volume fails closed. */
+struct keyctx {
+	struct hbi *hbi;
+	int error;
+	struct reason why;
+};
+
+static unsigned pick_sector_size(const struct cfg *c, const struct sys_disk *d)
+{
+	unsigned s = c->sector_size;
+
+	/* No smaller than the device's logical block, and dividing its size. */
+	while (s > 512 && (s < d->logical_block_size || d->size_bytes % s))
+		s /= 2;
+	return s < d->logical_block_size ? d->logical_block_size : s;
+}
+
+static void crypt_params(const struct cfg *c, const struct sys_disk *d, const char *subsystem,
+			 struct dm_crypt_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->cipher = c->cipher;
+	p->key_bytes = c->key_bits / 8;
+	p->sector_size = pick_sector_size(c, d);
+	p->no_read_workqueue = c->no_read_workqueue;
+	p->no_write_workqueue = c->no_write_workqueue;
+	p->allow_discards = c->allow_discards;
+	p->subsystem = subsystem;
+}
+
+static int random_key(void *key, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = getrandom((char *)key + got, len - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Observe: what each member's mapping shows decides what is left to do. */
+static int observe_member(const struct cfg *c, struct member *m, struct reason *why)
+{
+	struct dm_crypt_info info;
+	int r = plan_clear_half_state(m->name, why);
+
+	if (r < 0)
+		return r;
+	r = dm_crypt_info(m->name, &info);
+	if (r == 0) {
+		if (strcmp(info.device, m->v->disk.devnode) != 0)
+			return reason_set(why, -EEXIST,
+					  "/dev/mapper/%s sits on %s, not on %s; run 'scratchcrypt stop' first",
+					  m->name, info.device, m->v->disk.devnode);
+		m->mode = MEMBER_KEEP;
+		return 0;
+	}
+	m->mode = c->key_source == KEY_SOURCE_HBI && m->v->content == CONTENT_OURS &&
+			  m->v->ours_state == TOKEN_READY
+		  ? MEMBER_REOPEN
+		  : MEMBER_FORMAT;
+	return 0;
+}
+
+/* HBI volumes keep their data, so one is reopened only as it was made: the
+ * same disks, each in its place, and never mixed with new ones. */
+static int check_membership(const struct volume *vol, struct reason *why)
+{
+	unsigned with_data = 0, fresh = 0;
+
+	for (size_t i = 0; i < vol->n; i++) {
+		const struct member *m = &vol->m[i];
+
+		fresh += m->mode == MEMBER_FORMAT;
+		with_data += m->mode != MEMBER_FORMAT && m->v->ours_state == TOKEN_READY;
+		if (m->mode == MEMBER_REOPEN && (m->v->ours_members != vol->n || m->v->ours_index != i))
+			return reason_set(why, -EMEDIUMTYPE,
+					  "%s was disk %u of %u of the %s volume, but %zu disks are "
+					  "there now; run 'scratchcrypt stop' to deprovision them first",
+					  m->v->disk.devnode, m->v->ours_index, m->v->ours_members,
+					  disk_role_to_string(vol->role), vol->n);
+	}
+	if (with_data && fresh)
+		return reason_set(why, -EMEDIUMTYPE,
+				  "the %s volume mixes disks that hold HBI data with new ones; run "
+				  "'scratchcrypt stop' to deprovision them first",
+				  disk_role_to_string(vol->role));
+	return 0;
+}
+
+/* Keys, one disk at a time: network calls stay serial. */
+static int member_key(const struct cfg *c, struct keyctx *k, struct member *m, struct reason *why)
+{
+	int r;
+
+	if (k->error) {
+		*why = k->why;
+		return k->error;
+	}
+	if (c->key_source == KEY_SOURCE_HBI && !k->hbi) {
+		r = hbi_open(c, NULL, &k->hbi, &k->why);
+		if (r < 0) {
+			*why = k->why;
+			return k->error = r;
+		}
+	}
+	if (m->mode == MEMBER_REOPEN)
+		return hbi_unwrap_disk(k->hbi, m->v->disk.devnode, &m->key, &m->key_len, why);
+	m->key_len = c->key_bits / 8;
+	m->key = safe_alloc(m->key_len);
+	if (!m->key)
+		return -ENOMEM;
+	r = random_key(m->key, m->key_len);
+	if (r < 0)
+		return reason_set(why, r, "cannot get random bytes for a key: %m");
+	if (c->key_source == KEY_SOURCE_HBI)
+		return hbi_wrap(k->hbi, m->key, m->key_len, &m->hbi_token, why);
+	return 0;
+}
+
+static int step_claim(const struct member *m, struct reason *why)
+{
+	struct sc_claim claim = { .size = m->v->disk.size_bytes, .created = (long long)time(NULL) };
+	int r;
+
+	snprintf(claim.serial, sizeof(claim.serial), "%s", m->v->disk.serial);
+	r = disk_claim_write(m->v->disk.devnode, &claim);
+	if (r < 0)
+		return reason_set(why, r, "%s: cannot write the claim: %m", m->v->disk.devnode);
+	crash_point("claim");
+	return 0;
+}
+
+static int step_write_header(const struct member *m, const struct dm_crypt_params *p,
+			     struct reason *why)
+{
+	const char *dev = m->v->disk.devnode;
+	char hdr[512];
+	int r, size;
+
+	snprintf(hdr, sizeof(hdr), "%s/header-%s", runstate_dir(), m->name);
+	log_info("%s: writing LUKS2 header (%s, %zu-bit key, %u-byte sectors)", dev, p->cipher,
+		 m->key_len * 8, p->sector_size);
+	r = runstate_ensure_dir();
+	size = r < 0 ? r : dm_luks_header_build(hdr, dev, p, m->key, m->key_len, TOKEN_DATA_OFFSET, why);
+	if (size < 0) {
+		(void)unlink(hdr);
+		return why->text[0] ? size : reason_set(why, size, "%s: cannot build the LUKS2 header: %m", dev);
+	}
+	r = disk_header_place(dev, hdr, (uint64_t)size);
+	(void)unlink(hdr);
+	if (r < 0)
+		return reason_set(why, r, "%s: cannot write the LUKS2 header: %m", dev);
+	crash_point("write-header");
+	return 0;
+}
+
+static int step_add_token(const struct cfg *c, const struct volume *vol, const struct member *m,
+			  struct reason *why)
+{
+	struct sc_token t = {
+		.role = vol->role, .index = m->index, .members = (unsigned)vol->n,
+		.key_source = c->key_source, .state = TOKEN_NEW, .created = (long long)time(NULL),
+		.size = m->v->disk.size_bytes,
+	};
+	const char *dev = m->v->disk.devnode;
+	int r;
+
+	snprintf(t.serial, sizeof(t.serial), "%s", m->v->disk.serial);
+	r = token_write(dev, &t);
+	if (r == 0 && m->hbi_token)
+		r = token_hbi_write(dev, m->hbi_token);
+	if (r < 0)
+		return reason_set(why, r, "%s: cannot add the scratchcrypt token: %m", dev);
+	crash_point("add-token");
+	return 0;
+}
+
+static int step_activate(const struct member *m, const struct dm_crypt_params *p, struct reason *why)
+{
+	const char *dev = m->v->disk.devnode;
+	int r = dm_luks_activate(dev, m->name, p, m->key, m->key_len, why);
+
+	if (r == -EPERM)
+		return reason_set(why, -EKEYREVOKED, "%s: the unwrapped key does not match the "
+				  "LUKS2 header's digest; the disk stays closed", dev);
+	if (r < 0) {
+		char lib[sizeof(why->text)];
+
+		snprintf(lib, sizeof(lib), "%s", why->text);
+		return reason_set(why, r, "%s: cannot activate /dev/mapper/%s: %s%s%m", dev, m->name,
+				  lib, lib[0] ? ": " : "");
+	}
+	crash_point("activate");
+	return 0;
+}
+
+static int member_setup(const struct cfg *c, const struct volume *vol, const struct member *m,
+			struct reason *why)
+{
+	struct dm_crypt_params p;
+	char subsystem[48];
+	int r = 0;
+
+	sc_subsystem(subsystem, sizeof(subsystem), vol->role, m->index, (unsigned)vol->n);
+	crypt_params(c, &m->v->disk, subsystem, &p);
+	if (m->mode == MEMBER_FORMAT) {
+		r = step_claim(m, why);
+		if (r == 0)
+			r = step_write_header(m, &p, why);
+		if (r == 0)
+			r = step_add_token(c, vol, m, why);
+	}
+	return r < 0 ? r : step_activate(m, &p, why);
+}
+
+static int mapping_devno(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/mapper/%s", name);
+	if (stat(path, &st) < 0)
+		return -errno;
+	snprintf(buf, size, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	return 0;
+}
+
+/* A live stripe is kept only when it sits on exactly this volume's members. */
+static int observe_stripe(const struct volume *vol, struct reason *why)
+{
+	struct dm_state st;
+	char devno[32];
+	bool same;
+	int r = plan_clear_half_state(vol->top, why);
+
+	if (r < 0 || vol->n < 2)
+		return r;
+	r = dm_query(vol->top, &st);
+	same = r == 0 && st.exists && st.devices.n == vol->n && strcmp(st.target, "striped") == 0;
+	for (size_t i = 0; same && i < vol->n; i++)
+		same = mapping_devno(vol->m[i].name, devno, sizeof(devno)) == 0 &&
+		       strcmp(st.devices.v[i], devno) == 0;
+	dm_state_free(&st);
+	if (r < 0 || !st.exists || same)
+		return r;
+	if (st.open_count > 0)
+		return reason_set(why, -EBUSY, "%s does not sit on this volume's disks and is in use; "
+				  "run 'scratchcrypt stop'", vol->topdev);
+	log_info("%s does not sit on this volume's disks; making it again", vol->topdev);
+	r = dm_remove(vol->top, false);
+	return r < 0 ? reason_set(why, r, "cannot remove %s: %m", vol->topdev) : 0;
+}
+
+static int step_assemble_stripe(const struct volume *vol, struct reason *why)
+{
+	struct strv members = { 0 };
+	struct dm_crypt_info info;
+	struct dm_state st;
+	char uuid[128], path[128];
+	uint64_t min = UINT64_MAX;
+	int r = dm_query(vol->top, &st);
+
+	dm_state_free(&st);
+	if (r < 0 || vol->n < 2 || (st.exists && st.live_table))
+		return r < 0 ? reason_set(why, r, "cannot query %s: %m", vol->topdev) : 0;
+	for (size_t i = 0; i < vol->n; i++) {
+		snprintf(path, sizeof(path), "/dev/mapper/%s", vol->m[i].name);
+		r = strv_push(&members, path);
+		if (r == 0)
+			r = dm_crypt_info(vol->m[i].name, &info);
+		if (r < 0) {
+			strv_free(&members);
+			return reason_set(why, r, "cannot size %s: %m", path);
+		}
+		if (info.size_bytes / 512 < min)
+			min = info.size_bytes / 512;
+	}
+	log_info("%s: striping %zu disks into %s", disk_role_to_string(vol->role), vol->n, vol->topdev);
+	snprintf(uuid, sizeof(uuid), "SCRATCHCRYPT-STRIPE-%s", vol->top);
+	r = st.exists ? 0 : dm_create_empty(vol->top, uuid);
+	if (r == 0 && !st.exists)
+		crash_point("create-stripe");
+	if (r == 0) {
+		r = dm_load_stripe(vol->top, &members, STRIPE_CHUNK_SECTORS, min);
+		if (r == 0)
+			crash_point("load-stripe");
+	}
+	if (r == 0)
+		r = dm_resume(vol->top);
+	strv_free(&members);
+	if (r < 0)
+		return reason_set(why, r, "cannot create the stripe %s: %m", vol->topdev);
+	crash_point("assemble-stripe");
+	return 0;
+}
+
+/* The tokens say whether mkfs finished: a start stopped during mkfs makes
+ * the filesystem again, and an HBI volume reopened keeps its own. */
+static bool volume_ready(const struct volume *vol)
+{
+	struct sc_token t;
+
+	for (size_t i = 0; i < vol->n; i++)
+		if (vol->m[i].mode == MEMBER_FORMAT || token_read(vol->m[i].v->disk.devnode, &t) < 0 ||
+		    t.state != TOKEN_READY)
+			return false;
+	return true;
+}
+
+static int step_mkfs_and_mark_ready(const struct cfg *c, const struct volume *vol,
+				    struct reason *why)
+{
+	char label[16];
+	int r;
+
+	snprintf(label, sizeof(label), "sc-%s", disk_role_to_string(vol->role));
+	log_info("%s: making %s on %s", disk_role_to_string(vol->role), fs_type_to_string(c->fs),
+		 vol->topdev);
+	r = fs_mkfs(c->fs, vol->topdev, label);
+	if (r < 0)
+		return reason_set(why, r, "mkfs.%s failed on %s", fs_type_to_string(c->fs), vol->topdev);
+	crash_point("mkfs");
+	for (size_t i = 0; i < vol->n; i++) {
+		r = token_set_state(vol->m[i].v->disk.devnode, TOKEN_READY);
+		if (r < 0)
+			return reason_set(why, r, "%s: cannot update the scratchcrypt token: %m",
+					  vol->m[i].v->disk.devnode);
+	}
+	crash_point("mark-ready");
+	return 0;
+}
+
+/* 1 when the volume is mounted at its mount point already. Something else
+ * mounted there is left alone and refused; a mount over a device that is
+ * gone is what an interrupted run left behind, and is detached. */
+static int observe_mount(const struct volume *vol, struct reason *why)
+{
+	unsigned maj, min;
+	char sys[64];
+	struct stat st;
+	int r = fs_mount_source(vol->mount_point, &maj, &min);
+
+	if (r <= 0)
+		return r < 0 ? reason_set(why, r, "cannot read the mount table: %m") : 0;
+	if (stat(vol->topdev, &st) == 0 && major(st.st_rdev) == maj && minor(st.st_rdev) == min)
+		return 1;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+	if (access(sys, F_OK) == 0)
+		return reason_set(why, -EBUSY, "device %u:%u is mounted at %s; scratchcrypt will not "
+				  "mount over it", maj, min, vol->mount_point);
+	log_info("%s holds a mount of a device that is gone; detaching it", vol->mount_point);
+	r = fs_umount(vol->mount_point, true);
+	return r < 0 ? reason_set(why, r, "cannot detach %s: %m", vol->mount_point) : 0;
+}
+
+static int step_mount(const struct cfg *c, const struct volume *vol, struct reason *why)
+{
+	int r = fs_mount(vol->topdev, vol->mount_point, c->fs);
+
+	if (r < 0)
+		return reason_set(why, r, "cannot mount %s at %s: %m", vol->topdev, vol->mount_point);
+	crash_point("mount");
+	return 0;
+}
+
+static void step_write_warning(const struct volume *vol)
+{
+	int r;
+
+	if (fs_has_warning(vol->mount_point))
+		return;
+	r = fs_write_warning(vol->mount_point);
+	if (r < 0)
+		log_warn_errno(r, "cannot write the data-loss warning in %s: %m", vol->mount_point);
+	else
+		crash_point("write-warning");
+}
+
+static void members_free(struct volume *vol)
+{
+	for (size_t i = 0; i < vol->n; i++) {
+		safe_free(vol->m[i].key);
+		vol->m[i].key = NULL;
+		free(vol->m[i].hbi_token);
+		vol->m[i].hbi_token = NULL;
+	}
+}
+
+static int volume_open(const struct cfg *c, struct keyctx *k, struct volume *vol,
+		       bool *reopened, struct reason *why)
+{
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < vol->n; i++)
+		r = observe_member(c, &vol->m[i], why);
+	if (r == 0 && c->key_source == KEY_SOURCE_HBI)
+		r = check_membership(vol, why);
+	for (size_t i = 0; r == 0 && i < vol->n; i++)
+		if (vol->m[i].mode != MEMBER_KEEP)
+			r = member_key(c, k, &vol->m[i], why);
+	for (size_t i = 0; r == 0 && i < vol->n; i++)
+		if (vol->m[i].mode != MEMBER_KEEP) {
+			r = member_setup(c, vol, &vol->m[i], why);
+			*reopened |= vol->m[i].mode == MEMBER_REOPEN;
+		}
+	members_free(vol);
+	return r;
+}
+
+/* 1: already set up and mounted; 0: set up by this run; -errno with *why. */
+static int volume_start(const struct cfg *c, struct keyctx *k, struct volume *vol, struct reason *why)
+{
+	const char *role = disk_role_to_string(vol->role);
+	bool reopened = false;
+	int r = observe_mount(vol, why);
+
+	if (r == 1) {
+		step_write_warning(vol);
+		log_info("%s: already encrypted and mounted at %s", role, vol->mount_point);
+		return 1;
+	}
+	if (r == 0 && vol->n > 1)
+		r = observe_stripe(vol, why);
+	if (r == 0)
+		r = volume_open(c, k, vol, &reopened, why);
+	if (r == 0 && reopened)
+		(void)runstate_mark(vol->role, "last_unwrap");
+	if (r == 0)
+		r = step_assemble_stripe(vol, why);
+	if (r == 0 && !volume_ready(vol))
+		r = step_mkfs_and_mark_ready(c, vol, why);
+	if (r == 0)
+		r = step_mount(c, vol, why);
+	if (r < 0)
+		return r;
+	step_write_warning(vol);
+	log_info("%s: encrypted (%s key) and mounted at %s%s", role, key_source_to_status(c->key_source),
+		 vol->mount_point, reopened ? ", data kept" : "");
+	return 0;
+}
+
+int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
+{
+	struct detect_opts dopts = { .paths = o->paths, .force = o->force };
+	struct keyctx keys = { 0 };
+	struct detection det;
+	struct volume vol[2];
+	int r, first_err = 0;
+
+	memset(res, 0, sizeof(*res));
+	r = detect_run(c, &dopts, &det);
+	if (r < 0)
+		return log_error_errno(r, "cannot detect disks: %m");
+	lc_inspect(c, &det);
+	for (size_t i = 0; i < det.n_warnings; i++)
+		log_warn("%s", det.warnings[i]);
+	for (size_t i = 0; i < det.n; i++)
+		if (det.v[i].action == ACTION_REFUSE &&
+		    (det.v[i].role == ROLE_TEMP || det.v[i].role == ROLE_SCRATCH))
+			log_error("refusing %s: %s", det.v[i].disk.devnode, det.v[i].reason);
+	plan_volumes(c, &det, vol, &res->refused);
+
+	for (int k = 0; k < 2; k++) {
+		struct reason why = { "" };
+
+		if (!vol[k].n)
+			continue;
+		r = volume_start(c, &keys, &vol[k], &why);
+		if (r == 1) {
+			res->already++;
+			continue;
+		}
+		if (r < 0) {
+			/* Fail closed: the disks stay closed, and status says why. */
+			log_reason(LOG_LVL_ERROR, r, &why, disk_role_to_string(vol[k].role));
+			(void)runstate_set(vol[k].role, STATE_ERROR, why.text);
+			first_err = first_err ?: r;
+			continue;
+		}
+		res->set_up++;
+		(void)runstate_set(vol[k].role, STATE_ENCRYPTED, "");
+	}
+	hbi_close(keys.hbi);
+	for (size_t i = 0; i < det.n; i++) {
+		const struct verdict *v = &det.v[i];
+
+		if (v->action == ACTION_REFUSE && (v->role == ROLE_TEMP || v->role == ROLE_SCRATCH) &&
+		    !vol[v->role == ROLE_TEMP ? 0 : 1].n)
+			(void)runstate_set(v->role, STATE_REFUSED, v->reason);
+	}
+	detection_free(&det);
+	return first_err;
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: MIT
+/* stop: mark-shredding, unmount, remove-stripe, deactivate each member,
+ * then (unless --keep) wipe-header, discard and record-shred on each disk.
+ * Marking first makes the intent durable: a volume whose stop was cut off
+ * is never opened again, only finished. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/setup/disk.h"
+#include "agent/setup/fs.h"
+#include "agent/setup/plan.h"
+#include "agent/setup/runstate.h"
+#include "base/crashpoint.h"
+#include "dm/dm.h"
+
+struct shred_list {
+	struct strv devs;
+	bool roles[_DISK_ROLE_MAX];
+};
+
+static void add_disk(struct shred_list *l, const char *dev, int role)
+{
+	if (role == ROLE_TEMP || role == ROLE_SCRATCH)
+		l->roles[role] = true;
+	if (dev[0] && !strv_contains(&l->devs, dev))
+		(void)strv_push(&l->devs, dev);
+}
+
+/* Every disk that is ours by its claim or header, and every disk under a
+ * mapping of ours right now. */
+static int collect_disks(const struct cfg *c, const struct lc_opts *o, const struct strv *maps,
+			 struct shred_list *l)
+{
+	struct detect_opts dopts = { .paths = o->paths };
+	struct dm_crypt_info info;
+	struct detection det;
+	int r = detect_run(c, &dopts, &det);
+
+	if (r < 0)
+		return log_error_errno(r, "cannot detect disks: %m");
+	lc_inspect(c, &det);
+	for (size_t i = 0; i < det.n; i++)
+		if (det.v[i].content == CONTENT_OURS && !det.v[i].in_use)
+			add_disk(l, det.v[i].disk.devnode, det.v[i].role);
+	for (size_t i = 0; i < maps->n; i++)
+		if (dm_crypt_info(maps->v[i], &info) == 0)
+			add_disk(l, info.device, token_mapping_role(maps->v[i]));
+	detection_free(&det);
+	return 0;
+}
+
+static void step_mark_shredding(const struct shred_list *l)
+{
+	for (size_t i = 0; i < l->devs.n; i++) {
+		int r = token_set_state(l->devs.v[i], TOKEN_SHREDDING);
+
+		if (r < 0 && r != -ENODEV && r != -ENOENT)
+			log_warn_errno(r, "%s: cannot mark it as being shredded (the shred goes on): %m",
+				       l->devs.v[i]);
+	}
+	crash_point("mark-shredding");
+}
+
+/* Mounts of our mappings, and mounts at our mount points of devices that
+ * are gone. */
+static int step_unmount(const struct cfg *c, const struct strv *maps, bool keep)
+{
+	char dev[128], targets[8][256];
+	int r, first_err = 0;
+
+	for (size_t i = 0; i < maps->n; i++) {
+		snprintf(dev, sizeof(dev), "/dev/mapper/%s", maps->v[i]);
+		for (int n = fs_mounts_of(dev, targets, 8) - 1; n >= 0; n--) {
+			log_info("unmounting %s", targets[n]);
+			r = fs_umount(targets[n], false);
+			if (r == -EBUSY && !keep) {
+				/* Deprovisioning: detach it; its key is wiped below anyway. */
+				log_warn("%s is busy; detaching it, and its key is wiped now", targets[n]);
+				r = fs_umount(targets[n], true);
+			}
+			if (r < 0)
+				first_err = first_err ?: log_error_errno(r, "cannot unmount %s: %m", targets[n]);
+		}
+	}
+	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++) {
+		const char *mp = lc_mount_point(c, role);
+		unsigned maj, min;
+		char sys[64];
+
+		if (fs_mount_source(mp, &maj, &min) != 1)
+			continue;
+		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+		if (access(sys, F_OK) != 0 && fs_umount(mp, true) == 0)
+			log_info("detached %s, a mount of a device that is gone", mp);
+	}
+	if (!first_err)
+		crash_point("unmount");
+	return first_err;
+}
+
+static int remove_mapping(const char *name, bool keep, bool top)
+{
+	struct reason why = { "" };
+	struct dm_state st;
+	int r = dm_query(name, &st);
+	bool crypt = r == 0 && strcmp(st.target, "crypt") == 0;
+
+	dm_state_free(&st);
+	if (r < 0 || !st.exists)
+		return r;
+	if (top && crypt)
+		return 0; /* a volume of one disk: closed with the members */
+	log_info("%s /dev/mapper/%s", crypt ? "closing" : "removing", name);
+	r = crypt ? dm_crypt_deactivate(name, !keep, &why) : dm_remove(name, !keep);
+	if (r < 0)
+		return log_reason(LOG_LVL_ERROR, r, &why, name);
+	crash_point(top ? "remove-stripe" : "deactivate");
+	return 0;
+}
+
+static int step_remove_mappings(const struct strv *maps, bool keep)
+{
+	int r, first_err = 0;
+
+	/* Tops (stripes) first, then the crypt members. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < maps->n; i++) {
+			bool top = token_is_top(maps->v[i]);
+
+			if (pass == 0 && !top)
+				continue;
+			r = remove_mapping(maps->v[i], keep, pass == 0);
+			first_err = first_err ?: r;
+		}
+	return first_err;
+}
+
+/* 1 when dev was shredded now, 0 when there was nothing of ours on it. */
+static int shred_disk(const struct cfg *c, const char *dev)
+{
+	int r = disk_header_wipe(dev);
+
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot wipe the LUKS2 header: %m", dev);
+	crash_point("wipe-header");
+	log_info("%s: header wiped, the data can no longer be decrypted", dev);
+	if (c->shred_discard) {
+		r = disk_discard_data(dev);
+		if (r == 0)
+			log_info("%s: discarded", dev);
+		else if (r != -EOPNOTSUPP)
+			log_warn_errno(r, "%s: discard failed (the data is shredded anyway): %m", dev);
+		crash_point("discard");
+	}
+	r = disk_claim_clear(dev);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot clear the claim: %m", dev);
+	crash_point("record-shred");
+	return 1;
+}
+
+int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
+{
+	struct shred_list l = { 0 };
+	struct strv maps = { 0 };
+	int r, first_err;
+
+	memset(res, 0, sizeof(*res));
+	r = dm_list(SC_MAPPING_PREFIX, &maps);
+	if (r < 0)
+		return log_error_errno(r, "cannot list device-mapper devices: %m");
+	if (!o->keep) {
+		r = collect_disks(c, o, &maps, &l);
+		if (r < 0)
+			goto out;
+		step_mark_shredding(&l);
+	}
+	first_err = step_unmount(c, &maps, o->keep);
+	if (!first_err)
+		first_err = step_remove_mappings(&maps, o->keep);
+	if (o->keep || first_err) {
+		r = first_err;
+		goto out;
+	}
+	for (size_t i = 0; i < l.devs.n; i++) {
+		r = shred_disk(c, l.devs.v[i]);
+		if (r < 0)
+			first_err = first_err ?: r;
+		else
+			res->shredded += (unsigned)r;
+	}
+	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++)
+		if (l.roles[role])
+			(void)runstate_set(role, first_err ? STATE_ERROR : STATE_SHREDDED,
+					   first_err ? "stop did not finish; run it again" : "");
+	r = first_err;
+out:
+	strv_free(&l.devs);
+	strv_free(&maps);
+	return r;
+}

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: MIT
+#include "agent/setup/token.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dm/dm.h"
+
+#define CLAIM_MAGIC "SCRATCHCRYPT-CLAIM-1\n"
+
+static const char *const state_names[_TOKEN_STATE_MAX] = {
+	[TOKEN_NEW] = "new",
+	[TOKEN_READY] = "ready",
+	[TOKEN_SHREDDING] = "shredding",
+};
+
+const char *token_state_to_string(enum token_state s)
+{
+	return s < _TOKEN_STATE_MAX ? state_names[s] : "?";
+}
+
+int token_state_from_string(const char *s)
+{
+	for (int i = 0; s && i < _TOKEN_STATE_MAX; i++)
+		if (strcmp(s, state_names[i]) == 0)
+			return i;
+	return -EINVAL;
+}
+
+static char *to_string(struct json_object *o)
+{
+	char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+
+	json_object_put(o);
+	return s;
+}
+
+char *token_to_json(const struct sc_token *t)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string(TOKEN_TYPE));
+	json_object_object_add(o, "keyslots", json_object_new_array());
+	json_object_object_add(o, "key_source",
+			       json_object_new_string(key_source_to_string(t->key_source)));
+	json_object_object_add(o, "role", json_object_new_string(disk_role_to_string(t->role)));
+	json_object_object_add(o, "index", json_object_new_int((int)t->index));
+	json_object_object_add(o, "members", json_object_new_int((int)t->members));
+	json_object_object_add(o, "created", json_object_new_int64(t->created));
+	json_object_object_add(o, "state", json_object_new_string(token_state_to_string(t->state)));
+	/* Read by scratchcrypt 0.1, which knew only this flag. */
+	json_object_object_add(o, "fs_ready", json_object_new_boolean(t->state == TOKEN_READY));
+	json_object_object_add(o, "serial", json_object_new_string(t->serial));
+	json_object_object_add(o, "size", json_object_new_int64((int64_t)t->size));
+	return to_string(o);
+}
+
+static const char *get_string(struct json_object *o, const char *key)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
+		return NULL;
+	return json_object_get_string(f);
+}
+
+static bool get_int(struct json_object *o, const char *key, int64_t *v)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_int))
+		return false;
+	*v = json_object_get_int64(f);
+	return true;
+}
+
+static int token_state_of(struct json_object *o)
+{
+	struct json_object *f;
+	const char *s = get_string(o, "state");
+
+	if (s)
+		return token_state_from_string(s);
+	if (json_object_object_get_ex(o, "fs_ready", &f) && json_object_is_type(f, json_type_boolean))
+		return json_object_get_boolean(f) ? TOKEN_READY : TOKEN_NEW;
+	return TOKEN_NEW;
+}
+
+int token_from_json(const char *json, struct sc_token *t)
+{
+	struct json_object *o = json ? json_tokener_parse(json) : NULL;
+	const char *type, *s;
+	int64_t v;
+	int k, r = -EBADMSG;
+
+	memset(t, 0, sizeof(*t));
+	if (!o || !json_object_is_type(o, json_type_object))
+		goto out;
+	type = get_string(o, "type");
+	if (!type || strcmp(type, TOKEN_TYPE) != 0)
+		goto out;
+	k = key_source_from_string(get_string(o, "key_source"));
+	t->key_source = k < 0 ? KEY_SOURCE_SYSTEM : (enum key_source)k;
+	k = disk_role_from_string(get_string(o, "role"));
+	t->role = k < 0 ? ROLE_UNKNOWN : (enum disk_role)k;
+	if (get_int(o, "index", &v) && v >= 0 && v < 64)
+		t->index = (unsigned)v;
+	if (get_int(o, "members", &v) && v > 0 && v <= 64)
+		t->members = (unsigned)v;
+	if (get_int(o, "created", &v))
+		t->created = v;
+	if (get_int(o, "size", &v) && v > 0)
+		t->size = (uint64_t)v;
+	s = get_string(o, "serial");
+	snprintf(t->serial, sizeof(t->serial), "%s", s ? s : "");
+	k = token_state_of(o);
+	if (k < 0)
+		goto out;
+	t->state = (enum token_state)k;
+	r = 0;
+out:
+	json_object_put(o);
+	return r;
+}
+
+int token_read(const char *dev, struct sc_token *t)
+{
+	char *json = NULL;
+	int r = dm_luks_token_get(dev, TOKEN_TYPE, &json);
+
+	if (r < 0)
+		return r;
+	r = token_from_json(json, t);
+	free(json);
+	return r;
+}
+
+int token_write(const char *dev, const struct sc_token *t)
+{
+	char *json = token_to_json(t);
+	int r;
+
+	if (!json)
+		return -ENOMEM;
+	r = dm_luks_token_set(dev, TOKEN_TYPE, json);
+	free(json);
+	return r;
+}
+
+int token_set_state(const char *dev, enum token_state state)
+{
+	struct sc_token t;
+	int r = token_read(dev, &t);
+
+	if (r < 0)
+		return r;
+	if (t.state == state)
+		return 0;
+	t.state = state;
+	return token_write(dev, &t);
+}
+
+char *token_hbi_to_json(const char *kid, const char *wrapped)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "type", json_object_new_string(TOKEN_HBI_TYPE));
+	json_object_object_add(o, "keyslots", json_object_new_array());
+	json_object_object_add(o, "kid", json_object_new_string(kid));
+	json_object_object_add(o, "alg", json_object_new_string("RSA-OAEP-256"));
+	json_object_object_add(o, "wrapped_key", json_object_new_string(wrapped));
+	json_object_object_add(o, "created", json_object_new_int64((int64_t)time(NULL)));
+	return to_string(o);
+}
+
+int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped)
+{
+	struct json_object *o;
+	const char *k, *w;
+	char *json = NULL;
+	int r = dm_luks_token_get(dev, TOKEN_HBI_TYPE, &json);
+
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(json);
+	free(json);
+	k = o ? get_string(o, "kid") : NULL;
+	w = o ? get_string(o, "wrapped_key") : NULL;
+	r = -EBADMSG;
+	if (k && (!wrapped || w)) {
+		snprintf(kid, kid_size, "%s", k);
+		r = 0;
+		if (wrapped && !(*wrapped = strdup(w)))
+			r = -ENOMEM;
+	}
+	json_object_put(o);
+	return r;
+}
+
+int token_hbi_write(const char *dev, const char *json)
+{
+	return dm_luks_token_set(dev, TOKEN_HBI_TYPE, json);
+}
+
+void token_claim_format(const struct sc_claim *c, char *block)
+{
+	/* Everything in the first 512 bytes: a sector is written whole even
+	 * when the power fails. */
+	memset(block, 0, TOKEN_CLAIM_SIZE);
+	snprintf(block, 512, CLAIM_MAGIC "serial=%s\nsize=%llu\ncreated=%lld\n", c->serial,
+		 (unsigned long long)c->size, c->created);
+}
+
+int token_claim_parse(const char *block, struct sc_claim *c)
+{
+	char serial[64] = "";
+	unsigned long long size;
+	long long created;
+	const char *p = block + strlen(CLAIM_MAGIC);
+
+	memset(c, 0, sizeof(*c));
+	if (memcmp(block, CLAIM_MAGIC, strlen(CLAIM_MAGIC)) != 0 || !memchr(block, '\0', 512))
+		return 0;
+	if (strncmp(p, "serial=", 7) != 0)
+		return 0;
+	p += 7;
+	for (size_t i = 0; *p && *p != '\n' && i < sizeof(serial) - 1; i++)
+		serial[i] = *p++;
+	if (sscanf(p, "\nsize=%llu\ncreated=%lld\n", &size, &created) != 2)
+		return 0;
+	snprintf(c->serial, sizeof(c->serial), "%s", serial);
+	c->size = size;
+	c->created = created;
+	return 1;
+}
+
+void token_top_name(char *buf, size_t size, enum disk_role role)
+{
+	snprintf(buf, size, TOKEN_MAPPING_PREFIX "%s", disk_role_to_string(role));
+}
+
+void token_member_name(char *buf, size_t size, enum disk_role role, unsigned index,
+		       unsigned members)
+{
+	if (members == 1)
+		token_top_name(buf, size, role);
+	else
+		snprintf(buf, size, TOKEN_MAPPING_PREFIX "%s-%u", disk_role_to_string(role), index);
+}
+
+int token_mapping_role(const char *name)
+{
+	const char *rest;
+
+	if (strncmp(name, TOKEN_MAPPING_PREFIX, strlen(TOKEN_MAPPING_PREFIX)) != 0)
+		return -EINVAL;
+	rest = name + strlen(TOKEN_MAPPING_PREFIX);
+	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++) {
+		const char *s = disk_role_to_string(role);
+		size_t len = strlen(s);
+
+		if (strncmp(rest, s, len) == 0 && (rest[len] == '\0' || rest[len] == '-'))
+			return role;
+	}
+	return -EINVAL;
+}
+
+bool token_is_top(const char *name)
+{
+	int role = token_mapping_role(name);
+	char top[64];
+
+	if (role < 0)
+		return false;
+	token_top_name(top, sizeof(top), role);
+	return strcmp(top, name) == 0;
+}

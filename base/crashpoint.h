@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Named steps at which a test build stops on purpose, so that the tests can
+ * prove that every step is safe to be interrupted. Only a build configured
+ * with -DSCRATCHCRYPT_CRASHPOINTS=ON has them; release builds compile every
+ * call away, and that build refuses to install.
+ *
+ * SCRATCHCRYPT_CRASH_AT=STEP or STEP#N: stop right after the first (or Nth)
+ * time STEP is done. SCRATCHCRYPT_CRASH_MODE: "kill" (default, SIGKILL of
+ * the whole process) or "power" (the test VM's isa-debug-exit device: QEMU
+ * exits at once, as if the power was cut). */
+
+#ifdef SCRATCHCRYPT_CRASHPOINTS
+void crash_point(const char *step);
+#else
+static inline void crash_point(const char *step)
+{
+	(void)step;
+}
+#endif
