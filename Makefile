@@ -12,7 +12,7 @@ deps:
 	./tools/install-deps.sh
 
 build: deps
-	cmake -S . -B $(BUILD) -DSCRATCHCRYPT_WERROR=ON
+	cmake -S . -B $(BUILD) -DSCRATCHCRYPT_WERROR=ON -DSCRATCHCRYPT_CRASHPOINTS=ON
 	cmake --build $(BUILD) -j2
 
 demo: build
@@ -23,7 +23,7 @@ bench: build
 	python3 tests/vm/scenarios.py --build-dir $(BUILD) bench
 
 check: build
-	cmake -S . -B $(BUILD)-asan -DSCRATCHCRYPT_WERROR=ON -DSANITIZE=address,undefined
+	cmake -S . -B $(BUILD)-asan -DSCRATCHCRYPT_WERROR=ON -DSCRATCHCRYPT_CRASHPOINTS=ON -DSANITIZE=address,undefined
 	cmake --build $(BUILD)-asan -j2
 	cd $(BUILD)-asan && ctest --output-on-failure -L unit
 	cd $(BUILD) && ctest --output-on-failure

@@ -35,6 +35,7 @@ struct dm_crypt_info {
  * interrupted create or remove can leave behind. */
 struct dm_state {
 	bool exists;
+	unsigned major, minor;
 	bool live_table;     /* a table is loaded and in use */
 	bool inactive_table; /* a table is loaded but not resumed */
 	bool suspended;

@@ -84,6 +84,8 @@ int dm_query(const char *name, struct dm_state *st)
 	if (!info.exists)
 		return 0;
 	st->exists = true;
+	st->major = (unsigned)info.major;
+	st->minor = (unsigned)info.minor;
 	st->live_table = info.live_table;
 	st->inactive_table = info.inactive_table;
 	st->suspended = info.suspended;

@@ -126,6 +126,23 @@ int fs_mount_source(const char *target, unsigned *major_out, unsigned *minor_out
 	return found;
 }
 
+int fs_mount_state(const char *dev, const char *target)
+{
+	unsigned maj, min;
+	char sys[64];
+	struct stat st;
+	int r = fs_mount_source(target, &maj, &min);
+
+	if (r <= 0)
+		return r < 0 ? r : FS_AT_NOTHING;
+	if (dev && stat(dev, &st) == 0 && major(st.st_rdev) == maj && minor(st.st_rdev) == min)
+		return FS_AT_DEV;
+	if (maj == 0)
+		return FS_AT_OTHER; /* tmpfs, overlay: not a block device at all */
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+	return access(sys, F_OK) == 0 ? FS_AT_OTHER : FS_AT_GONE;
+}
+
 int fs_umount(const char *target, bool detach)
 {
 	if (umount2(target, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)) == 0)

@@ -16,6 +16,14 @@ int fs_mount(const char *dev, const char *target, enum fs_type type);
 int fs_mounts_of(const char *dev, char (*targets)[256], size_t max);
 /* 1 with the device number of what is mounted at target, 0 if nothing. */
 int fs_mount_source(const char *target, unsigned *major, unsigned *minor);
+enum fs_mount_at {
+	FS_AT_NOTHING, /* nothing is mounted at the target */
+	FS_AT_DEV,     /* dev is */
+	FS_AT_OTHER,   /* another device is */
+	FS_AT_GONE,    /* a device that no longer exists is (an interrupted run's) */
+};
+/* What is mounted at target, compared with dev (which may be NULL). */
+int fs_mount_state(const char *dev, const char *target);
 /* 0 when target is not mounted (any more); detach: lazily, even if busy. */
 int fs_umount(const char *target, bool detach);
 int fs_write_warning(const char *mount_point);

@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,13 +243,13 @@ static int member_setup(const struct cfg *c, const struct volume *vol, const str
 
 static int mapping_devno(const char *name, char *buf, size_t size)
 {
-	char path[128];
-	struct stat st;
+	struct dm_state st;
+	int r = dm_query(name, &st);
 
-	snprintf(path, sizeof(path), "/dev/mapper/%s", name);
-	if (stat(path, &st) < 0)
-		return -errno;
-	snprintf(buf, size, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+	dm_state_free(&st);
+	if (r < 0 || !st.exists)
+		return r < 0 ? r : -ENODEV;
+	snprintf(buf, size, "%u:%u", st.major, st.minor);
 	return 0;
 }
 
@@ -365,22 +363,23 @@ static int step_mkfs_and_mark_ready(const struct cfg *c, const struct volume *vo
  * gone is what an interrupted run left behind, and is detached. */
 static int observe_mount(const struct volume *vol, struct reason *why)
 {
-	unsigned maj, min;
-	char sys[64];
-	struct stat st;
-	int r = fs_mount_source(vol->mount_point, &maj, &min);
+	int r = fs_mount_state(vol->topdev, vol->mount_point);
 
-	if (r <= 0)
-		return r < 0 ? reason_set(why, r, "cannot read the mount table: %m") : 0;
-	if (stat(vol->topdev, &st) == 0 && major(st.st_rdev) == maj && minor(st.st_rdev) == min)
+	switch (r) {
+	case FS_AT_NOTHING:
+		return 0;
+	case FS_AT_DEV:
 		return 1;
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
-	if (access(sys, F_OK) == 0)
-		return reason_set(why, -EBUSY, "device %u:%u is mounted at %s; scratchcrypt will not "
-				  "mount over it", maj, min, vol->mount_point);
-	log_info("%s holds a mount of a device that is gone; detaching it", vol->mount_point);
-	r = fs_umount(vol->mount_point, true);
-	return r < 0 ? reason_set(why, r, "cannot detach %s: %m", vol->mount_point) : 0;
+	case FS_AT_OTHER:
+		return reason_set(why, -EBUSY, "another device is mounted at %s; scratchcrypt will "
+				  "not mount over it", vol->mount_point);
+	case FS_AT_GONE:
+		log_info("%s holds a mount of a device that is gone; detaching it", vol->mount_point);
+		r = fs_umount(vol->mount_point, true);
+		return r < 0 ? reason_set(why, r, "cannot detach %s: %m", vol->mount_point) : 0;
+	default:
+		return reason_set(why, r, "cannot read the mount table: %m");
+	}
 }
 
 static int step_mount(const struct cfg *c, const struct volume *vol, struct reason *why)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "agent/setup/disk.h"
 #include "agent/setup/fs.h"
@@ -86,13 +85,8 @@ static int step_unmount(const struct cfg *c, const struct strv *maps, bool keep)
 	}
 	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++) {
 		const char *mp = lc_mount_point(c, role);
-		unsigned maj, min;
-		char sys[64];
 
-		if (fs_mount_source(mp, &maj, &min) != 1)
-			continue;
-		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
-		if (access(sys, F_OK) != 0 && fs_umount(mp, true) == 0)
+		if (fs_mount_state(NULL, mp) == FS_AT_GONE && fs_umount(mp, true) == 0)
 			log_info("detached %s, a mount of a device that is gone", mp);
 	}
 	if (!first_err)

@@ -14,6 +14,7 @@
 
 #include "agent/detect/detect.h"
 #include "agent/detect/ntfs.h"
+#include "agent/setup/lifecycle.h"
 #include "dm/dm.h"
 
 static char root[64];
@@ -183,7 +184,8 @@ static void ours(const char *dev, const char *subsystem, const char *key_source)
 	snprintf(f->probe.label, sizeof(f->probe.label), "scratchcrypt");
 	snprintf(f->probe.subsystem, sizeof(f->probe.subsystem), "%s", subsystem);
 	snprintf(tokens[nt], sizeof(tokens[nt]),
-		 "{\"type\":\"scratchcrypt\",\"keyslots\":[],\"key_source\":\"%s\"}", key_source);
+		 "{\"type\":\"scratchcrypt\",\"keyslots\":[],\"key_source\":\"%s\",\"state\":\"ready\"}",
+		 key_source);
 	f->token = tokens[nt++];
 }
 
@@ -232,6 +234,7 @@ static const struct verdict *run_detect(bool force)
 	cfg_free(&cfg);
 	cfg_init(&cfg);
 	assert_int_equal(detect_run(&cfg, &o, &det), 0);
+	lc_inspect(&cfg, &det);
 	return det.v;
 }
 

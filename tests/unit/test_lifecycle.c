@@ -18,20 +18,37 @@
 #include "agent/setup/lifecycle.h"
 #include "base/log.h"
 #include "agent/setup/runstate.h"
+#include "agent/setup/disk.h"
+#include "agent/setup/token.h"
 #include "dm/dm.h"
 
 #define MAXN 8
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The fake kernel and disks: mappings (with device numbers), mounts, and
+ * per disk its claim, its header and its scratchcrypt token. */
 static struct {
 	struct verdict disks[MAXN];
 	size_t n_disks;
-	struct { char name[80], dev[256], type[16]; } maps[MAXN];
+	struct {
+		char name[80], dev[256], type[16];
+		unsigned minor;
+		bool live;
+		char members[MAXN][16];
+		size_t n_members;
+	} maps[MAXN];
 	size_t n_maps;
+	unsigned next_minor;
 	struct { char dev[128], target[256]; } mounts[MAXN];
 	size_t n_mounts;
-	struct { char dev[64]; char token[512]; bool present; unsigned sector; } hdr[MAXN];
+	struct {
+		char dev[64];
+		char token[512];
+		bool present, claimed;
+		uint64_t claim_size; /* 0: this disk's */
+		unsigned sector, pending_sector;
+	} hdr[MAXN];
 	unsigned char keys[MAXN][64];
 	size_t n_keys;
 	int fail_format_on; /* index into disks, -1 for none */
@@ -51,10 +68,25 @@ static int hdr_find(const char *dev)
 
 static int map_find(const char *name)
 {
+	if (strncmp(name, "/dev/mapper/", 12) == 0)
+		name += 12;
 	for (size_t i = 0; i < w.n_maps; i++)
 		if (strcmp(w.maps[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+static int map_add(const char *name, const char *dev, const char *type, bool live)
+{
+	size_t i = w.n_maps++;
+
+	memset(&w.maps[i], 0, sizeof(w.maps[i]));
+	snprintf(w.maps[i].name, sizeof(w.maps[0].name), "%s", name);
+	snprintf(w.maps[i].dev, sizeof(w.maps[0].dev), "%s", dev);
+	snprintf(w.maps[i].type, sizeof(w.maps[0].type), "%s", type);
+	w.maps[i].minor = ++w.next_minor;
+	w.maps[i].live = live;
+	return (int)i;
 }
 
 int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
@@ -65,58 +97,123 @@ int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct d
 	out->v = calloc(w.n_disks + 1, sizeof(*out->v));
 	memcpy(out->v, w.disks, w.n_disks * sizeof(*w.disks));
 	out->n = w.n_disks;
-	/* What the disks look like now. */
+	/* What libblkid would see now. */
 	for (size_t i = 0; i < out->n; i++)
 		if (w.hdr[i].present)
 			out->v[i].content = CONTENT_OURS;
 	return 0;
 }
 
-int __wrap_dm_exists(const char *name)
+int __wrap_dm_query(const char *name, struct dm_state *st)
 {
+	int i;
+
 	pthread_mutex_lock(&lock);
-	int r = map_find(name) >= 0;
+	i = map_find(name);
+	memset(st, 0, sizeof(*st));
+	if (i >= 0) {
+		st->exists = true;
+		st->major = 254;
+		st->minor = w.maps[i].minor;
+		st->live_table = w.maps[i].live;
+		if (w.maps[i].live)
+			snprintf(st->target, sizeof(st->target), "%s", w.maps[i].type);
+		for (size_t k = 0; k < w.maps[i].n_members; k++)
+			strv_push(&st->devices, w.maps[i].members[k]);
+	}
 	pthread_mutex_unlock(&lock);
-	return r;
+	return 0;
 }
 
-int __wrap_dm_luks_format(const char *dev, const struct dm_crypt_params *p, const void *key,
-			  size_t key_len, const char *const *tokens)
+int __wrap_dm_luks_header_build(const char *hdr_file, const char *dev,
+				const struct dm_crypt_params *p, const void *key, size_t key_len,
+				uint64_t data_offset, struct reason *why)
 {
-	int r = 0, i;
+	int i = hdr_find(dev);
 
-	pthread_mutex_lock(&lock);
-	i = hdr_find(dev);
+	(void)hdr_file;
+	(void)why;
 	assert_true(i >= 0);
+	assert_int_equal(data_offset, 1024 * 1024);
 	assert_int_equal(key_len, p->key_bytes);
 	assert_string_equal(p->cipher, "aes-xts-plain64");
 	assert_true(p->no_read_workqueue && p->no_write_workqueue);
-	if (i == w.fail_format_on) {
-		r = -EIO;
-	} else {
-		w.formats++;
-		memcpy(w.keys[w.n_keys++], key, key_len < 64 ? key_len : 64);
-		w.hdr[i].present = true;
-		w.hdr[i].sector = p->sector_size;
-		snprintf(w.hdr[i].token, sizeof(w.hdr[i].token), "%s", tokens[0]);
-		assert_null(tokens[1]); /* system keys: no HBI token */
-	}
-	pthread_mutex_unlock(&lock);
-	return r;
+	assert_true(w.hdr[i].claimed); /* the claim comes first */
+	memcpy(w.keys[w.n_keys++], key, key_len < 64 ? key_len : 64);
+	w.hdr[i].pending_sector = p->sector_size;
+	return 65536;
+}
+
+int __wrap_disk_header_place(const char *dev, const char *hdr_file, uint64_t size)
+{
+	int i = hdr_find(dev);
+
+	(void)hdr_file;
+	assert_int_equal(size, 65536);
+	if (i == w.fail_format_on)
+		return -EIO;
+	w.formats++;
+	w.hdr[i].present = true;
+	w.hdr[i].sector = w.hdr[i].pending_sector;
+	w.hdr[i].token[0] = '\0';
+	return 0;
+}
+
+int __wrap_disk_claim_write(const char *dev, const struct sc_claim *c)
+{
+	(void)c;
+	w.hdr[hdr_find(dev)].claimed = true;
+	return 0;
+}
+
+int __wrap_disk_claim_read(const char *dev, struct sc_claim *c)
+{
+	int i = hdr_find(dev);
+
+	memset(c, 0, sizeof(*c));
+	if (i < 0 || !w.hdr[i].claimed)
+		return 0;
+	c->size = w.hdr[i].claim_size ?: w.disks[i].disk.size_bytes;
+	return 1;
+}
+
+int __wrap_disk_claim_clear(const char *dev)
+{
+	w.hdr[hdr_find(dev)].claimed = false;
+	return 0;
+}
+
+int __wrap_disk_header_wipe(const char *dev)
+{
+	int i = hdr_find(dev);
+
+	assert_true(i >= 0);
+	/* The intent is on the disk before anything is wiped. */
+	if (w.hdr[i].present && w.hdr[i].token[0])
+		assert_non_null(strstr(w.hdr[i].token, "\"state\":\"shredding\""));
+	w.hdr[i].present = false;
+	w.wipes++;
+	return 0;
+}
+
+int __wrap_disk_discard_data(const char *dev)
+{
+	(void)dev;
+	w.discards++;
+	return 0;
 }
 
 int __wrap_dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,
-			    const void *key, size_t key_len)
+			    const void *key, size_t key_len, struct reason *why)
 {
 	(void)p;
 	(void)key;
 	(void)key_len;
+	(void)why;
 	pthread_mutex_lock(&lock);
 	assert_true(w.hdr[hdr_find(dev)].present);
-	snprintf(w.maps[w.n_maps].name, sizeof(w.maps[0].name), "%s", name);
-	snprintf(w.maps[w.n_maps].dev, sizeof(w.maps[0].dev), "%s", dev);
-	snprintf(w.maps[w.n_maps].type, sizeof(w.maps[0].type), "crypt");
-	w.n_maps++;
+	assert_non_null(strstr(w.hdr[hdr_find(dev)].token, "scratchcrypt")); /* token before use */
+	map_add(name, dev, "crypt", true);
 	pthread_mutex_unlock(&lock);
 	return 0;
 }
@@ -133,20 +230,41 @@ int __wrap_dm_crypt_info(const char *name, struct dm_crypt_info *info)
 	return 0;
 }
 
-int __wrap_dm_stripe_create(const char *name, const char *const *members, size_t n,
-			    uint64_t chunk, uint64_t sectors)
+int __wrap_dm_create_empty(const char *name, const char *uuid)
 {
+	(void)uuid;
+	assert_int_equal(map_find(name), -1);
+	map_add(name, "", "striped", false);
+	return 0;
+}
+
+int __wrap_dm_load_stripe(const char *name, const struct strv *members, uint64_t chunk,
+			  uint64_t sectors)
+{
+	int s = map_find(name);
+
+	assert_true(s >= 0);
 	assert_int_equal(chunk, 512);
 	assert_int_equal(sectors, (1 << 30) / 512);
 	w.stripe_members[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		assert_true(map_find(members[i] + strlen("/dev/mapper/")) >= 0);
-		strcat(w.stripe_members, members[i]);
+	w.maps[s].n_members = 0;
+	for (size_t i = 0; i < members->n; i++) {
+		int m = map_find(members->v[i]);
+
+		assert_true(m >= 0);
+		strcat(w.stripe_members, members->v[i]);
 		strcat(w.stripe_members, " ");
+		snprintf(w.maps[s].members[w.maps[s].n_members++], 16, "254:%u", w.maps[m].minor);
 	}
-	snprintf(w.maps[w.n_maps].name, sizeof(w.maps[0].name), "%s", name);
-	snprintf(w.maps[w.n_maps].type, sizeof(w.maps[0].type), "striped");
-	w.n_maps++;
+	return 0;
+}
+
+int __wrap_dm_resume(const char *name)
+{
+	int s = map_find(name);
+
+	assert_true(s >= 0);
+	w.maps[s].live = true;
 	return 0;
 }
 
@@ -154,40 +272,31 @@ int __wrap_dm_luks_token_get(const char *dev, const char *type, char **json)
 {
 	int i = hdr_find(dev);
 
-	(void)type;
 	if (i < 0 || !w.hdr[i].present)
 		return -ENODEV;
+	if (strcmp(type, TOKEN_TYPE) != 0 || !w.hdr[i].token[0])
+		return -ENOENT;
 	*json = strdup(w.hdr[i].token);
 	return 0;
 }
 
-int __wrap_dm_luks_token_set(const char *dev, const char *json)
+int __wrap_dm_luks_token_set(const char *dev, const char *type, const char *json)
 {
 	int i = hdr_find(dev);
 
 	if (i < 0 || !w.hdr[i].present)
 		return -ENODEV;
+	assert_string_equal(type, TOKEN_TYPE);
 	snprintf(w.hdr[i].token, sizeof(w.hdr[i].token), "%s", json);
 	return 0;
 }
 
-int __wrap_dm_list(const char *prefix, char ***names, size_t *n)
+int __wrap_dm_list(const char *prefix, struct strv *names)
 {
-	*names = calloc(MAXN, sizeof(char *));
-	*n = 0;
+	memset(names, 0, sizeof(*names));
 	for (size_t i = 0; i < w.n_maps; i++)
 		if (strncmp(w.maps[i].name, prefix, strlen(prefix)) == 0)
-			(*names)[(*n)++] = strdup(w.maps[i].name);
-	return 0;
-}
-
-int __wrap_dm_target_type(const char *name, char *type, size_t size)
-{
-	int i = map_find(name);
-
-	if (i < 0)
-		return -ENODEV;
-	snprintf(type, size, "%s", w.maps[i].type);
+			strv_push(names, w.maps[i].name);
 	return 0;
 }
 
@@ -205,9 +314,10 @@ static int unmap(const char *name)
 	return 0;
 }
 
-int __wrap_dm_crypt_deactivate(const char *name, bool wipe_if_busy)
+int __wrap_dm_crypt_deactivate(const char *name, bool wipe_if_busy, struct reason *why)
 {
 	(void)wipe_if_busy;
+	(void)why;
 	return unmap(name);
 }
 
@@ -217,22 +327,11 @@ int __wrap_dm_remove(const char *name, bool deferred)
 	return unmap(name);
 }
 
-int __wrap_dm_luks_wipe_header(const char *dev)
-{
-	int i = hdr_find(dev);
-
-	if (i < 0 || !w.hdr[i].present)
-		return -ENODEV;
-	w.hdr[i].present = false;
-	w.wipes++;
-	return 0;
-}
-
 int __wrap_fs_mkfs(enum fs_type type, const char *dev, const char *label)
 {
 	(void)label;
 	assert_int_equal(type, FS_EXT4);
-	assert_true(map_find(dev + strlen("/dev/mapper/")) >= 0);
+	assert_true(map_find(dev) >= 0);
 	w.mkfs++;
 	return 0;
 }
@@ -257,8 +356,19 @@ int __wrap_fs_mounts_of(const char *dev, char (*targets)[256], size_t max)
 	return (int)n;
 }
 
-int __wrap_fs_umount(const char *target)
+int __wrap_fs_mount_state(const char *dev, const char *target)
 {
+	for (size_t i = 0; i < w.n_mounts; i++)
+		if (strcmp(w.mounts[i].target, target) == 0)
+			return dev && strcmp(w.mounts[i].dev, dev) == 0 ? FS_AT_DEV
+			       : map_find(w.mounts[i].dev) >= 0	       ? FS_AT_OTHER
+									       : FS_AT_GONE;
+	return FS_AT_NOTHING;
+}
+
+int __wrap_fs_umount(const char *target, bool detach)
+{
+	(void)detach;
 	for (size_t i = 0; i < w.n_mounts; i++)
 		if (strcmp(w.mounts[i].target, target) == 0) {
 			w.mounts[i] = w.mounts[--w.n_mounts];
@@ -274,10 +384,9 @@ int __wrap_fs_write_warning(const char *mp)
 	return 0;
 }
 
-int __wrap_fs_discard(const char *dev)
+int __wrap_fs_has_warning(const char *mp)
 {
-	(void)dev;
-	w.discards++;
+	(void)mp;
 	return 0;
 }
 
@@ -433,6 +542,7 @@ static void test_mapping_on_another_disk(void **state)
 	snprintf(w.maps[0].name, 80, "scratchcrypt-temp");
 	snprintf(w.maps[0].dev, 256, "/dev/sdz");
 	snprintf(w.maps[0].type, 16, "crypt");
+	w.maps[0].live = true;
 	w.n_maps = 1;
 	assert_int_equal(lc_start(&cfg, &opts, &res), -EEXIST);
 	assert_false(w.hdr[0].present);
@@ -498,6 +608,71 @@ static void test_sector_size_fallback(void **state)
 	assert_int_equal(w.hdr[1].sector, 4096);
 }
 
+static void test_claimed_disk_is_redone(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	/* Stopped between the claim and the header: libblkid sees data it does
+	 * not know, the claim says it is ours. */
+	w.disks[2].content = CONTENT_FOREIGN;
+	w.disks[2].action = ACTION_REFUSE;
+	snprintf(w.disks[2].reason, sizeof(w.disks[2].reason),
+		 "holds data without a known signature that scratchcrypt did not write");
+	w.hdr[2].claimed = true;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(res.refused, 1); /* nvme2n1 only */
+	assert_int_equal(w.formats, 3);
+	assert_true(map_find("scratchcrypt-scratch-1") >= 0);
+}
+
+static void test_claim_of_another_disk_is_not_ours(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	/* A claim naming another disk (a copied image): still refused. */
+	w.disks[2].content = CONTENT_FOREIGN;
+	w.disks[2].action = ACTION_REFUSE;
+	w.hdr[2].claimed = true;
+	w.hdr[2].claim_size = 2ULL << 30;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(res.refused, 2);
+	assert_false(w.hdr[2].present);
+}
+
+static void test_half_made_mappings_are_cleared(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	/* A mapping created without a table, and a stripe never resumed. */
+	map_add("scratchcrypt-temp", "", "crypt", false);
+	map_add("scratchcrypt-scratch", "", "striped", false);
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(res.set_up, 2);
+	assert_string_equal(w.removed[0], "scratchcrypt-temp");
+	assert_string_equal(w.removed[1], "scratchcrypt-scratch");
+	assert_true(w.maps[map_find("scratchcrypt-temp")].live);
+	assert_true(w.maps[map_find("scratchcrypt-scratch")].live);
+}
+
+static void test_stop_marks_before_it_wipes(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	opts.keep = true;
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_non_null(strstr(w.hdr[0].token, "\"state\":\"ready\"")); /* --keep: no intent */
+	opts.keep = false;
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0); /* the wipe asserts the mark */
+	assert_int_equal(w.wipes, 3);
+	for (int i = 0; i < 3; i++)
+		assert_false(w.hdr[i].claimed);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -509,6 +684,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sector_size_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claimed_disk_is_redone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_of_another_disk_is_not_ours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_made_mappings_are_cleared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_marks_before_it_wipes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

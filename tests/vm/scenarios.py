@@ -26,6 +26,9 @@ mkdir -p /boot && mount -o ro /dev/vda /boot
 echo "SC-VALUE NA=$NA"; echo "SC-VALUE NB=$NB"; echo "SC-VALUE RES=$RES"
 """
 
+# The link WALinuxAgent's udev rules make on Azure.
+RESLINK = "mkdir -p /dev/disk/azure && ln -sf ../../${RES#/dev/} /dev/disk/azure/resource\n"
+
 # A line that must never reach a backing image in plaintext.
 MARKER = "scratchcrypt-plaintext-marker-7f3a9c1e"
 
@@ -184,31 +187,288 @@ true
         check(sha256(node.path(f)) == before[f], f"{f} changed")
 
 
+def crash_points(build_dir):
+    """(command, step) pairs the test build can stop at, from the binary itself."""
+    import subprocess
+    out = subprocess.run([os.path.join(build_dir, "scratchcrypt"), "crash-points"],
+                         capture_output=True, text=True)
+    check(out.returncode == 0, "this build has no crash points: configure it with "
+          "-DSCRATCHCRYPT_CRASHPOINTS=ON (make check does)")
+    return [tuple(line.split("\t")[0].split(" ", 1)) for line in out.stdout.splitlines()]
+
+
+# Steps that happen once per disk: stopping at the second disk's too.
+PER_DISK = ("claim", "write-header", "add-token", "activate", "deactivate", "wipe-header",
+            "discard", "record-shred", "rewrap-unwrap", "rewrap-write-token")
+
+CONVERGE_LIB = r"""
+# crash CMD STEP: runs 'scratchcrypt CMD' with a crash point at STEP; says
+# whether the process stopped there (137) or did not pass that step (0).
+crash() {
+	set +e
+	SCRATCHCRYPT_CRASH_AT=$2 scratchcrypt -q $1 2>/dev/null
+	rc=$?
+	set -e
+	if [ $rc = 137 ]; then echo "SC-FIRED $MODE $1 $2"
+	elif [ $rc != 0 ]; then fail "$1 stopped at $2 exited $rc"; fi
+}
+# Mounted from our mappings, nothing under /mnt from anything else.
+started() {
+	src=$(awk '$2 == "/mnt/resource" {print $1}' /proc/mounts)
+	[ "$src" = /dev/mapper/scratchcrypt-temp ] || fail "$1: /mnt/resource is mounted from '$src'"
+	src=$(awk '$2 == "/mnt/scratch" {print $1}' /proc/mounts)
+	[ "$src" = /dev/mapper/scratchcrypt-scratch ] || fail "$1: /mnt/scratch is mounted from '$src'"
+	awk '$2 ~ /^\/mnt\// && $1 !~ /^\/dev\/mapper\/scratchcrypt-/ {exit 1}' /proc/mounts || fail "$1: something unencrypted is mounted under /mnt"
+	[ "$(dmsetup ls | grep -c scratchcrypt)" = 4 ] || fail "$1: expected 4 mappings: $(dmsetup ls)"
+	echo data >/mnt/scratch/file || fail "$1: cannot write to /mnt/scratch"
+	[ -f /mnt/resource/DATALOSS_WARNING_README.txt ] || fail "$1: no data-loss warning"
+}
+stopped() {
+	dmsetup ls | grep -q scratchcrypt && fail "$1: mappings left: $(dmsetup ls)"
+	grep -q ' /mnt/' /proc/mounts && fail "$1: mounts left"
+	for d in $NA $NB $RES; do
+		cryptsetup isLuks $d && fail "$1: $d keeps its header"
+		head -c 1048576 $d | cmp -s -n 1048576 - /dev/zero || fail "$1: $d: the first MiB is not blank"
+	done
+	true
+}
+"""
+
+
+def step_variants(points, command):
+    out = []
+    for cmd, step in points:
+        if cmd == command:
+            out.append(step)
+            if step in PER_DISK:
+                out.append(step + "#2")
+    return out
+
+
+def check_fired(r, points, mode, commands):
+    fired = {tuple(l.split()[2:4]) for l in r.text.splitlines() if l.startswith(f"SC-FIRED {mode} ")}
+    missing = [f"{c} {s}" for c, s in points if c in commands and (c, s) not in fired]
+    check(not missing, f"{mode}: these steps were never reached: {missing}")
+    return len(fired)
+
+
 @scenario
 def killed_converges(build_dir):
-    """A start or stop killed at any point and run again finishes the job."""
+    """start, stop and rewrap killed at every named step, in system and HBI mode, converge."""
+    points = crash_points(build_dir)
     node = standard_node(build_dir, "killed_converges", foreign=False)
-    delays = ["0.05", "0.2", "0.4", "0.7", "1.0", "1.5", "2.5"]
-    script = conf() + DEVICES + "mkdir -p /dev/disk/azure && ln -s ../../${RES#/dev/} /dev/disk/azure/resource\n"
-    for d in delays:
+    fx = fixtures(build_dir)
+    node.add("scsi", "data.img", "SCDATA", source=os.path.join(fx, "ext4-data.img"))
+    before = sha256(node.path("data.img"))
+    script = conf() + DEVICES + RESLINK + CONVERGE_LIB + "MODE=system\n"
+    for step in step_variants(points, "start"):
         script += f"""
-step "start killed after {d}s, then run again"
+step "system: start stopped at {step}"
+crash start {step}
+expect_rc 0 scratchcrypt -q start
+started "start stopped at {step}"
+expect_rc 0 scratchcrypt -q stop
+stopped "stop after start stopped at {step}"
+"""
+    for step in step_variants(points, "stop"):
+        script += f"""
+step "system: stop stopped at {step}"
+expect_rc 0 scratchcrypt -q start
+crash stop {step}
+expect_rc 0 scratchcrypt -q stop
+stopped "stop stopped at {step}"
+"""
+    # A few kills on a timer as well: wherever they land, it must converge.
+    for d in ("0.3", "0.8", "1.5"):
+        script += f"""
+step "system: start and stop killed after {d}s"
 scratchcrypt -q start & pid=$!; sleep {d}; kill -9 $pid 2>/dev/null || true; wait $pid || true
 expect_rc 0 scratchcrypt -q start
-grep -q ' /mnt/resource ' /proc/mounts || fail "/mnt/resource is not mounted after a killed start at {d}s"
-grep -q ' /mnt/scratch ' /proc/mounts || fail "/mnt/scratch is not mounted after a killed start at {d}s"
-echo data >/mnt/scratch/file || fail "cannot write to /mnt/scratch"
-[ "$(dmsetup ls | grep -c scratchcrypt)" = 4 ] || fail "expected 4 mappings after a killed start at {d}s"
-step "stop killed after {d}s, then run again"
+started "start killed after {d}s"
 scratchcrypt -q stop & pid=$!; sleep {d}; kill -9 $pid 2>/dev/null || true; wait $pid || true
 expect_rc 0 scratchcrypt -q stop
-dmsetup ls | grep -q scratchcrypt && fail "mappings left after a killed stop at {d}s"
-grep -q scratchcrypt /proc/mounts && fail "mounts left after a killed stop at {d}s"
-for dev in $NA $NB $RES; do cryptsetup isLuks $dev && fail "$dev keeps its header after a killed stop at {d}s"; done
+stopped "stop killed after {d}s"
 """
-    node.boot(script + "true\n", timeout=400)
-    for f in ("nvme-a.img", "nvme-b.img", "resource.img"):
-        check(head_is_zero(node.path(f)), f"{f}: the header area is not wiped")
+    r = node.boot(script + "true\n", timeout=900)
+    n = check_fired(r, points, "system", ("start", "stop"))
+    print(f"  system mode: stopped at {n} distinct steps, each converged")
+    check(sha256(node.path("data.img")) == before, "data.img changed: a data disk was touched")
+
+    ks = KeyService(node)
+    try:
+        script = HBI_CONF + DEVICES + RESLINK + CONVERGE_LIB + "MODE=hbi\n"
+        write = f'for m in /mnt/resource /mnt/scratch; do echo "{MARKER}" >$m/marker.txt; done; sync\n'
+        intact = (f'grep -q "{MARKER}" /mnt/resource/marker.txt && grep -q "{MARKER}" /mnt/scratch/marker.txt'
+                  ' || fail "HBI data lost after $1"\n')
+        script += "intact() {\n" + intact + "}\n"
+        for step in step_variants(points, "start"):
+            script += f"""
+step "hbi: start on new disks stopped at {step}"
+crash start {step}
+expect_rc 0 scratchcrypt -q start
+started "start stopped at {step}"
+expect_rc 0 scratchcrypt -q stop
+stopped "stop after start stopped at {step}"
+"""
+        script += "expect_rc 0 scratchcrypt -q start\n" + write
+        for step in step_variants(points, "start"):
+            script += f"""
+step "hbi: start on disks with data stopped at {step}"
+expect_rc 0 scratchcrypt -q stop --keep
+crash start {step}
+expect_rc 0 scratchcrypt -q start
+started "reopen stopped at {step}"
+intact "a start stopped at {step}"
+"""
+        for step in step_variants(points, "rewrap"):
+            key = "tempdisk2" if "2" in step else "tempdisk"
+            script += f"""
+step "hbi: rewrap stopped at {step}"
+set +e
+SCRATCHCRYPT_CRASH_AT={step} scratchcrypt -q rewrap --key https://scvault.vault.azure.net/keys/{key} 2>/dev/null
+rc=$?
+set -e
+[ $rc = 137 ] && echo "SC-FIRED hbi rewrap {step.split('#')[0]}"
+expect_rc 0 scratchcrypt -q rewrap --key https://scvault.vault.azure.net/keys/{key}
+expect_rc 0 scratchcrypt -q stop --keep
+expect_rc 0 scratchcrypt -q start
+intact "a rewrap stopped at {step}"
+"""
+        for step in step_variants(points, "stop"):
+            script += f"""
+step "hbi: stop stopped at {step}"
+expect_rc 0 scratchcrypt -q start
+crash stop {step}
+expect_rc 0 scratchcrypt -q stop
+stopped "stop stopped at {step}"
+"""
+        r = node.boot(script + "true\n", timeout=1500)
+        n = check_fired(r, points, "hbi", ("start", "stop", "rewrap"))
+        print(f"  hbi mode: stopped at {n} distinct steps, each converged")
+        check(ks.token not in r.text, "the access token reached the console")
+    finally:
+        ks.stop()
+    check(sha256(node.path("data.img")) == before, "data.img changed: a data disk was touched")
+
+
+@scenario
+def half_states(build_dir):
+    """Mappings left half made (no table, an inactive table, suspended, a stale stripe) are cleared and redone."""
+    node = standard_node(build_dir, "half_states", foreign=False)
+    r = node.boot(conf() + DEVICES + RESLINK + CONVERGE_LIB + r"""
+step "a mapping with no table"
+dmsetup create --notable scratchcrypt-temp
+expect_rc 0 scratchcrypt -q start
+started "start over a table-less mapping"
+expect_rc 0 scratchcrypt -q stop
+step "a stripe with only an inactive table, over a member that is gone"
+SZ=$(blockdev --getsz $NA)
+dmsetup create --notable scratchcrypt-scratch
+dmsetup load scratchcrypt-scratch --table "0 $SZ linear $NA 0"
+expect_rc 0 scratchcrypt -q start
+started "start over an inactive stripe"
+step "a suspended member"
+expect_rc 0 scratchcrypt -q stop --keep
+dmsetup create scratchcrypt-scratch-0 --table "0 $SZ linear $NA 0"
+dmsetup suspend scratchcrypt-scratch-0
+expect_rc 0 scratchcrypt -q start
+started "start over a suspended member"
+step "a stop over a suspended, unmounted volume"
+umount /mnt/scratch
+dmsetup suspend scratchcrypt-scratch
+expect_rc 0 scratchcrypt -q stop
+stopped "stop over a suspended volume"
+step "a stale stripe on top of live members"
+expect_rc 0 scratchcrypt -q start
+umount /mnt/scratch
+dmsetup remove scratchcrypt-scratch
+dmsetup create scratchcrypt-scratch --table "0 $(blockdev --getsz /dev/mapper/scratchcrypt-scratch-0) linear /dev/mapper/scratchcrypt-scratch-0 0"
+expect_rc 0 scratchcrypt -q start
+started "start over a stripe that sits on one member only"
+step "another device mounted at the mount point is left alone"
+expect_rc 0 scratchcrypt -q stop
+mkdir -p /mnt/scratch && mount -t tmpfs none /mnt/scratch
+rc=0; scratchcrypt start 2>/tmp/err || rc=$?
+[ $rc = 75 ] || fail "start over a foreign mount exited $rc: $(cat /tmp/err)"
+grep -q "will not mount over it" /tmp/err || fail "no clear error: $(cat /tmp/err)"
+umount /mnt/scratch
+expect_rc 0 scratchcrypt -q start
+started "start once the mount point is free"
+expect_rc 0 scratchcrypt -q stop
+""" + "true\n", timeout=600)
+    del r
+
+
+# Power cuts: (mode, what to do before, command, step, what must hold after the next start).
+POWER_CUTS = [
+    ("system", "", "start", "claim", "fresh"),
+    ("system", "", "start", "write-header#2", "fresh"),
+    ("system", "", "start", "add-token", "fresh"),
+    ("system", "", "start", "mkfs", "fresh"),
+    ("system", "", "start", "mount", "fresh"),
+    ("system", "start", "stop", "mark-shredding", "fresh"),
+    ("system", "start", "stop", "deactivate#2", "fresh"),
+    ("system", "start", "stop", "wipe-header", "fresh"),
+    ("system", "start", "stop", "record-shred#2", "fresh"),
+    ("hbi", "stop", "start", "write-header", "fresh"),
+    ("hbi", "stop", "start", "mark-ready", "fresh"),
+    ("hbi", "data", "start", "activate#2", "data"),
+    ("hbi", "data", "start", "mount", "data"),
+    ("hbi", "data", "stop", "mark-shredding", "shredded"),
+    ("hbi", "data", "stop", "wipe-header#2", "shredded"),
+]
+
+
+@scenario
+def power_loss(build_dir):
+    """The node loses power at named steps of start and stop; the next boot's start converges."""
+    node = standard_node(build_dir, "power_loss", foreign=False)
+    fx = fixtures(build_dir)
+    node.add("scsi", "data.img", "SCDATA", source=os.path.join(fx, "ext4-data.img"))
+    node.cache = "writethrough"
+    node.power_switch = True
+    before = sha256(node.path("data.img"))
+    ks = KeyService(node)
+    write = f'for m in /mnt/resource /mnt/scratch; do echo "{MARKER}" >$m/marker.txt; done; sync\n'
+    hbi = HBI_CONF.replace('net_up "169.254.169.100 scvault.vault.azure.net"\n', "")
+    confs = {"system": conf(), "hbi": hbi}
+    verify = ""
+    try:
+        for i, cut in enumerate(POWER_CUTS + [None]):
+            script = 'net_up "169.254.169.100 scvault.vault.azure.net"\n' + DEVICES + RESLINK + CONVERGE_LIB
+            script += "MODE=power\n" + verify
+            if cut is None:
+                node.boot(script + "true\n", timeout=600)
+                break
+            mode, before_cut, cmd, step, after = cut
+            script += confs[mode]
+            if before_cut == "start":
+                script += "expect_rc 0 scratchcrypt -q start\n"
+            elif before_cut == "stop":
+                script += "expect_rc 0 scratchcrypt -q stop\n"
+            elif before_cut == "data":
+                script += "expect_rc 0 scratchcrypt -q start\n" + write
+                if cmd == "start":
+                    script += "expect_rc 0 scratchcrypt -q stop --keep\n"
+            script += f"""
+step "{mode}: the power goes at {cmd} {step}"
+SCRATCHCRYPT_CRASH_MODE=power SCRATCHCRYPT_CRASH_AT={step} scratchcrypt -q {cmd}
+fail "{cmd} did not reach {step}"
+"""
+            node.boot(script, timeout=600, power_cut=True)
+            verify = confs[mode] + f"""
+step "after the power went at {mode} {cmd} {step}: start converges"
+expect_rc 0 scratchcrypt -q start
+started "start after a power cut at {cmd} {step}"
+"""
+            if after == "data":
+                verify += f'grep -q "{MARKER}" /mnt/scratch/marker.txt || fail "HBI data lost by a power cut at {cmd} {step}"\n'
+            elif after == "shredded":
+                verify += f'[ -e /mnt/scratch/marker.txt ] && fail "HBI data came back after a power cut during stop at {step}"\n'
+            verify += "expect_rc 0 scratchcrypt -q stop --keep\n"
+    finally:
+        ks.stop()
+    check(sha256(node.path("data.img")) == before, "data.img changed: a data disk was touched")
 
 
 @scenario
@@ -354,10 +614,6 @@ key_name = tempdisk
 ca_bundle = /etc/scratchcrypt/ca.pem
 retry_cap_s = 12
 """) + 'net_up "169.254.169.100 scvault.vault.azure.net"\n'
-
-
-# The link WALinuxAgent's udev rules make on Azure.
-RESLINK = "mkdir -p /dev/disk/azure && ln -sf ../../${RES#/dev/} /dev/disk/azure/resource\n"
 
 
 def hbi_node(build_dir, name):

@@ -112,6 +112,10 @@ class Node:
         self.boots = 0
         self.forwards = []  # (guest ip, guest port, host loopback port)
         self.files = {}  # guest path -> host file, added to each boot's initramfs
+        # Power-loss tests: every write the guest makes reaches the image
+        # before it completes, and the guest can cut its own power.
+        self.cache = "unsafe"
+        self.power_switch = False
         self.initramfs = self._base_initramfs()
 
     def _base_initramfs(self):
@@ -154,8 +158,10 @@ class Node:
             args += ["-netdev", net, "-device", "virtio-net-pci,netdev=n0"]
         else:
             args += ["-net", "none"]
+        if self.power_switch:
+            args += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         for i, (kind, f, serial) in enumerate(self.disks):
-            drive = f"file={f},if=none,id=d{i},format=raw,cache=unsafe,discard=unmap"
+            drive = f"file={f},if=none,id=d{i},format=raw,cache={self.cache},discard=unmap"
             args += ["-drive", drive]
             if kind == "root":
                 drive = f"file={f},if=none,id=d{i},format=qcow2,cache=unsafe,discard=unmap"
@@ -193,8 +199,10 @@ class Node:
         print(f"  [{tag}] systemd boot finished in {time.monotonic() - start:.1f}s")
         return Result(text, log)
 
-    def boot(self, scenario, timeout=240):
-        """Runs a guest shell scenario; returns its console lines and JSON blobs."""
+    def boot(self, scenario, timeout=240, power_cut=False):
+        """Runs a guest shell scenario; returns its console lines and JSON blobs.
+        With power_cut, the scenario must end by cutting the power (QEMU's
+        isa-debug-exit), and the console up to that point is returned."""
         self.boots += 1
         tag = f"boot{self.boots}"
         log = self.path(f"{tag}.serial.log")
@@ -215,14 +223,24 @@ class Node:
                     shutil.copyfileobj(p, out)
         start = time.monotonic()
         try:
-            subprocess.run(self.qemu_args(initrd, log), timeout=timeout, check=False,
-                           stdin=subprocess.DEVNULL)
+            qemu = subprocess.run(self.qemu_args(initrd, log), timeout=timeout, check=False,
+                                  stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise Failure(f"{tag}: the VM did not finish within {timeout}s (serial log: {log})")
         elapsed = time.monotonic() - start
         with open(log, "rb") as f:
             text = f.read().decode("utf-8", "replace").replace("\r", "")
         lines = text.split("\n")
+        if power_cut:
+            for l in lines:
+                if l.startswith("SC-STEP:") or l.startswith("SC-FAIL:"):
+                    print(f"  [{tag}] {l}")
+            check(not [l for l in lines if l.startswith("SC-FAIL:")],
+                  f"{tag}: the scenario failed before the power cut (serial log: {log})")
+            check(qemu.returncode == 99, f"{tag}: the power was not cut at the crash point "
+                  f"(QEMU exited {qemu.returncode}; serial log: {log})")
+            print(f"  [{tag}] power cut after {elapsed:.1f}s")
+            return Result(text, log)
         for l in lines:
             if l.startswith("SC-STEP:") or l.startswith("SC-FAIL:"):
                 print(f"  [{tag}] {l}")
