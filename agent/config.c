@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fnmatch.h>
+#include <stddef.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdio.h>
@@ -168,119 +169,187 @@ struct parse_ctx {
 	char msg[256]; /* first error, without the line */
 };
 
-#define MATCH(s, n) (strcmp(section, s) == 0 && strcmp(name, n) == 0)
+/* Value parsers: each reads value into the struct cfg field it is given. */
+static int p_role(const char *v, void *f)
+{
+	int r = node_role_from_string(v);
+
+	return r < 0 ? r : (*(enum node_role *)f = r, 0);
+}
+
+static int p_key_source(const char *v, void *f)
+{
+	int r = key_source_from_string(v);
+
+	return r < 0 ? r : (*(enum key_source *)f = r, 0);
+}
+
+static int p_fs(const char *v, void *f)
+{
+	int r = fs_type_from_string(v);
+
+	return r < 0 ? r : (*(enum fs_type *)f = r, 0);
+}
+
+static int p_bool(const char *v, void *f)
+{
+	return parse_bool(v, f);
+}
+
+static int p_devices(const char *v, void *f)
+{
+	struct strv *l = f;
+	int r = parse_list(v, l);
+
+	for (size_t i = 0; r == 0 && i < l->n; i++)
+		if (strncmp(l->v[i], "/dev/", 5) != 0)
+			r = -EINVAL;
+	return r;
+}
+
+static int p_list(const char *v, void *f)
+{
+	return parse_list(v, f);
+}
+
+static int p_abs_path(const char *v, void *f)
+{
+	return set_abs_path(f, v);
+}
+
+static int p_string(const char *v, void *f)
+{
+	return set_str(f, v);
+}
+
+/* Key Vault's own rules: a name of 1 to 127 letters, digits and dashes; a
+ * version of 32 hex digits. */
+static int p_key_name(const char *v, void *f)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > 127 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n)
+		return -EINVAL;
+	return set_str(f, v);
+}
+
+static int p_key_version(const char *v, void *f)
+{
+	size_t n = strlen(v);
+
+	if (n && (n != 32 || strspn(v, "0123456789abcdefABCDEF") != n))
+		return -EINVAL;
+	return set_str(f, v);
+}
+
+static int p_cipher(const char *v, void *f)
+{
+	if (!cipher_key_bits_ok(v, 256) && !cipher_key_bits_ok(v, 128))
+		return -EINVAL;
+	return set_str(f, v);
+}
+
+static int p_key_bits(const char *v, void *f)
+{
+	unsigned u;
+
+	if (parse_uint(v, 128, 512, &u) < 0 || (u != 128 && u != 256 && u != 512))
+		return -EINVAL;
+	*(unsigned *)f = u;
+	return 0;
+}
+
+static int p_sector_size(const char *v, void *f)
+{
+	unsigned u;
+
+	if (parse_uint(v, 512, 4096, &u) < 0 || (u & (u - 1)))
+		return -EINVAL;
+	*(unsigned *)f = u;
+	return 0;
+}
+
+static int p_textfile(const char *v, void *f)
+{
+	size_t len = strlen(v);
+
+	if (len && (v[0] != '/' || len < 6 || strcmp(v + len - 5, ".prom") != 0))
+		return -EINVAL;
+	return set_str(f, v);
+}
+
+static int p_seconds(const char *v, void *f)
+{
+	return parse_uint(v, 1, 3600, f) < 0 ? -EINVAL : 0;
+}
+
+static int p_https(const char *v, void *f)
+{
+	return set_https_url(f, v);
+}
+
+static int p_http(const char *v, void *f)
+{
+	return set_http_url(f, v);
+}
+
+#define K(sec, key, parser, field, help) \
+	{ sec, key, parser, offsetof(struct cfg, field), help }
+
+static const struct cfg_key keys[] = {
+	K("node", "role", p_role, role, "must be compute-instance or serverless"),
+	K("node", "key_source", p_key_source, key_source, "must be system, hbi or customer"),
+	K("node", "imds_tags", p_bool, imds_tags, "must be true or false"),
+	K("disks", "devices", p_devices, devices, "must be a comma-separated list of /dev paths"),
+	K("disks", "nvme_models", p_list, nvme_models, "must be a comma-separated list of model globs"),
+	K("temp", "mount_point", p_abs_path, temp_mount, "must be an absolute path other than /"),
+	K("scratch", "mount_point", p_abs_path, scratch_mount, "must be an absolute path other than /"),
+	K("filesystem", "type", p_fs, fs, "must be ext4 or xfs"),
+	K("crypt", "cipher", p_cipher, cipher,
+	  "must be aes-xts-plain64, serpent-xts-plain64, twofish-xts-plain64, "
+	  "aes-cbc-essiv:sha256 or xchacha{12,20},aes-adiantum-plain64"),
+	K("crypt", "key_bits", p_key_bits, key_bits, "must be 128, 256 or 512"),
+	K("crypt", "sector_size", p_sector_size, sector_size, "must be 512, 1024, 2048 or 4096"),
+	K("crypt", "no_read_workqueue", p_bool, no_read_workqueue, "must be true or false"),
+	K("crypt", "no_write_workqueue", p_bool, no_write_workqueue, "must be true or false"),
+	K("crypt", "allow_discards", p_bool, allow_discards, "must be true or false"),
+	K("shred", "discard", p_bool, shred_discard, "must be true or false"),
+	K("metrics", "textfile", p_textfile, metrics_textfile,
+	  "must be empty or an absolute path ending in .prom"),
+	K("events", "poll_s", p_seconds, events_poll_s, "must be a number of seconds from 1 to 3600"),
+	K("hbi", "vault_url", p_https, hbi.vault_url, "must be an https:// URL"),
+	K("hbi", "key_name", p_key_name, hbi.key_name,
+	  "must be 1 to 127 letters, digits and dashes (Key Vault's rule)"),
+	K("hbi", "key_version", p_key_version, hbi.key_version,
+	  "must be empty (the current version) or 32 hex digits"),
+	K("hbi", "client_id", p_string, hbi.client_id, "a managed identity's client id"),
+	K("hbi", "msi_res_id", p_string, hbi.msi_res_id, "a managed identity's resource id"),
+	K("hbi", "ca_bundle", p_abs_path, hbi.ca_bundle, "must be an absolute path"),
+	K("hbi", "imds_endpoint", p_http, hbi.imds_endpoint, "must be an http:// or https:// URL"),
+	K("hbi", "retry_cap_s", p_seconds, hbi.retry_cap_s, "must be a number of seconds from 1 to 3600"),
+	{ NULL, NULL, NULL, 0, NULL },
+};
+
+const struct cfg_key *cfg_keys(void)
+{
+	return keys;
+}
 
 static int apply(struct cfg *c, const char *section, const char *name, const char *value,
 		 const char **why)
 {
-	int r;
-	unsigned u;
+	bool known_section = false;
 
-	*why = "bad value";
-	if (MATCH("node", "role")) {
-		*why = "must be compute-instance or serverless";
-		return (r = node_role_from_string(value)) < 0 ? r : (c->role = r, 0);
+	for (const struct cfg_key *k = keys; k->section; k++) {
+		if (strcmp(k->section, section) != 0)
+			continue;
+		known_section = true;
+		if (strcmp(k->name, name) == 0) {
+			*why = k->help;
+			return k->parse(value, (char *)c + k->offset);
+		}
 	}
-	if (MATCH("node", "key_source")) {
-		*why = "must be system, hbi or customer";
-		return (r = key_source_from_string(value)) < 0 ? r : (c->key_source = r, 0);
-	}
-	if (MATCH("node", "imds_tags")) {
-		*why = "must be true or false";
-		return parse_bool(value, &c->imds_tags);
-	}
-	if (MATCH("disks", "devices")) {
-		*why = "must be a comma-separated list of /dev paths";
-		r = parse_list(value, &c->devices);
-		for (size_t i = 0; r == 0 && i < c->devices.n; i++)
-			if (strncmp(c->devices.v[i], "/dev/", 5) != 0)
-				r = -EINVAL;
-		return r;
-	}
-	if (MATCH("disks", "nvme_models")) {
-		*why = "must be a comma-separated list of model globs";
-		return parse_list(value, &c->nvme_models);
-	}
-	if (MATCH("temp", "mount_point")) {
-		*why = "must be an absolute path other than /";
-		return set_abs_path(&c->temp_mount, value);
-	}
-	if (MATCH("scratch", "mount_point")) {
-		*why = "must be an absolute path other than /";
-		return set_abs_path(&c->scratch_mount, value);
-	}
-	if (MATCH("filesystem", "type")) {
-		*why = "must be ext4 or xfs";
-		return (r = fs_type_from_string(value)) < 0 ? r : (c->fs = r, 0);
-	}
-	if (MATCH("crypt", "cipher")) {
-		*why = "must be aes-xts-plain64, serpent-xts-plain64, twofish-xts-plain64, "
-		       "aes-cbc-essiv:sha256 or xchacha{12,20},aes-adiantum-plain64";
-		if (!cipher_key_bits_ok(value, 256) && !cipher_key_bits_ok(value, 128))
-			return -EINVAL;
-		return set_str(&c->cipher, value);
-	}
-	if (MATCH("crypt", "key_bits")) {
-		*why = "must be 128, 256 or 512";
-		if ((r = parse_uint(value, 128, 512, &u)) < 0 || (u != 128 && u != 256 && u != 512))
-			return -EINVAL;
-		c->key_bits = u;
-		return 0;
-	}
-	if (MATCH("crypt", "sector_size")) {
-		*why = "must be 512, 1024, 2048 or 4096";
-		if (parse_uint(value, 512, 4096, &u) < 0 || (u & (u - 1)))
-			return -EINVAL;
-		c->sector_size = u;
-		return 0;
-	}
-	*why = "must be true or false";
-	if (MATCH("crypt", "no_read_workqueue"))
-		return parse_bool(value, &c->no_read_workqueue);
-	if (MATCH("crypt", "no_write_workqueue"))
-		return parse_bool(value, &c->no_write_workqueue);
-	if (MATCH("crypt", "allow_discards"))
-		return parse_bool(value, &c->allow_discards);
-	if (MATCH("shred", "discard"))
-		return parse_bool(value, &c->shred_discard);
-	*why = "must be empty or an absolute path ending in .prom";
-	if (MATCH("metrics", "textfile")) {
-		size_t len = strlen(value);
-		if (len && (value[0] != '/' || len < 6 || strcmp(value + len - 5, ".prom") != 0))
-			return -EINVAL;
-		return set_str(&c->metrics_textfile, value);
-	}
-	*why = "must be a number of seconds from 1 to 3600";
-	if (MATCH("events", "poll_s"))
-		return parse_uint(value, 1, 3600, &c->events_poll_s) < 0 ? -EINVAL : 0;
-	*why = "must be an https:// URL";
-	if (MATCH("hbi", "vault_url"))
-		return set_https_url(&c->hbi.vault_url, value);
-	*why = "must not be empty";
-	if (MATCH("hbi", "key_name"))
-		return *value ? set_str(&c->hbi.key_name, value) : -EINVAL;
-	if (MATCH("hbi", "key_version"))
-		return set_str(&c->hbi.key_version, value);
-	if (MATCH("hbi", "client_id"))
-		return set_str(&c->hbi.client_id, value);
-	if (MATCH("hbi", "msi_res_id"))
-		return set_str(&c->hbi.msi_res_id, value);
-	*why = "must be an absolute path";
-	if (MATCH("hbi", "ca_bundle"))
-		return set_abs_path(&c->hbi.ca_bundle, value);
-	*why = "must be an http:// or https:// URL";
-	if (MATCH("hbi", "imds_endpoint"))
-		return set_http_url(&c->hbi.imds_endpoint, value);
-	*why = "must be a number of seconds from 1 to 3600";
-	if (MATCH("hbi", "retry_cap_s"))
-		return parse_uint(value, 1, 3600, &c->hbi.retry_cap_s) < 0 ? -EINVAL : 0;
-
-	*why = "unknown key";
-	if (strcmp(section, "node") && strcmp(section, "disks") && strcmp(section, "temp") &&
-	    strcmp(section, "scratch") && strcmp(section, "filesystem") && strcmp(section, "crypt") &&
-	    strcmp(section, "shred") && strcmp(section, "hbi") && strcmp(section, "metrics") &&
-	    strcmp(section, "events"))
-		*why = "unknown section";
+	*why = known_section ? "unknown key" : "unknown section";
 	return -EINVAL;
 }
 

@@ -40,6 +40,18 @@ struct cfg {
 	char error[512];
 };
 
+/* Every key of the file: the parser, the tests and the documentation walk
+ * this one table. */
+struct cfg_key {
+	const char *section;
+	const char *name;
+	int (*parse)(const char *value, void *field); /* 0 or -errno */
+	size_t offset;                                /* of the field in struct cfg */
+	const char *help;                             /* what a valid value is */
+};
+/* NULL-terminated. */
+const struct cfg_key *cfg_keys(void);
+
 void cfg_init(struct cfg *c);
 void cfg_free(struct cfg *c);
 /* Returns 0, -ENOENT when the file is missing (c keeps defaults), or

@@ -43,3 +43,12 @@ void plan_volumes(const struct cfg *c, struct detection *det, struct volume vol[
 /* Tears down a mapping the kernel holds in a half state (no table, an
  * inactive table, suspended): 1 when it did, 0 when it was healthy or absent. */
 int plan_clear_half_state(const char *name, struct reason *why);
+
+/* The volume steps (volume.c). Each looks first, so each can be repeated. */
+int plan_observe_mount(const struct volume *vol, struct reason *why); /* 1: mounted */
+int plan_observe_stripe(const struct volume *vol, struct reason *why);
+int plan_assemble_stripe(const struct volume *vol, struct reason *why);
+bool plan_volume_ready(const struct volume *vol);
+int plan_mkfs_and_mark_ready(const struct cfg *c, const struct volume *vol, struct reason *why);
+int plan_mount(const struct cfg *c, const struct volume *vol, struct reason *why);
+void plan_write_warning(const struct volume *vol);

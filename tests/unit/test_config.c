@@ -237,9 +237,57 @@ static void test_imds_tags(void **state)
 	cfg_free(&c);
 }
 
+static char *slurp(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	char *buf = calloc(1, 1 << 20);
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	assert_true(fread(buf, 1, (1 << 20) - 1, f) > 0);
+	fclose(f);
+	return buf;
+}
+
+/* Every key of the table parses, is refused with its own help when bad,
+ * and is documented in the man page and the example config. */
+static void test_key_table(void **state)
+{
+	char *man = slurp(SRCDIR "/doc/scratchcrypt.conf.5");
+	char *example = slurp(SRCDIR "/doc/scratchcrypt.conf");
+	char text[512], needle[128];
+	struct cfg c;
+	unsigned n = 0;
+
+	(void)state;
+	for (const struct cfg_key *k = cfg_keys(); k->section; k++, n++) {
+		snprintf(needle, sizeof(needle), ".B %s\n", k->name);
+		if (!strstr(man, needle))
+			fail_msg("[%s] %s is not in scratchcrypt.conf(5)", k->section, k->name);
+		snprintf(needle, sizeof(needle), "[%s]", k->section);
+		if (!strstr(example, needle) || !strstr(example, k->name))
+			fail_msg("[%s] %s is not in the example config", k->section, k->name);
+		/* A value no key accepts: a path, a number and a URL at once fails all. */
+		snprintf(text, sizeof(text), "[%s]\n%s = -1 not:valid\n", k->section, k->name);
+		if (strcmp(k->name, "client_id") == 0 ||
+		    strcmp(k->name, "msi_res_id") == 0 || strcmp(k->name, "nvme_models") == 0)
+			continue; /* free text */
+		if (load(&c, text) == 0)
+			fail_msg("[%s] %s accepted '-1 not:valid'", k->section, k->name);
+		if (!strstr(c.error, k->help))
+			fail_msg("[%s] %s: the error does not say what is valid: %s", k->section, k->name,
+				 c.error);
+		cfg_free(&c);
+	}
+	assert_true(n >= 25);
+	free(man);
+	free(example);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_table),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_every_key),
