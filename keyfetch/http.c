@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: MIT
+/* The HTTP session over libcurl: the only user of curl.h. */
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/safemem.h"
+#include "keyfetch/session.h"
+
+#define MAX_BODY (64 * 1024)
+
+struct kf_session {
+	struct kf_config c;
+	const struct kf_clock *clock;
+	double deadline;
+	CURL *curl;
+	char *token; /* safe memory */
+};
+
+
+void body_free(struct body *b)
+{
+	safe_free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *user)
+{
+	struct body *b = user;
+	size_t add = size * n;
+
+	if (b->len + add + 1 > MAX_BODY)
+		return 0;
+	if (b->len + add + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		char *nd;
+
+		while (cap < b->len + add + 1)
+			cap *= 2;
+		nd = safe_alloc(cap);
+		if (!nd)
+			return 0;
+		if (b->data)
+			memcpy(nd, b->data, b->len);
+		safe_free(b->data);
+		b->data = nd;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, add);
+	b->len += add;
+	b->data[b->len] = '\0';
+	return add;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *user)
+{
+	double *retry_after = user;
+	size_t len = size * n;
+
+	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
+		*retry_after = strtod(buf + 12, NULL);
+	return len;
+}
+
+int kf_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+}
+
+int kf_session_new(const struct kf_config *c, const struct kf_clock *clock, struct kf_session **out)
+{
+	struct kf_session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	s->c = *c;
+	s->clock = clock ? clock : &kf_real_clock;
+	s->deadline = s->clock->now(s->clock->ctx) + c->retry_cap_s;
+	s->curl = curl_easy_init();
+	if (!s->curl) {
+		free(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+void kf_session_free(struct kf_session *s)
+{
+	if (!s)
+		return;
+	curl_easy_cleanup(s->curl);
+	safe_free(s->token);
+	free(s);
+}
+
+void kf_set_error(struct kf_error *e, const char *url, long status, const char *code,
+		  const char *message)
+{
+	const char *q = strchr(url, '?');
+
+	snprintf(e->endpoint, sizeof(e->endpoint), "%.*s", q ? (int)(q - url) : (int)strlen(url), url);
+	e->http_status = status;
+	snprintf(e->code, sizeof(e->code), "%s", code ? code : "");
+	snprintf(e->message, sizeof(e->message), "%s", message ? message : "");
+}
+
+/* Fills err from an error body {"error":{"code":..,"message":..,"innererror":{"code":..}}}. */
+static void error_from_body(struct kf_error *e, const char *url, long status, const struct body *b)
+{
+	struct json_object *o = b->data ? json_tokener_parse(b->data) : NULL, *err, *f, *inner;
+	char code[96] = "", msg[384] = "";
+
+	if (o && json_object_object_get_ex(o, "error", &err)) {
+		if (json_object_is_type(err, json_type_object)) {
+			if (json_object_object_get_ex(err, "code", &f))
+				snprintf(code, sizeof(code), "%s", json_object_get_string(f));
+			if (json_object_object_get_ex(err, "innererror", &inner) &&
+			    json_object_object_get_ex(inner, "code", &f))
+				snprintf(code + strlen(code), sizeof(code) - strlen(code), "/%s",
+					 json_object_get_string(f));
+			if (json_object_object_get_ex(err, "message", &f))
+				snprintf(msg, sizeof(msg), "%s", json_object_get_string(f));
+		} else {
+			/* IMDS: {"error":"invalid_request","error_description":"..."} */
+			snprintf(code, sizeof(code), "%s", json_object_get_string(err));
+			if (json_object_object_get_ex(o, "error_description", &f))
+				snprintf(msg, sizeof(msg), "%s", json_object_get_string(f));
+		}
+	}
+	json_object_put(o);
+	kf_set_error(e, url, status, code, msg);
+}
+
+struct request {
+	struct kf_session *s;
+	const char *method, *url;
+	const char *body; /* may carry key material; not copied by curl */
+	bool metadata;    /* IMDS: Metadata: true, never a proxy */
+	struct body resp;
+	long status;
+	struct kf_error *err;
+};
+
+/* One HTTP exchange. Returns 0 on 2xx, -EAGAIN when it may be retried. */
+static int attempt(void *ctx, long *status, double *retry_after)
+{
+	struct request *rq = ctx;
+	struct kf_session *s = rq->s;
+	struct curl_slist *hdrs = NULL;
+	char *auth = NULL;
+	double left = s->deadline - s->clock->now(s->clock->ctx);
+	CURLcode cc;
+	int r;
+
+	body_free(&rq->resp);
+	curl_easy_reset(s->curl);
+	curl_easy_setopt(s->curl, CURLOPT_URL, rq->url);
+	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->c.ca_bundle)
+		curl_easy_setopt(s->curl, CURLOPT_CAINFO, s->c.ca_bundle);
+	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)((left < 1 ? 1 : left > 30 ? 30 : left) * 1000));
+	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &rq->resp);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, retry_after);
+	if (rq->metadata) {
+		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, "*");
+		hdrs = curl_slist_append(hdrs, "Metadata: true");
+	} else {
+		size_t n = strlen(s->token) + 32;
+		auth = safe_alloc(n);
+		if (!auth)
+			return -ENOMEM;
+		snprintf(auth, n, "Authorization: Bearer %s", s->token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	if (rq->body) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, rq->body);
+		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
+	}
+	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
+
+	cc = curl_easy_perform(s->curl);
+	/* curl copied the Authorization header: wipe its copy too. */
+	for (struct curl_slist *h = hdrs; h; h = h->next)
+		safe_wipe(h->data, strlen(h->data));
+	curl_slist_free_all(hdrs);
+	safe_free(auth);
+
+	if (cc != CURLE_OK) {
+		kf_set_error(rq->err, rq->url, 0, curl_easy_strerror(cc), "no answer");
+		*status = 0;
+		/* A certificate that does not verify is no outage: never retried. */
+		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+		    cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CONNECT_ERROR)
+			return cc == CURLE_SSL_CONNECT_ERROR ? -EAGAIN : -EACCES;
+		return -EAGAIN;
+	}
+	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &rq->status);
+	*status = rq->status;
+	if (rq->status >= 200 && rq->status < 300)
+		return 0;
+	error_from_body(rq->err, rq->url, rq->status, &rq->resp);
+	/* 404 from Key Vault is KeyNotFound; from IMDS it means "updating". */
+	if (rq->status == 404 && !rq->metadata)
+		return -ENOKEY;
+	if (kf_retryable(rq->status))
+		return -EAGAIN;
+	r = -EACCES;
+	return r;
+}
+
+int kf_request(struct kf_session *s, const char *method, const char *url, const char *body,
+		   bool metadata, struct body *resp, struct kf_error *err)
+{
+	struct request rq = { .s = s, .method = method, .url = url, .body = body,
+			      .metadata = metadata, .err = err };
+	unsigned attempts = 0;
+	int r;
+
+	memset(err, 0, sizeof(*err));
+	r = kf_retry_run(s->clock, s->deadline, attempt, &rq, &attempts);
+	if (r == -EHOSTUNREACH)
+		snprintf(err->message + strlen(err->message),
+			 sizeof(err->message) - strlen(err->message),
+			 "%sgave up after %u attempts within retry_cap_s=%u",
+			 err->message[0] ? "; " : "", attempts, s->c.retry_cap_s);
+	if (r < 0) {
+		body_free(&rq.resp);
+		return r;
+	}
+	*resp = rq.resp;
+	return 0;
+}
+
+/* Copies a string member into safe memory and wipes json-c's copy. */
+char *kf_take_secret(struct json_object *o, const char *key)
+{
+	struct json_object *f;
+	const char *v;
+	char *out;
+	size_t len;
+
+	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
+		return NULL;
+	v = json_object_get_string(f);
+	len = strlen(v);
+	out = safe_alloc(len + 1);
+	if (out)
+		memcpy(out, v, len);
+	safe_wipe((char *)v, len);
+	return out;
+}
+
+int kf_get_token(struct kf_session *s, struct kf_error *err)
+{
+	struct body b = { 0 };
+	struct json_object *o;
+	char url[2048];
+	char *esc = NULL;
+	int r;
+
+	if (s->token)
+		return 0;
+	snprintf(url, sizeof(url), "%s%s", s->c.imds_endpoint, IMDS_TOKEN_PATH);
+	if (s->c.client_id || s->c.msi_res_id) {
+		const char *v = s->c.client_id ? s->c.client_id : s->c.msi_res_id;
+		esc = curl_easy_escape(s->curl, v, 0);
+		snprintf(url + strlen(url), sizeof(url) - strlen(url), "&%s=%s",
+			 s->c.client_id ? "client_id" : "msi_res_id", esc ? esc : "");
+		curl_free(esc);
+	}
+	r = kf_request(s, "GET", url, NULL, true, &b, err);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(b.data);
+	s->token = o ? kf_take_secret(o, "access_token") : NULL;
+	json_object_put(o);
+	body_free(&b);
+	if (!s->token || !s->token[0]) {
+		kf_set_error(err, url, 200, "", "the token response has no access_token");
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+const struct kf_config *kf_session_config(const struct kf_session *s)
+{
+	return &s->c;
+}
+
+const char *kf_session_token(const struct kf_session *s)
+{
+	return s->token;
+}
+
+void kf_session_set_token(struct kf_session *s, char *token)
+{
+	safe_free(s->token);
+	s->token = token;
+}

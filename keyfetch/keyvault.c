@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/* Key Vault: get key, wrapkey, unwrapkey, and key URLs. */
+#include <ctype.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/safemem.h"
+#include "keyfetch/session.h"
+
+static int check_in_vault(struct kf_session *s, const char *kid, struct kf_error *err)
+{
+	char vault[256], want[256], name[128], ver[64];
+	char dummy[128];
+
+	if (!kf_session_config(s)->vault_url) {
+		kf_set_error(err, kid, 0, "", "this session has no vault");
+		return -EXDEV;
+	}
+	if (kf_parse_key_url(kid, vault, sizeof(vault), name, sizeof(name), ver, sizeof(ver)) < 0 ||
+	    kf_parse_key_url(kf_session_config(s)->vault_url, want, sizeof(want), dummy, sizeof(dummy), dummy,
+			     sizeof(dummy)) != -ENOENT) {
+		kf_set_error(err, kid, 0, "", "not a Key Vault key URL");
+		return -EBADMSG;
+	}
+	if (strcmp(vault, want) != 0) {
+		kf_set_error(err, kid, 0, "", "the key is not in the configured vault");
+		snprintf(err->message, sizeof(err->message),
+			 "the key is in %s, not in the configured vault %s", vault, want);
+		return -EXDEV;
+	}
+	return 0;
+}
+
+int kf_get_key(struct kf_session *s, const char *name, const char *version,
+	       struct kf_key_info *info, struct kf_error *err)
+{
+	struct json_object *o = NULL, *key, *attr, *f;
+	struct body b = { 0 };
+	char url[2048];
+	int r;
+
+	memset(info, 0, sizeof(*info));
+	r = kf_get_token(s, err);
+	if (r < 0)
+		return r;
+	snprintf(url, sizeof(url), "%s/keys/%s%s%s?" KV_API, kf_session_config(s)->vault_url, name,
+		 version && *version ? "/" : "", version ? version : "");
+	r = kf_request(s, "GET", url, NULL, false, &b, err);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(b.data);
+	if (!o || !json_object_object_get_ex(o, "key", &key) ||
+	    !json_object_object_get_ex(key, "kid", &f)) {
+		kf_set_error(err, url, 200, "", "the get-key response has no key.kid");
+		r = -EBADMSG;
+		goto out;
+	}
+	snprintf(info->kid, sizeof(info->kid), "%s", json_object_get_string(f));
+	if (json_object_object_get_ex(key, "kty", &f))
+		snprintf(info->kty, sizeof(info->kty), "%s", json_object_get_string(f));
+	if (json_object_object_get_ex(key, "key_ops", &f) && json_object_is_type(f, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(f); i++) {
+			const char *op = json_object_get_string(json_object_array_get_idx(f, i));
+			info->wrap_key |= op && !strcmp(op, "wrapKey");
+			info->unwrap_key |= op && !strcmp(op, "unwrapKey");
+		}
+	if (json_object_object_get_ex(o, "attributes", &attr)) {
+		info->enabled = json_object_object_get_ex(attr, "enabled", &f) && json_object_get_boolean(f);
+		if (json_object_object_get_ex(attr, "recoveryLevel", &f))
+			snprintf(info->recovery_level, sizeof(info->recovery_level), "%s",
+				 json_object_get_string(f));
+	}
+	r = check_in_vault(s, info->kid, err);
+out:
+	json_object_put(o);
+	body_free(&b);
+	return r;
+}
+
+int kf_check_key(const struct kf_key_info *k, char *why, size_t size)
+{
+	const char *rl = k->recovery_level;
+
+	if (strcmp(k->kty, "RSA") != 0 && strcmp(k->kty, "RSA-HSM") != 0)
+		return snprintf(why, size, "%s is a %s key, not RSA", k->kid, k->kty[0] ? k->kty : "untyped"),
+		       -EKEYREJECTED;
+	if (!k->wrap_key || !k->unwrap_key)
+		return snprintf(why, size, "%s: key_ops lacks %s", k->kid,
+				!k->wrap_key && !k->unwrap_key ? "wrapKey and unwrapKey"
+				: !k->wrap_key ? "wrapKey" : "unwrapKey"),
+		       -EKEYREJECTED;
+	if (!k->enabled)
+		return snprintf(why, size, "%s is disabled", k->kid), -EKEYREJECTED;
+	/* Purge protection: Recoverable or CustomizedRecoverable, optionally
+	 * +ProtectedSubscription; "+Purgeable" means soft delete only. */
+	if ((strncmp(rl, "Recoverable", 11) != 0 && strncmp(rl, "CustomizedRecoverable", 21) != 0) ||
+	    strstr(rl, "Purgeable"))
+		return snprintf(why, size,
+				"%s: recoveryLevel is '%s'; the vault needs soft delete and purge protection",
+				k->kid, rl[0] ? rl : "(missing)"),
+		       -EKEYREJECTED;
+	return 0;
+}
+
+static int key_op(struct kf_session *s, const char *kid, const char *op, const char *value,
+		  struct body *resp, struct kf_error *err)
+{
+	size_t n = strlen(value) + 64;
+	char url[2048], *body;
+	int r;
+
+	r = check_in_vault(s, kid, err);
+	if (r < 0)
+		return r;
+	r = kf_get_token(s, err);
+	if (r < 0)
+		return r;
+	snprintf(url, sizeof(url), "%s/%s?" KV_API, kid, op);
+	body = safe_alloc(n);
+	if (!body)
+		return -ENOMEM;
+	snprintf(body, n, "{\"alg\":\"RSA-OAEP-256\",\"value\":\"%s\"}", value);
+	r = kf_request(s, "POST", url, body, false, resp, err);
+	safe_free(body);
+	return r;
+}
+
+int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_len,
+	    char **wrapped, struct kf_error *err)
+{
+	struct body b = { 0 };
+	struct json_object *o, *f;
+	char *value = kf_b64url_encode(key, key_len);
+	int r;
+
+	if (!value)
+		return -ENOMEM;
+	r = key_op(s, kid, "wrapkey", value, &b, err);
+	safe_free(value);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(b.data);
+	if (o && json_object_object_get_ex(o, "value", &f) && json_object_is_type(f, json_type_string))
+		*wrapped = strdup(json_object_get_string(f));
+	else {
+		kf_set_error(err, kid, 200, "", "the wrapkey response has no value");
+		r = -EBADMSG;
+	}
+	json_object_put(o);
+	body_free(&b);
+	return r;
+}
+
+int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void **key,
+	      size_t *key_len, struct kf_error *err)
+{
+	struct body b = { 0 };
+	struct json_object *o;
+	char *value;
+	int r;
+
+	r = key_op(s, kid, "unwrapkey", wrapped, &b, err);
+	if (r < 0)
+		return r;
+	o = json_tokener_parse(b.data);
+	value = o ? kf_take_secret(o, "value") : NULL;
+	json_object_put(o);
+	body_free(&b);
+	if (!value) {
+		kf_set_error(err, kid, 200, "", "the unwrapkey response has no value");
+		return -EBADMSG;
+	}
+	r = kf_b64url_decode(value, key, key_len);
+	safe_free(value);
+	if (r < 0)
+		kf_set_error(err, kid, 200, "", "the unwrapped value is not base64url");
+	return r;
+}
+
+int kf_parse_key_url(const char *url, char *vault, size_t vault_size, char *name,
+		     size_t name_size, char *version, size_t version_size)
+{
+	const char *host, *slash, *p;
+	size_t n;
+
+	if (strncasecmp(url, "https://", 8) != 0)
+		return -EINVAL;
+	host = url + 8;
+	slash = strchr(host, '/');
+	n = slash ? (size_t)(slash - host) : strlen(host);
+	if (!n || n >= vault_size || memchr(host, '@', n) || memchr(host, '?', n))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		vault[i] = (char)tolower((unsigned char)host[i]);
+	vault[n] = '\0';
+	name[0] = version[0] = '\0';
+	if (!slash || !slash[1])
+		return -ENOENT; /* a vault URL, no key */
+	if (strncmp(slash, "/keys/", 6) != 0)
+		return -EINVAL;
+	p = slash + 6;
+	n = strcspn(p, "/?");
+	if (!n || n >= name_size)
+		return -EINVAL;
+	snprintf(name, name_size, "%.*s", (int)n, p);
+	p += n;
+	if (*p == '/' && p[1] && p[1] != '?') {
+		n = strcspn(p + 1, "/?");
+		if (n >= version_size)
+			return -EINVAL;
+		snprintf(version, version_size, "%.*s", (int)n, p + 1);
+		p += 1 + n;
+	}
+	if (*p == '/')
+		p++;
+	return *p == '\0' ? 0 : -EINVAL;
+}

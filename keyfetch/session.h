@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+/* Internal to keyfetch/: the HTTP session that imds.c and keyvault.c share.
+ * Only http.c includes curl.h. */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "keyfetch/keyfetch.h"
+
+#define KV_API "api-version=7.4"
+#define IMDS_TOKEN_PATH "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net"
+
+/* A response body: key material may be in it, so safe memory. */
+struct body {
+	char *data;
+	size_t len, cap;
+};
+
+void body_free(struct body *b);
+const struct kf_config *kf_session_config(const struct kf_session *s);
+/* The session's access token (safe memory), or NULL; kf_session_set_token
+ * takes ownership of token. */
+const char *kf_session_token(const struct kf_session *s);
+void kf_session_set_token(struct kf_session *s, char *token);
+/* One request with the session's retries; *resp is the 2xx body. */
+int kf_request(struct kf_session *s, const char *method, const char *url, const char *body,
+	       bool metadata, struct body *resp, struct kf_error *err);
+/* Copies a string member into safe memory and wipes json-c's copy. */
+struct json_object;
+char *kf_take_secret(struct json_object *o, const char *key);
+/* The IMDS access token for Key Vault, fetched once per session. */
+int kf_get_token(struct kf_session *s, struct kf_error *err);
+void kf_set_error(struct kf_error *e, const char *url, long status, const char *code,
+		  const char *message);
