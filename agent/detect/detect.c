@@ -273,10 +273,100 @@ static void warn_other_agents(const struct detect_opts *o, struct detection *det
 			  "[[ephemeral0, null]]\" under %s (the image recipe's 90-scratchcrypt.cfg)", dir);
 }
 
+/* What is on each disk, as libblkid sees it. */
+static void probe_all(struct detection *out)
+{
+	for (size_t i = 0; i < out->n; i++) {
+		struct verdict *v = &out->v[i];
+		int r = probe_device(v->disk.devnode, &v->probe);
+
+		if (r < 0) {
+			/* Unreadable: not ours to judge, and never ours to write. */
+			v->content = CONTENT_FOREIGN;
+			v->probe.kind = PROBE_NONZERO;
+			snprintf(v->reason, sizeof(v->reason), "cannot probe %s: %s", v->disk.devnode,
+				 strerror(-r));
+			continue;
+		}
+		v->content = v->probe.kind == PROBE_BLANK ? CONTENT_BLANK
+			     : is_ours(&v->probe)	      ? CONTENT_OURS
+							      : CONTENT_FOREIGN;
+	}
+}
+
+/* The temp or scratch role of one disk that is not the OS disk. */
+static void assign_role(const struct cfg *c, const struct detect_opts *o, const struct sys_view *sv,
+			struct verdict *v)
+{
+	enum disk_role hdr_role;
+	unsigned idx, mem;
+
+	if (c->devices.n) {
+		/* Explicit devices replace detection. */
+		if (strv_contains(&c->devices, v->disk.devnode)) {
+			v->role = ROLE_TEMP;
+			snprintf(v->reason, sizeof(v->reason), "listed in [disks] devices");
+		}
+		return;
+	}
+	if (v->content == CONTENT_OURS &&
+	    sc_subsystem_parse(v->probe.subsystem, &hdr_role, &idx, &mem) == 0) {
+		v->role = hdr_role;
+		v->ours_index = idx;
+		v->ours_members = mem;
+	} else if (is_resource_link(o, sv, &v->disk)) {
+		v->role = ROLE_TEMP;
+	} else if (v->disk.transport == TRANSPORT_NVME && cfg_nvme_model_matches(c, v->disk.model)) {
+		v->role = ROLE_SCRATCH;
+	} else if (!strcmp(v->disk.vendor, "Msft") && !strcmp(v->disk.model, "Virtual Disk") &&
+		   pristine_resource(o->paths, &v->disk, &v->probe)) {
+		v->role = ROLE_TEMP;
+		v->content = CONTENT_PRISTINE_TEMP;
+	}
+	if (v->role == ROLE_TEMP && v->content == CONTENT_FOREIGN &&
+	    pristine_resource(o->paths, &v->disk, &v->probe))
+		v->content = CONTENT_PRISTINE_TEMP;
+}
+
+static void assign_roles(const struct cfg *c, const struct detect_opts *o, const struct sys_view *sv,
+			 struct detection *out)
+{
+	bool have_temp = false;
+
+	for (size_t i = 0; i < out->n; i++) {
+		if (out->v[i].role == ROLE_OS)
+			continue;
+		assign_role(c, o, sv, &out->v[i]);
+		have_temp |= out->v[i].role == ROLE_TEMP;
+	}
+	/* Sizes whose temp disk is NVMe: the local NVMe set takes the temp role. */
+	if (!have_temp)
+		for (size_t i = 0; i < out->n; i++)
+			if (out->v[i].role == ROLE_SCRATCH && out->v[i].content != CONTENT_OURS)
+				out->v[i].role = ROLE_TEMP;
+}
+
+static void judge_all(const struct detect_opts *o, const struct sys_view *sv, struct detection *out)
+{
+	char what[256];
+
+	for (size_t i = 0; i < out->n; i++) {
+		struct verdict *v = &out->v[i];
+
+		if (v->role == ROLE_TEMP || v->role == ROLE_SCRATCH) {
+			judge_candidate(o, sv, v);
+		} else if (v->role != ROLE_OS && !v->reason[0]) {
+			probe_describe(&v->probe, what, sizeof(what));
+			v->role = v->content == CONTENT_BLANK ? ROLE_UNKNOWN : ROLE_DATA;
+			snprintf(v->reason, sizeof(v->reason), "%s; not a local temp or scratch disk",
+				 what);
+		}
+	}
+}
+
 int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
 {
 	struct sys_view sv;
-	bool have_temp = false;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -290,90 +380,14 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 	}
 	out->n = sv.n_disks;
 	for (size_t i = 0; i < sv.n_disks; i++) {
-		struct verdict *v = &out->v[i];
-
-		v->disk = sv.disks[i];
-		v->role = ROLE_UNKNOWN;
-		v->action = ACTION_SKIP;
-		r = probe_device(v->disk.devnode, &v->probe);
-		if (r < 0) {
-			/* Unreadable: not ours to judge, and never ours to write. */
-			v->content = CONTENT_FOREIGN;
-			v->probe.kind = PROBE_NONZERO;
-			snprintf(v->reason, sizeof(v->reason), "cannot probe %s: %s", v->disk.devnode,
-				 strerror(-r));
-			continue;
-		}
-		if (v->probe.kind == PROBE_BLANK)
-			v->content = CONTENT_BLANK;
-		else if (is_ours(&v->probe)) {
-			v->content = CONTENT_OURS;
-		} else
-			v->content = CONTENT_FOREIGN;
+		out->v[i].disk = sv.disks[i];
+		out->v[i].role = ROLE_UNKNOWN;
+		out->v[i].action = ACTION_SKIP;
 	}
+	probe_all(out);
 	mark_os_disks(o, &sv, out);
-
-	/* Roles: explicit devices replace detection. */
-	for (size_t i = 0; i < out->n; i++) {
-		struct verdict *v = &out->v[i];
-		enum disk_role hdr_role;
-		unsigned idx, mem;
-
-		if (v->role == ROLE_OS)
-			continue;
-		if (c->devices.n) {
-			for (size_t k = 0; k < c->devices.n; k++)
-				if (strcmp(c->devices.v[k], v->disk.devnode) == 0)
-					v->role = ROLE_TEMP;
-			if (v->role == ROLE_TEMP)
-				snprintf(v->reason, sizeof(v->reason), "listed in [disks] devices");
-			continue;
-		}
-		if (v->content == CONTENT_OURS &&
-		    sc_subsystem_parse(v->probe.subsystem, &hdr_role, &idx, &mem) == 0) {
-			v->role = hdr_role;
-			v->ours_index = idx;
-			v->ours_members = mem;
-		} else if (is_resource_link(o, &sv, &v->disk)) {
-			v->role = ROLE_TEMP;
-		} else if (v->disk.transport == TRANSPORT_NVME && cfg_nvme_model_matches(c, v->disk.model)) {
-			v->role = ROLE_SCRATCH;
-		} else if (!strcmp(v->disk.vendor, "Msft") && !strcmp(v->disk.model, "Virtual Disk") &&
-			   pristine_resource(o->paths, &v->disk, &v->probe)) {
-			v->role = ROLE_TEMP;
-			v->content = CONTENT_PRISTINE_TEMP;
-		}
-		if (v->role == ROLE_TEMP && v->content == CONTENT_FOREIGN &&
-		    pristine_resource(o->paths, &v->disk, &v->probe))
-			v->content = CONTENT_PRISTINE_TEMP;
-		have_temp |= v->role == ROLE_TEMP;
-	}
-	/* Sizes whose temp disk is NVMe: the local NVMe set takes the temp role. */
-	if (!have_temp)
-		for (size_t i = 0; i < out->n; i++)
-			if (out->v[i].role == ROLE_SCRATCH && out->v[i].content != CONTENT_OURS)
-				out->v[i].role = ROLE_TEMP;
-
-	for (size_t i = 0; i < out->n; i++) {
-		struct verdict *v = &out->v[i];
-		char what[256];
-
-		switch (v->role) {
-		case ROLE_TEMP:
-		case ROLE_SCRATCH:
-			judge_candidate(o, &sv, v);
-			break;
-		case ROLE_OS:
-			break;
-		default:
-			if (v->reason[0])
-				break; /* unreadable */
-			probe_describe(&v->probe, what, sizeof(what));
-			v->role = v->content == CONTENT_BLANK ? ROLE_UNKNOWN : ROLE_DATA;
-			snprintf(v->reason, sizeof(v->reason), "%s; not a local temp or scratch disk",
-				 what);
-		}
-	}
+	assign_roles(c, o, &sv, out);
+	judge_all(o, &sv, out);
 	warn_other_agents(o, out);
 	sys_view_free(&sv);
 	return 0;
