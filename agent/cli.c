@@ -109,6 +109,27 @@ static int exit_code(int r)
 	}
 }
 
+/* Options that belong to one command. */
+static int check_command_options(const struct args *a)
+{
+	const struct {
+		bool given;
+		const char *option, *command;
+	} only[] = {
+		{ a->force, "--force", "start" },
+		{ a->keep, "--keep", "stop" },
+		{ a->key_url != NULL, "--key", "rewrap" },
+		{ a->once, "--once", "watch-events" },
+	};
+	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
+		if (only[i].given && strcmp(a->command, only[i].command) != 0) {
+			fprintf(stderr, "scratchcrypt: %s goes with %s, not %s\n", only[i].option,
+				only[i].command, a->command);
+			return -EX_USAGE;
+		}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY, OPT_ONCE };
@@ -175,23 +196,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	a->command = argv[optind];
 
-	/* Options that belong to one command. */
-	const struct {
-		bool given;
-		const char *option, *command;
-	} only[] = {
-		{ a->force, "--force", "start" },
-		{ a->keep, "--keep", "stop" },
-		{ a->key_url != NULL, "--key", "rewrap" },
-		{ a->once, "--once", "watch-events" },
-	};
-	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
-		if (only[i].given && strcmp(a->command, only[i].command) != 0) {
-			fprintf(stderr, "scratchcrypt: %s goes with %s, not %s\n", only[i].option,
-				only[i].command, a->command);
-			return -EX_USAGE;
-		}
-	return 0;
+	return check_command_options(a);
 }
 
 static int print_json(struct json_object *o)

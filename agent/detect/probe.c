@@ -63,10 +63,30 @@ static void probe_partition(int fd, struct probe_part *part)
 	blkid_free_probe(pr);
 }
 
+static void probe_partitions(blkid_probe pr, int fd, struct probe_result *out)
+{
+	blkid_partlist pl = blkid_probe_get_partitions(pr);
+
+	if (pl) {
+		int np = blkid_partlist_numof_partitions(pl);
+
+		for (int i = 0; i < np && out->n_parts < PROBE_MAX_PARTS; i++) {
+			blkid_partition p = blkid_partlist_get_partition(pl, i);
+			struct probe_part *pp = &out->parts[out->n_parts++];
+
+			pp->partno = (unsigned)blkid_partition_get_partno(p);
+			pp->start = (uint64_t)blkid_partition_get_start(p) * 512;
+			pp->size = (uint64_t)blkid_partition_get_size(p) * 512;
+			probe_partition(fd, pp);
+		}
+		if (np > PROBE_MAX_PARTS)
+			out->n_parts = (size_t)np; /* counted, not all described */
+	}
+}
+
 int probe_device(const char *devnode, struct probe_result *out)
 {
 	blkid_probe pr;
-	blkid_partlist pl;
 	int fd, r;
 
 	memset(out, 0, sizeof(*out));
@@ -116,22 +136,8 @@ int probe_device(const char *devnode, struct probe_result *out)
 	lookup(pr, "PTTYPE", out->pttype, sizeof(out->pttype));
 	out->kind = out->type[0] ? PROBE_SIGNATURE : PROBE_PTABLE;
 
-	pl = out->pttype[0] ? blkid_probe_get_partitions(pr) : NULL;
-	if (pl) {
-		int np = blkid_partlist_numof_partitions(pl);
-
-		for (int i = 0; i < np && out->n_parts < PROBE_MAX_PARTS; i++) {
-			blkid_partition p = blkid_partlist_get_partition(pl, i);
-			struct probe_part *pp = &out->parts[out->n_parts++];
-
-			pp->partno = (unsigned)blkid_partition_get_partno(p);
-			pp->start = (uint64_t)blkid_partition_get_start(p) * 512;
-			pp->size = (uint64_t)blkid_partition_get_size(p) * 512;
-			probe_partition(fd, pp);
-		}
-		if (np > PROBE_MAX_PARTS)
-			out->n_parts = (size_t)np; /* counted, not all described */
-	}
+	if (out->pttype[0])
+		probe_partitions(pr, fd, out);
 out:
 	blkid_free_probe(pr);
 	close(fd);

@@ -62,42 +62,14 @@ static void hbi_fields(const struct detection *det, enum disk_role role, struct 
 	r->last_unwrap = runstate_time(role, "last_unwrap");
 }
 
-static void role_row(const struct cfg *c, const struct detection *det, enum disk_role role,
-		     struct status_row *r)
+/* The row of a volume whose mapping exists: 1 when it does. */
+static int mapped_row(enum disk_role role, enum key_source ks, struct status_row *r)
 {
 	char top[64], member[80], dev[128], targets[4][256], note[512];
 	struct dm_crypt_info info;
 	struct dm_state dmst;
 	bool exists;
-	enum disk_state rs;
-	enum key_source ks = c->key_source;
-	size_t refused = 0;
-	int n, members = 0;
-
-	r->role = role;
-	for (size_t i = 0; i < det->n; i++) {
-		const struct verdict *v = &det->v[i];
-
-		if (v->role != role)
-			continue;
-		if (r->n_devices < STATUS_MAX_DEVICES)
-			snprintf(r->devices[r->n_devices++], sizeof(r->devices[0]), "%s",
-				 v->disk.devnode);
-		if (v->content == CONTENT_OURS)
-			ks = v->ours_key_source;
-		if (v->action == ACTION_REFUSE) {
-			refused++;
-			snprintf(note, sizeof(note), "Refused: %s.", v->reason);
-			note_append(r, note);
-		} else
-			members++;
-	}
-	r->key_source = key_source_to_status(ks);
-	if (ks == KEY_SOURCE_HBI)
-		hbi_fields(det, role, r);
-	snprintf(r->cipher, sizeof(r->cipher), "%s", c->cipher);
-	r->key_bits = c->key_bits;
-	r->sector_size = c->sector_size;
+	int n;
 
 	token_top_name(top, sizeof(top), role);
 	snprintf(dev, sizeof(dev), "/dev/mapper/%s", top);
@@ -125,8 +97,47 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 		}
 		if (role == ROLE_TEMP)
 			note_append(r, CMK_NOTE);
-		return;
+		return 1;
 	}
+	return 0;
+}
+
+static void role_row(const struct cfg *c, const struct detection *det, enum disk_role role,
+		     struct status_row *r)
+{
+	char note[512];
+	enum disk_state rs;
+	enum key_source ks = c->key_source;
+	size_t refused = 0;
+	int members = 0;
+
+	r->role = role;
+	for (size_t i = 0; i < det->n; i++) {
+		const struct verdict *v = &det->v[i];
+
+		if (v->role != role)
+			continue;
+		if (r->n_devices < STATUS_MAX_DEVICES)
+			snprintf(r->devices[r->n_devices++], sizeof(r->devices[0]), "%s",
+				 v->disk.devnode);
+		if (v->content == CONTENT_OURS)
+			ks = v->ours_key_source;
+		if (v->action == ACTION_REFUSE) {
+			refused++;
+			snprintf(note, sizeof(note), "Refused: %s.", v->reason);
+			note_append(r, note);
+		} else
+			members++;
+	}
+	r->key_source = key_source_to_status(ks);
+	if (ks == KEY_SOURCE_HBI)
+		hbi_fields(det, role, r);
+	snprintf(r->cipher, sizeof(r->cipher), "%s", c->cipher);
+	r->key_bits = c->key_bits;
+	r->sector_size = c->sector_size;
+
+	if (mapped_row(role, ks, r))
+		return;
 	/* What the last start or stop did, unless the disks say otherwise. */
 	if (runstate_get(role, &rs, note, sizeof(note), NULL) == 0 &&
 	    (rs == STATE_SHREDDED || rs == STATE_ERROR)) {
