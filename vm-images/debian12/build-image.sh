@@ -10,7 +10,8 @@
 #   root.img       an ext4 root filesystem image (boot it with root=/dev/vda)
 #   vmlinuz, initrd.img   Debian's cloud kernel and its initramfs
 # --overlay copies DIR over the tree last (tests add their probes that way).
-# MIRROR overrides the Debian mirror (default http://deb.debian.org/debian).
+# The Debian mirror is the build host's own (its first main-archive URI in
+# /etc/apt), or MIRROR when set.
 set -euo pipefail
 
 overlay="" size=2G
@@ -23,7 +24,16 @@ while [ $# -gt 1 ]; do
 done
 [ $# = 1 ] || { echo "usage: build-image.sh [--overlay DIR] [--size SIZE] OUT_DIR" >&2; exit 64; }
 out=$(realpath -m "$1")
-mirror=${MIRROR:-http://deb.debian.org/debian}
+host_mirror() {
+	# deb822 sources first, then one-line ones; the main archive, not security.
+	{
+		awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2>/dev/null
+		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; break } }' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+	} | grep -v -e security -e updates | head -n 1
+}
+mirror=${MIRROR:-$(host_mirror)}
+[ -n "$mirror" ] || { echo "build-image: no Debian mirror in /etc/apt; set MIRROR" >&2; exit 69; }
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 root=$out/rootfs
