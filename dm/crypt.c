@@ -220,6 +220,20 @@ out:
 	return r;
 }
 
+/* A token is a promise about the disk (ready, shredding): durable before
+ * the caller goes on. */
+static int sync_device(const char *dev)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int dm_luks_token_set(const char *dev, const char *token_type, const char *json)
 {
 	struct crypt_device *cd = NULL;
@@ -231,7 +245,7 @@ int dm_luks_token_set(const char *dev, const char *token_type, const char *json)
 	t = token_find(cd, token_type);
 	r = crypt_token_json_set(cd, t < 0 ? CRYPT_ANY_TOKEN : t, json);
 	crypt_free(cd);
-	return r < 0 ? r : 0;
+	return r < 0 ? r : sync_device(dev);
 }
 
 int dm_luks_is_ours(const char *dev)
