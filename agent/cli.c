@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include "agent/config.h"
+#include "agent/tags.h"
 #include "agent/detect/detect.h"
 #include "agent/events.h"
 #include "agent/setup/lifecycle.h"
@@ -278,43 +279,6 @@ static int cmd_watch_events(struct cfg *c, const struct args *a)
 	return exit_code(events_watch(c, &o, a->once));
 }
 
-struct tag_ctx {
-	struct cfg *c;
-	int r;
-};
-
-static void on_tag(void *ctx, const char *name, const char *value)
-{
-	struct tag_ctx *t = ctx;
-
-	if (t->r == 0 && cfg_apply_tag(t->c, name, value) < 0)
-		t->r = -EPERM;
-}
-
-/* [node] imds_tags: the node role and the HBI flag from instance metadata. */
-static int apply_imds_tags(struct cfg *c)
-{
-	struct kf_config kc = { .imds_endpoint = c->hbi.imds_endpoint,
-				.retry_cap_s = c->hbi.retry_cap_s };
-	struct tag_ctx t = { .c = c };
-	struct kf_session *s = NULL;
-	struct kf_error e;
-	int r;
-
-	r = kf_global_init();
-	if (r == 0)
-		r = kf_session_new(&kc, NULL, &s);
-	if (r == 0)
-		r = kf_imds_tags(s, on_tag, &t, &e);
-	kf_session_free(s);
-	if (r < 0)
-		return log_error_errno(r, "cannot read instance-metadata tags (imds_tags = true): %s: "
-				       "HTTP %ld %s %s", e.endpoint, e.http_status, e.code, e.message);
-	if (t.r < 0)
-		log_error("%s", c->error);
-	return t.r;
-}
-
 static int cmd_start(struct cfg *c, const struct args *a)
 {
 	return cmd_lifecycle(c, a, LC_START);
@@ -394,7 +358,7 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 		return EX_CONFIG;
 	}
 	if (c->imds_tags && v->policy && strcmp(v->name, "stop") != 0) {
-		r = apply_imds_tags(c);
+		r = tags_apply(c);
 		if (r < 0)
 			return exit_code(r);
 	}

@@ -138,7 +138,7 @@ static void error_from_body(struct kf_error *e, const char *url, long status, co
 
 struct request {
 	struct kf_session *s;
-	const char *method, *url;
+	const char *url;
 	const char *body; /* may carry key material; not copied by curl */
 	bool metadata;    /* IMDS: Metadata: true, never a proxy */
 	struct body resp;
@@ -221,10 +221,10 @@ static int attempt(void *ctx, long *status, double *retry_after)
 	return r;
 }
 
-int kf_request(struct kf_session *s, const char *method, const char *url, const char *body,
+int kf_request(struct kf_session *s, const char *url, const char *body,
 		   bool metadata, struct body *resp, struct kf_error *err)
 {
-	struct request rq = { .s = s, .method = method, .url = url, .body = body,
+	struct request rq = { .s = s, .url = url, .body = body,
 			      .metadata = metadata, .err = err };
 	unsigned attempts = 0;
 	int r;
@@ -281,7 +281,7 @@ int kf_get_token(struct kf_session *s, struct kf_error *err)
 			 s->c.client_id ? "client_id" : "msi_res_id", esc ? esc : "");
 		curl_free(esc);
 	}
-	r = kf_request(s, "GET", url, NULL, true, &b, err);
+	r = kf_request(s, url, NULL, true, &b, err);
 	if (r < 0)
 		return r;
 	o = json_tokener_parse(b.data);

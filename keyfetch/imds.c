@@ -16,7 +16,7 @@ int kf_imds_get(struct kf_session *s, const char *path, char **json, struct kf_e
 	int r;
 
 	snprintf(url, sizeof(url), "%s%s", kf_session_config(s)->imds_endpoint, path);
-	r = kf_request(s, "GET", url, NULL, true, &b, err);
+	r = kf_request(s, url, NULL, true, &b, err);
 	if (r < 0)
 		return r;
 	*json = strdup(b.data ? b.data : "");
@@ -31,7 +31,7 @@ int kf_imds_post(struct kf_session *s, const char *path, const char *body, struc
 	int r;
 
 	snprintf(url, sizeof(url), "%s%s", kf_session_config(s)->imds_endpoint, path);
-	r = kf_request(s, "POST", url, body, true, &b, err);
+	r = kf_request(s, url, body, true, &b, err);
 	body_free(&b);
 	return r;
 }

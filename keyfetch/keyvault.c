@@ -48,7 +48,7 @@ int kf_get_key(struct kf_session *s, const char *name, const char *version,
 		return r;
 	snprintf(url, sizeof(url), "%s/keys/%s%s%s?" KV_API, kf_session_config(s)->vault_url, name,
 		 version && *version ? "/" : "", version ? version : "");
-	r = kf_request(s, "GET", url, NULL, false, &b, err);
+	r = kf_request(s, url, NULL, false, &b, err);
 	if (r < 0)
 		return r;
 	o = json_tokener_parse(b.data);
@@ -123,7 +123,7 @@ static int key_op(struct kf_session *s, const char *kid, const char *op, const c
 	if (!body)
 		return -ENOMEM;
 	snprintf(body, n, "{\"alg\":\"RSA-OAEP-256\",\"value\":\"%s\"}", value);
-	r = kf_request(s, "POST", url, body, false, resp, err);
+	r = kf_request(s, url, body, false, resp, err);
 	safe_free(body);
 	return r;
 }

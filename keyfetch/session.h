@@ -22,8 +22,9 @@ const struct kf_config *kf_session_config(const struct kf_session *s);
  * takes ownership of token. */
 const char *kf_session_token(const struct kf_session *s);
 void kf_session_set_token(struct kf_session *s, char *token);
-/* One request with the session's retries; *resp is the 2xx body. */
-int kf_request(struct kf_session *s, const char *method, const char *url, const char *body,
+/* One request with the session's retries: a POST of body, or a GET when
+ * body is NULL; *resp is the 2xx body. */
+int kf_request(struct kf_session *s, const char *url, const char *body,
 	       bool metadata, struct body *resp, struct kf_error *err);
 /* Copies a string member into safe memory and wipes json-c's copy. */
 struct json_object;

@@ -116,8 +116,6 @@ static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_di
 		d->transport = TRANSPORT_NVME;
 	else if (strncmp(kname, "sd", 2) == 0)
 		d->transport = TRANSPORT_SCSI;
-	else if (strncmp(kname, "vd", 2) == 0)
-		d->transport = TRANSPORT_VIRTIO;
 	else
 		d->transport = TRANSPORT_OTHER;
 

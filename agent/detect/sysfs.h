@@ -16,7 +16,7 @@ struct sys_paths {
 };
 extern const struct sys_paths sys_paths_default;
 
-enum transport { TRANSPORT_NVME, TRANSPORT_SCSI, TRANSPORT_VIRTIO, TRANSPORT_OTHER };
+enum transport { TRANSPORT_NVME, TRANSPORT_SCSI, TRANSPORT_OTHER };
 
 #define SYS_MAX_PARTS 16
 #define SYS_MAX_HOLDERS 8

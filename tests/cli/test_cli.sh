@@ -62,5 +62,19 @@ expect 78 "rewrap needs key_source = hbi" -c "$tmp/system.conf" rewrap
 bad metrics "[metrics] textfile = 'metrics.txt'" '[metrics]\ntextfile = metrics.txt\n'
 bad poll "[events] poll_s = '0'" '[events]\npoll_s = 0\n'
 
+# Every verb the help lists (the verbs table) is in scratchcrypt(8), and a
+# verb the table lacks is a usage error.
+man=$(dirname "$0")/../../doc/scratchcrypt.8
+for verb in $("$bin" --help | awk '/^Commands:/ {on = 1; next} on && NF == 0 {on = 0} on {print $1}'); do
+	[ "$verb" = crash-points ] && continue # test builds only
+	if grep -q "^\.B $verb\b\|^\.BR $verb\b\|^\.TP.*$verb" "$man" || grep -q "^\\fB$verb\\fR\|\\fB$verb\\fR" "$man"; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: verb '$verb' is not in scratchcrypt(8)"
+		failed=$((failed + 1))
+	fi
+done
+expect 64 "unknown command 'frobnicate'" frobnicate
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: MIT
+#include "agent/tags.h"
+
+#include <errno.h>
+
+#include "base/log.h"
+#include "keyfetch/keyfetch.h"
+
+struct tag_ctx {
+	struct cfg *c;
+	int r;
+};
+
+static void on_tag(void *ctx, const char *name, const char *value)
+{
+	struct tag_ctx *t = ctx;
+
+	if (t->r == 0 && cfg_apply_tag(t->c, name, value) < 0)
+		t->r = -EPERM;
+}
+
+/* [node] imds_tags: the node role and the HBI flag from instance metadata. */
+int tags_apply(struct cfg *c)
+{
+	struct kf_config kc = { .imds_endpoint = c->hbi.imds_endpoint,
+				.retry_cap_s = c->hbi.retry_cap_s };
+	struct tag_ctx t = { .c = c };
+	struct kf_session *s = NULL;
+	struct kf_error e;
+	int r;
+
+	r = kf_global_init();
+	if (r == 0)
+		r = kf_session_new(&kc, NULL, &s);
+	if (r == 0)
+		r = kf_imds_tags(s, on_tag, &t, &e);
+	kf_session_free(s);
+	if (r < 0)
+		return log_error_errno(r, "cannot read instance-metadata tags (imds_tags = true): %s: "
+				       "HTTP %ld %s %s", e.endpoint, e.http_status, e.code, e.message);
+	if (t.r < 0)
+		log_error("%s", c->error);
+	return t.r;
+}
+
