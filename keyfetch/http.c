@@ -147,17 +147,13 @@ struct request {
 };
 
 /* One HTTP exchange. Returns 0 on 2xx, -EAGAIN when it may be retried. */
-static int attempt(void *ctx, long *status, double *retry_after)
+/* The options every request shares: verified TLS, no redirects, no
+ * signals, a timeout within what is left of the retry cap. */
+static void set_common_options(struct request *rq, double *retry_after)
 {
-	struct request *rq = ctx;
 	struct kf_session *s = rq->s;
-	struct curl_slist *hdrs = NULL;
-	char *auth = NULL;
 	double left = s->deadline - s->clock->now(s->clock->ctx);
-	CURLcode cc;
-	int r;
 
-	body_free(&rq->resp);
 	curl_easy_reset(s->curl);
 	curl_easy_setopt(s->curl, CURLOPT_URL, rq->url);
 	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -173,11 +169,47 @@ static int attempt(void *ctx, long *status, double *retry_after)
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &rq->resp);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, retry_after);
+}
+
+/* What a failed transfer or a non-2xx answer means for the retry loop. */
+static int classify(struct request *rq, CURLcode cc, long *status)
+{
+	if (cc != CURLE_OK) {
+		kf_set_error(rq->err, rq->url, 0, curl_easy_strerror(cc), "no answer");
+		*status = 0;
+		/* A certificate that does not verify is no outage: never retried. */
+		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+		    cc == CURLE_SSL_CERTPROBLEM)
+			return -EACCES;
+		return -EAGAIN;
+	}
+	curl_easy_getinfo(rq->s->curl, CURLINFO_RESPONSE_CODE, &rq->status);
+	*status = rq->status;
+	if (rq->status >= 200 && rq->status < 300)
+		return 0;
+	error_from_body(rq->err, rq->url, rq->status, &rq->resp);
+	/* 404 from Key Vault is KeyNotFound; from IMDS it means "updating". */
+	if (rq->status == 404 && !rq->metadata)
+		return -ENOKEY;
+	return kf_retryable(rq->status) ? -EAGAIN : -EACCES;
+}
+
+static int attempt(void *ctx, long *status, double *retry_after)
+{
+	struct request *rq = ctx;
+	struct kf_session *s = rq->s;
+	struct curl_slist *hdrs = NULL;
+	char *auth = NULL;
+	CURLcode cc;
+
+	body_free(&rq->resp);
+	set_common_options(rq, retry_after);
 	if (rq->metadata) {
 		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, "*");
 		hdrs = curl_slist_append(hdrs, "Metadata: true");
 	} else {
 		size_t n = strlen(s->token) + 32;
+
 		auth = safe_alloc(n);
 		if (!auth)
 			return -ENOMEM;
@@ -190,35 +222,13 @@ static int attempt(void *ctx, long *status, double *retry_after)
 		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
 	}
 	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
-
 	cc = curl_easy_perform(s->curl);
 	/* curl copied the Authorization header: wipe its copy too. */
 	for (struct curl_slist *h = hdrs; h; h = h->next)
 		safe_wipe(h->data, strlen(h->data));
 	curl_slist_free_all(hdrs);
 	safe_free(auth);
-
-	if (cc != CURLE_OK) {
-		kf_set_error(rq->err, rq->url, 0, curl_easy_strerror(cc), "no answer");
-		*status = 0;
-		/* A certificate that does not verify is no outage: never retried. */
-		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-		    cc == CURLE_SSL_CERTPROBLEM || cc == CURLE_SSL_CONNECT_ERROR)
-			return cc == CURLE_SSL_CONNECT_ERROR ? -EAGAIN : -EACCES;
-		return -EAGAIN;
-	}
-	curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &rq->status);
-	*status = rq->status;
-	if (rq->status >= 200 && rq->status < 300)
-		return 0;
-	error_from_body(rq->err, rq->url, rq->status, &rq->resp);
-	/* 404 from Key Vault is KeyNotFound; from IMDS it means "updating". */
-	if (rq->status == 404 && !rq->metadata)
-		return -ENOKEY;
-	if (kf_retryable(rq->status))
-		return -EAGAIN;
-	r = -EACCES;
-	return r;
+	return classify(rq, cc, status);
 }
 
 int kf_request(struct kf_session *s, const char *url, const char *body,
