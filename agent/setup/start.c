@@ -279,6 +279,11 @@ static int volume_start(const struct cfg *c, struct keyctx *k, struct volume *vo
 	bool reopened = false;
 	int r = plan_observe_mount(vol, why);
 
+	for (size_t i = 0; r == 1 && i < vol->n; i++)
+		if (vol->m[i].v->ours_state == TOKEN_SHREDDING)
+			return reason_set(why, -EBUSY, "%s: a 'scratchcrypt stop' was cut off while "
+					  "shredding this volume; run 'scratchcrypt stop' to finish it",
+					  vol->topdev);
 	if (r == 1) {
 		plan_write_warning(vol);
 		log_info("%s: already encrypted and mounted at %s", role, vol->mount_point);

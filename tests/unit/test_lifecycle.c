@@ -673,6 +673,20 @@ static void test_stop_marks_before_it_wipes(void **state)
 		assert_false(w.hdr[i].claimed);
 }
 
+static void test_start_after_a_cut_off_stop(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	/* A stop marked the volumes and was cut off before it unmounted. */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(token_set_state(w.hdr[i].dev, TOKEN_SHREDDING), 0);
+	assert_int_equal(lc_start(&cfg, &opts, &res), -EBUSY);
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(w.wipes, 3);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -688,6 +702,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_of_another_disk_is_not_ours, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_half_made_mappings_are_cleared, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_marks_before_it_wipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_after_a_cut_off_stop, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
