@@ -26,13 +26,18 @@ done
 out=$(realpath -m "$1")
 host_mirror() {
 	# deb822 sources first, then one-line ones; the main archive, not security.
+	local f
 	{
-		awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' /etc/apt/sources.list.d/*.sources 2>/dev/null
-		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; break } }' \
-			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+		for f in /etc/apt/sources.list.d/*.sources; do
+			[ -r "$f" ] && awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$f"
+		done
+		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+			[ -r "$f" ] && awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; break } }' "$f"
+		done
+		true
 	} | grep -v -e security -e updates | head -n 1
 }
-mirror=${MIRROR:-$(host_mirror)}
+mirror=${MIRROR:-$(host_mirror || true)}
 [ -n "$mirror" ] || { echo "build-image: no Debian mirror in /etc/apt; set MIRROR" >&2; exit 69; }
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
