@@ -133,7 +133,12 @@ int dm_create_empty(const char *name, const char *uuid)
 
 	if (!dmt)
 		return -ENOMEM;
-	r = dm_task_set_uuid(dmt, uuid) ? task_run_cookie(dmt) : -ENOMEM;
+	/* No udev cookie: the kernel sends no event for a mapping without a
+	 * table, so a wait for one would never end. The resume waits. */
+	if (!dm_task_set_uuid(dmt, uuid))
+		r = -ENOMEM;
+	else
+		r = dm_task_run(dmt) ? 0 : dm_task_get_errno(dmt) ? -dm_task_get_errno(dmt) : -EIO;
 	dm_task_destroy(dmt);
 	return r;
 }
