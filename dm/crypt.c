@@ -248,17 +248,6 @@ int dm_luks_token_set(const char *dev, const char *token_type, const char *json)
 	return r < 0 ? r : sync_device(dev);
 }
 
-int dm_luks_is_ours(const char *dev)
-{
-	struct crypt_device *cd = NULL;
-	int r = load_ours(&cd, dev);
-
-	crypt_free(cd);
-	if (r == -ENODEV || r == -EINVAL)
-		return 0;
-	return r < 0 ? r : 1;
-}
-
 /* A header without keyslots does not record the key size, but the table of
  * a keyring-activated mapping does (":64:logon:..."). A table with the key
  * in hex is never read: it would bring the key into this process. */

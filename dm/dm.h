@@ -12,6 +12,9 @@
  * goes into the caller's struct reason (which may be NULL). */
 
 #define DM_LUKS_LABEL "scratchcrypt"
+/* Every mapping scratchcrypt makes starts with this (agent/setup/token.h
+ * has the names). */
+#define DM_MAPPING_PREFIX "scratchcrypt-"
 
 struct dm_crypt_params {
 	const char *cipher;   /* "aes-xts-plain64" */
@@ -51,9 +54,6 @@ struct dm_state {
  * the caller's step. Returns the header's size in bytes, or -errno. */
 int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_crypt_params *p,
 			 const void *key, size_t key_len, uint64_t data_offset, struct reason *why);
-/* 1 when dev holds a LUKS2 header that libcryptsetup can load and that
- * carries our label, 0 when it does not, or -errno. */
-int dm_luks_is_ours(const char *dev);
 /* Activates dev as /dev/mapper/name with the volume key, handed to the
  * kernel through the keyring. -EPERM: the key does not match the header. */
 int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,

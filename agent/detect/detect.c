@@ -37,7 +37,7 @@ int sc_subsystem_parse(const char *s, enum disk_role *role, unsigned *index, uns
 
 static bool is_our_holder(const char *name)
 {
-	return strncmp(name, SC_MAPPING_PREFIX, strlen(SC_MAPPING_PREFIX)) == 0;
+	return strncmp(name, DM_MAPPING_PREFIX, strlen(DM_MAPPING_PREFIX)) == 0;
 }
 
 static const char *disk_mount(const struct sys_view *v, const struct sys_disk *d)

@@ -8,9 +8,6 @@
 #include "agent/detect/probe.h"
 #include "agent/detect/sysfs.h"
 
-/* Mappings of scratchcrypt's own (agent/setup/token.h has the names). */
-#define SC_MAPPING_PREFIX "scratchcrypt-"
-
 enum content {
 	CONTENT_BLANK,
 	CONTENT_PRISTINE_TEMP, /* Azure's fresh resource-disk layout */

@@ -108,7 +108,8 @@ int fs_mounts_of(const char *dev, char (*targets)[256], size_t max)
 	return (int)n;
 }
 
-int fs_mount_source(const char *target, unsigned *major_out, unsigned *minor_out)
+/* 1 with the device number of what is mounted at target, 0 if nothing. */
+static int fs_mount_source(const char *target, unsigned *major_out, unsigned *minor_out)
 {
 	struct sys_view v = { 0 };
 	int r = sys_scan(&sys_paths_default, &v), found = 0;

@@ -14,8 +14,6 @@ int fs_mkfs(enum fs_type type, const char *dev, const char *label);
 int fs_mount(const char *dev, const char *target, enum fs_type type);
 /* Mount points at which dev (by device number) is mounted; returns count. */
 int fs_mounts_of(const char *dev, char (*targets)[256], size_t max);
-/* 1 with the device number of what is mounted at target, 0 if nothing. */
-int fs_mount_source(const char *target, unsigned *major, unsigned *minor);
 enum fs_mount_at {
 	FS_AT_NOTHING, /* nothing is mounted at the target */
 	FS_AT_DEV,     /* dev is */

@@ -162,7 +162,7 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 	int r, first_err;
 
 	memset(res, 0, sizeof(*res));
-	r = dm_list(SC_MAPPING_PREFIX, &maps);
+	r = dm_list(DM_MAPPING_PREFIX, &maps);
 	if (r < 0)
 		return log_error_errno(r, "cannot list device-mapper devices: %m");
 	if (!o->keep) {

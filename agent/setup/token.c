@@ -240,7 +240,7 @@ int token_claim_parse(const char *block, struct sc_claim *c)
 
 void token_top_name(char *buf, size_t size, enum disk_role role)
 {
-	snprintf(buf, size, TOKEN_MAPPING_PREFIX "%s", disk_role_to_string(role));
+	snprintf(buf, size, DM_MAPPING_PREFIX "%s", disk_role_to_string(role));
 }
 
 void token_member_name(char *buf, size_t size, enum disk_role role, unsigned index,
@@ -249,16 +249,16 @@ void token_member_name(char *buf, size_t size, enum disk_role role, unsigned ind
 	if (members == 1)
 		token_top_name(buf, size, role);
 	else
-		snprintf(buf, size, TOKEN_MAPPING_PREFIX "%s-%u", disk_role_to_string(role), index);
+		snprintf(buf, size, DM_MAPPING_PREFIX "%s-%u", disk_role_to_string(role), index);
 }
 
 int token_mapping_role(const char *name)
 {
 	const char *rest;
 
-	if (strncmp(name, TOKEN_MAPPING_PREFIX, strlen(TOKEN_MAPPING_PREFIX)) != 0)
+	if (strncmp(name, DM_MAPPING_PREFIX, strlen(DM_MAPPING_PREFIX)) != 0)
 		return -EINVAL;
-	rest = name + strlen(TOKEN_MAPPING_PREFIX);
+	rest = name + strlen(DM_MAPPING_PREFIX);
 	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++) {
 		const char *s = disk_role_to_string(role);
 		size_t len = strlen(s);

@@ -22,7 +22,6 @@
 
 #define TOKEN_TYPE "scratchcrypt"
 #define TOKEN_HBI_TYPE "scratchcrypt-hbi"
-#define TOKEN_MAPPING_PREFIX "scratchcrypt-"
 
 #define TOKEN_DATA_OFFSET (1024 * 1024)
 #define TOKEN_CLAIM_SIZE 4096

@@ -202,15 +202,18 @@ PER_DISK = ("claim", "write-header", "add-token", "activate", "deactivate", "wip
             "discard", "record-shred", "rewrap-unwrap", "rewrap-write-token")
 
 CONVERGE_LIB = r"""
-# crash CMD STEP: runs 'scratchcrypt CMD' with a crash point at STEP; says
-# whether the process stopped there (137) or did not pass that step (0).
+# crash CMD STEP [ARGS...]: runs 'scratchcrypt CMD ARGS' with a crash point
+# at STEP; says whether the process stopped there (137) or did not pass that
+# step (0).
 crash() {
+	cmd=$1 at=$2
+	shift 2
 	set +e
-	SCRATCHCRYPT_CRASH_AT=$2 scratchcrypt -q $1 2>/dev/null
+	SCRATCHCRYPT_CRASH_AT=$at scratchcrypt -q $cmd "$@" 2>/dev/null
 	rc=$?
 	set -e
-	if [ $rc = 137 ]; then echo "SC-FIRED $MODE $1 $2"
-	elif [ $rc != 0 ]; then fail "$1 stopped at $2 exited $rc"; fi
+	if [ $rc = 137 ]; then echo "SC-FIRED $MODE $cmd ${at%%#*}"
+	elif [ $rc != 0 ]; then fail "$cmd stopped at $at exited $rc"; fi
 }
 # Mounted from our mappings, nothing under /mnt from anything else.
 started() {
@@ -245,6 +248,29 @@ def step_variants(points, command):
     return out
 
 
+def start_on_new_disks(points, mode):
+    """Each start step on disks with nothing on them: stop there, start again, stop."""
+    return "".join(f"""
+step "{mode}: start on new disks stopped at {step}"
+crash start {step}
+expect_rc 0 scratchcrypt -q start
+started "start stopped at {step}"
+expect_rc 0 scratchcrypt -q stop
+stopped "stop after start stopped at {step}"
+""" for step in step_variants(points, "start"))
+
+
+def stop_after_start(points, mode):
+    """Each stop step on a started node: stop there, then stop again."""
+    return "".join(f"""
+step "{mode}: stop stopped at {step}"
+expect_rc 0 scratchcrypt -q start
+crash stop {step}
+expect_rc 0 scratchcrypt -q stop
+stopped "stop stopped at {step}"
+""" for step in step_variants(points, "stop"))
+
+
 def check_fired(r, points, mode, commands):
     fired = {tuple(l.split()[2:4]) for l in r.text.splitlines() if l.startswith(f"SC-FIRED {mode} ")}
     missing = [f"{c} {s}" for c, s in points if c in commands and (c, s) not in fired]
@@ -261,23 +287,7 @@ def killed_converges(build_dir):
     node.add("scsi", "data.img", "SCDATA", source=os.path.join(fx, "ext4-data.img"))
     before = sha256(node.path("data.img"))
     script = conf() + DEVICES + RESLINK + CONVERGE_LIB + "MODE=system\n"
-    for step in step_variants(points, "start"):
-        script += f"""
-step "system: start stopped at {step}"
-crash start {step}
-expect_rc 0 scratchcrypt -q start
-started "start stopped at {step}"
-expect_rc 0 scratchcrypt -q stop
-stopped "stop after start stopped at {step}"
-"""
-    for step in step_variants(points, "stop"):
-        script += f"""
-step "system: stop stopped at {step}"
-expect_rc 0 scratchcrypt -q start
-crash stop {step}
-expect_rc 0 scratchcrypt -q stop
-stopped "stop stopped at {step}"
-"""
+    script += start_on_new_disks(points, "system") + stop_after_start(points, "system")
     # A few kills on a timer as well: wherever they land, it must converge.
     for d in ("0.3", "0.8", "1.5"):
         script += f"""
@@ -301,15 +311,7 @@ stopped "stop killed after {d}s"
         intact = (f'grep -q "{MARKER}" /mnt/resource/marker.txt && grep -q "{MARKER}" /mnt/scratch/marker.txt'
                   ' || fail "HBI data lost after $1"\n')
         script += "intact() {\n" + intact + "}\n"
-        for step in step_variants(points, "start"):
-            script += f"""
-step "hbi: start on new disks stopped at {step}"
-crash start {step}
-expect_rc 0 scratchcrypt -q start
-started "start stopped at {step}"
-expect_rc 0 scratchcrypt -q stop
-stopped "stop after start stopped at {step}"
-"""
+        script += start_on_new_disks(points, "hbi")
         script += "expect_rc 0 scratchcrypt -q start\n" + write
         for step in step_variants(points, "start"):
             script += f"""
@@ -324,24 +326,13 @@ intact "a start stopped at {step}"
             key = "tempdisk2" if "2" in step else "tempdisk"
             script += f"""
 step "hbi: rewrap stopped at {step}"
-set +e
-SCRATCHCRYPT_CRASH_AT={step} scratchcrypt -q rewrap --key https://scvault.vault.azure.net/keys/{key} 2>/dev/null
-rc=$?
-set -e
-[ $rc = 137 ] && echo "SC-FIRED hbi rewrap {step.split('#')[0]}"
+crash rewrap {step} --key https://scvault.vault.azure.net/keys/{key}
 expect_rc 0 scratchcrypt -q rewrap --key https://scvault.vault.azure.net/keys/{key}
 expect_rc 0 scratchcrypt -q stop --keep
 expect_rc 0 scratchcrypt -q start
 intact "a rewrap stopped at {step}"
 """
-        for step in step_variants(points, "stop"):
-            script += f"""
-step "hbi: stop stopped at {step}"
-expect_rc 0 scratchcrypt -q start
-crash stop {step}
-expect_rc 0 scratchcrypt -q stop
-stopped "stop stopped at {step}"
-"""
+        script += stop_after_start(points, "hbi")
         r = node.boot(script + "true\n", timeout=1500)
         n = check_fired(r, points, "hbi", ("start", "stop", "rewrap"))
         print(f"  hbi mode: stopped at {n} distinct steps, each converged")
