@@ -30,9 +30,13 @@ class Emulator:
              "--tls-key", f"{tmp}/server.key",
              "--key", "tempdisk", "--port-file", portfile, *args],
             stdout=subprocess.DEVNULL)
-        for _ in range(100):
-            if os.path.exists(portfile):
-                break
+        # The emulator writes its ports once it listens; it either does so or exits.
+        deadline = time.monotonic() + 120
+        while not os.path.exists(portfile):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the key service emulator exited with {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the key service emulator did not start in 120 s")
             time.sleep(0.05)
         self.imds_port, self.kv_port = map(int, open(portfile).read().split())
         self.imds = f"http://127.0.0.1:{self.imds_port}"

@@ -566,15 +566,20 @@ class KeyService:
             os.unlink(portfile)
         import secrets
         self.token = secrets.token_urlsafe(32)
-        args = ("--token", self.token) + args
+        # "--token=" keeps argparse from taking a token that begins with "-" for an option.
+        args = ("--token=" + self.token,) + args
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(keyservice, "kvemu.py"), "--tls-cert",
              os.path.join(self.dir, "server.pem"), "--tls-key", os.path.join(self.dir, "server.key"),
              "--vault-url", self.VAULT, "--key", "tempdisk", "--key", "tempdisk2",
              "--port-file", portfile, *args], stdout=subprocess.DEVNULL)
-        for _ in range(200):
-            if os.path.exists(portfile):
-                break
+        # The emulator writes its ports once it listens; it either does so or exits.
+        deadline = time.monotonic() + 120
+        while not os.path.exists(portfile):
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the key service emulator exited with {self.proc.returncode}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the key service emulator did not start in 120 s")
             time.sleep(0.05)
         self.imds_port, self.kv_port = map(int, open(portfile).read().split())
         node.forwards = [("169.254.169.254", 80, self.imds_port), ("169.254.169.100", 443, self.kv_port)]
