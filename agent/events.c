@@ -2,6 +2,7 @@
 #include "agent/events.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +17,41 @@
 #define MAX_EVENTS 32
 #define LOCK_TIMEOUT_S 300
 
+static const char *get_string(struct json_object *o, const char *key)
+{
+	struct json_object *f;
+
+	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
+		return NULL;
+	return json_object_get_string(f);
+}
+
+/* The whole of json as one object, or NULL. */
+static struct json_object *parse_object(const char *json)
+{
+	struct json_tokener *tok = json_tokener_new_ex(16);
+	struct json_object *o;
+	size_t len = json ? strlen(json) : 0;
+
+	if (!tok || !len || len > INT_MAX) {
+		json_tokener_free(tok);
+		return NULL;
+	}
+	o = json_tokener_parse_ex(tok, json, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success ||
+	    !json_object_is_type(o, json_type_object) ||
+	    strspn(json + json_tokener_get_parse_end(tok), " \t\r\n") !=
+		    len - json_tokener_get_parse_end(tok)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
 int events_parse(const char *json, const char *vm_name, struct sched_event *ev, size_t max)
 {
-	struct json_object *o = json_tokener_parse(json), *list, *f;
+	struct json_object *o = parse_object(json), *list;
 	size_t n = 0;
 
 	if (!o || !json_object_object_get_ex(o, "Events", &list) ||
@@ -29,22 +62,25 @@ int events_parse(const char *json, const char *vm_name, struct sched_event *ev, 
 	for (size_t i = 0; i < json_object_array_length(list) && n < max; i++) {
 		struct json_object *e = json_object_array_get_idx(list, i), *res;
 		struct sched_event *x = &ev[n];
+		const char *id = get_string(e, "EventId"), *type = get_string(e, "EventType"),
+			   *status = get_string(e, "EventStatus");
 
 		memset(x, 0, sizeof(*x));
-		if (!json_object_object_get_ex(e, "EventId", &f))
+		/* An event we could not name back to IMDS is not one we act on. */
+		if (!id || !id[0] || strlen(id) >= sizeof(x->id) || !type || !status)
 			continue;
-		snprintf(x->id, sizeof(x->id), "%s", json_object_get_string(f));
-		if (json_object_object_get_ex(e, "EventType", &f))
-			snprintf(x->type, sizeof(x->type), "%s", json_object_get_string(f));
-		if (json_object_object_get_ex(e, "EventStatus", &f))
-			snprintf(x->status, sizeof(x->status), "%s", json_object_get_string(f));
+		snprintf(x->id, sizeof(x->id), "%s", id);
+		snprintf(x->type, sizeof(x->type), "%s", type);
+		snprintf(x->status, sizeof(x->status), "%s", status);
 		x->for_us = true;
 		if (json_object_object_get_ex(e, "Resources", &res) &&
 		    json_object_is_type(res, json_type_array) && json_object_array_length(res)) {
 			x->for_us = false;
 			for (size_t k = 0; k < json_object_array_length(res); k++) {
-				const char *r = json_object_get_string(json_object_array_get_idx(res, k));
-				if (vm_name && r && strcasecmp(r, vm_name) == 0)
+				struct json_object *r = json_object_array_get_idx(res, k);
+
+				if (vm_name && json_object_is_type(r, json_type_string) &&
+				    strcasecmp(json_object_get_string(r), vm_name) == 0)
 					x->for_us = true;
 			}
 		}
@@ -52,6 +88,22 @@ int events_parse(const char *json, const char *vm_name, struct sched_event *ev, 
 	}
 	json_object_put(o);
 	return (int)n;
+}
+
+bool events_seen(const struct events_seen *h, const char *id)
+{
+	size_t n = h->n < EVENTS_REMEMBERED ? h->n : EVENTS_REMEMBERED;
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(h->id[i], id) == 0)
+			return true;
+	return false;
+}
+
+void events_remember(struct events_seen *h, const char *id)
+{
+	snprintf(h->id[h->n % EVENTS_REMEMBERED], sizeof(h->id[0]), "%s", id);
+	h->n++;
 }
 
 bool events_must_shred(const struct sched_event *e)
@@ -71,21 +123,24 @@ static int session(const struct cfg *c, struct kf_session **s)
 
 static int vm_name(struct kf_session *s, char *name, size_t size)
 {
-	struct json_object *o, *compute, *f;
+	struct json_object *o, *compute;
 	struct kf_error e;
 	char *json = NULL;
+	const char *n;
 	int r = kf_imds_get(s, "/metadata/instance?api-version=2021-02-01", &json, &e);
 
 	if (r < 0)
 		return log_error_errno(r, "cannot read instance metadata: %s: HTTP %ld %s %s",
 				       e.endpoint, e.http_status, e.code, e.message);
-	o = json_tokener_parse(json);
+	o = parse_object(json);
 	free(json);
 	r = -EBADMSG;
 	if (o && json_object_object_get_ex(o, "compute", &compute) &&
-	    json_object_object_get_ex(compute, "name", &f)) {
-		snprintf(name, size, "%s", json_object_get_string(f));
+	    (n = get_string(compute, "name")) && n[0] && strlen(n) < size) {
+		snprintf(name, size, "%s", n);
 		r = 0;
+	} else {
+		log_error("instance metadata has no compute.name: cannot tell which events are this VM's");
 	}
 	json_object_put(o);
 	return r;
@@ -110,12 +165,17 @@ static int shred_for(const struct cfg *c, const struct lc_opts *o, const struct 
 
 static int ack(struct kf_session *s, const struct sched_event *e)
 {
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array(),
+			   *req = json_object_new_object();
 	struct kf_error err;
-	char body[160];
 	int r;
 
-	snprintf(body, sizeof(body), "{\"StartRequests\":[{\"EventId\":\"%s\"}]}", e->id);
-	r = kf_imds_post(s, EVENTS_PATH, body, &err);
+	/* The id came from IMDS: json-c quotes it. */
+	json_object_object_add(req, "EventId", json_object_new_string(e->id));
+	json_object_array_add(list, req);
+	json_object_object_add(o, "StartRequests", list);
+	r = kf_imds_post(s, EVENTS_PATH, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
+	json_object_put(o);
 	if (r < 0)
 		return log_error_errno(r, "cannot acknowledge event %s: %s: HTTP %ld %s %s", e->id,
 				       err.endpoint, err.http_status, err.code, err.message);
@@ -125,8 +185,8 @@ static int ack(struct kf_session *s, const struct sched_event *e)
 
 int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 {
-	char name[256] = "", handled[MAX_EVENTS][80];
-	size_t n_handled = 0;
+	struct events_seen handled = { 0 };
+	char name[256] = "";
 	int r = 0;
 
 	log_info("watching scheduled events every %u s", c->events_poll_s);
@@ -155,19 +215,15 @@ int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 			goto next;
 		}
 		for (int i = 0; i < n; i++) {
-			bool seen = false;
-
 			if (!events_must_shred(&ev[i]))
 				continue;
-			for (size_t k = 0; k < n_handled; k++)
-				seen |= strcmp(handled[k], ev[i].id) == 0;
 			/* Shred first, acknowledge after: never let the VM go
 			 * with readable disks. A failed shred is retried. */
-			if (!seen) {
+			if (!events_seen(&handled, ev[i].id)) {
 				r = shred_for(c, o, &ev[i]);
 				if (r < 0)
 					continue;
-				snprintf(handled[n_handled++ % MAX_EVENTS], 80, "%s", ev[i].id);
+				events_remember(&handled, ev[i].id);
 			}
 			r = ack(s, &ev[i]);
 		}

@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,8 +60,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 	double *retry_after = user;
 	size_t len = size * n;
 
-	if (len > 12 && strncasecmp(buf, "Retry-After:", 12) == 0)
-		*retry_after = strtod(buf + 12, NULL);
+	/* curl's header line is not NUL-terminated. */
+	(void)kf_parse_retry_after(buf, len, retry_after);
 	return len;
 }
 
@@ -109,30 +108,11 @@ void kf_set_error(struct kf_error *e, const char *url, long status, const char *
 	snprintf(e->message, sizeof(e->message), "%s", message ? message : "");
 }
 
-/* Fills err from an error body {"error":{"code":..,"message":..,"innererror":{"code":..}}}. */
 static void error_from_body(struct kf_error *e, const char *url, long status, const struct body *b)
 {
-	struct json_object *o = b->data ? json_tokener_parse(b->data) : NULL, *err, *f, *inner;
-	char code[96] = "", msg[384] = "";
+	char code[96], msg[384];
 
-	if (o && json_object_object_get_ex(o, "error", &err)) {
-		if (json_object_is_type(err, json_type_object)) {
-			if (json_object_object_get_ex(err, "code", &f))
-				snprintf(code, sizeof(code), "%s", json_object_get_string(f));
-			if (json_object_object_get_ex(err, "innererror", &inner) &&
-			    json_object_object_get_ex(inner, "code", &f))
-				snprintf(code + strlen(code), sizeof(code) - strlen(code), "/%s",
-					 json_object_get_string(f));
-			if (json_object_object_get_ex(err, "message", &f))
-				snprintf(msg, sizeof(msg), "%s", json_object_get_string(f));
-		} else {
-			/* IMDS: {"error":"invalid_request","error_description":"..."} */
-			snprintf(code, sizeof(code), "%s", json_object_get_string(err));
-			if (json_object_object_get_ex(o, "error_description", &f))
-				snprintf(msg, sizeof(msg), "%s", json_object_get_string(f));
-		}
-	}
-	json_object_put(o);
+	kf_parse_error_body(b->data, b->len, code, sizeof(code), msg, sizeof(msg));
 	kf_set_error(e, url, status, code, msg);
 }
 
@@ -254,29 +234,9 @@ int kf_request(struct kf_session *s, const char *url, const char *body,
 	return 0;
 }
 
-/* Copies a string member into safe memory and wipes json-c's copy. */
-char *kf_take_secret(struct json_object *o, const char *key)
-{
-	struct json_object *f;
-	const char *v;
-	char *out;
-	size_t len;
-
-	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
-		return NULL;
-	v = json_object_get_string(f);
-	len = strlen(v);
-	out = safe_alloc(len + 1);
-	if (out)
-		memcpy(out, v, len);
-	safe_wipe((char *)v, len);
-	return out;
-}
-
 int kf_get_token(struct kf_session *s, struct kf_error *err)
 {
 	struct body b = { 0 };
-	struct json_object *o;
 	char url[2048];
 	char *esc = NULL;
 	int r;
@@ -294,15 +254,11 @@ int kf_get_token(struct kf_session *s, struct kf_error *err)
 	r = kf_request(s, url, NULL, true, &b, err);
 	if (r < 0)
 		return r;
-	o = json_tokener_parse(b.data);
-	s->token = o ? kf_take_secret(o, "access_token") : NULL;
-	json_object_put(o);
+	r = kf_parse_token(b.data, b.len, &s->token);
 	body_free(&b);
-	if (!s->token || !s->token[0]) {
-		kf_set_error(err, url, 200, "", "the token response has no access_token");
-		return -EBADMSG;
-	}
-	return 0;
+	if (r < 0)
+		kf_set_error(err, url, 200, "", "the token response has no usable access_token");
+	return r;
 }
 
 const struct kf_config *kf_session_config(const struct kf_session *s)

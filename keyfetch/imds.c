@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* IMDS: managed-identity tokens, instance tags, Scheduled Events paths. */
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,30 +39,17 @@ int kf_imds_tags(struct kf_session *s, void (*fn)(void *ctx, const char *name, c
 		 void *ctx, struct kf_error *err)
 {
 	static const char path[] = "/metadata/instance?api-version=2021-02-01";
-	struct json_object *o, *compute, *list;
 	char *json = NULL;
 	int r;
 
 	r = kf_imds_get(s, path, &json, err);
 	if (r < 0)
 		return r;
-	o = json_tokener_parse(json);
+	r = kf_parse_tags(json, strlen(json), fn, ctx);
 	free(json);
-	if (!o || !json_object_object_get_ex(o, "compute", &compute) ||
-	    !json_object_object_get_ex(compute, "tagsList", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		json_object_put(o);
+	if (r < 0)
 		kf_set_error(err, path, 200, "", "the instance metadata has no compute.tagsList");
-		return -EBADMSG;
-	}
-	for (size_t i = 0; i < json_object_array_length(list); i++) {
-		struct json_object *t = json_object_array_get_idx(list, i), *n, *v;
-
-		if (json_object_object_get_ex(t, "name", &n) && json_object_object_get_ex(t, "value", &v))
-			fn(ctx, json_object_get_string(n), json_object_get_string(v));
-	}
-	json_object_put(o);
-	return 0;
+	return r;
 }
 
 /* Sends the token only to the configured vault. */

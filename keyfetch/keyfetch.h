@@ -85,6 +85,21 @@ int kf_parse_key_url(const char *url, char *vault, size_t vault_size, char *name
 char *kf_b64url_encode(const void *data, size_t len);
 int kf_b64url_decode(const char *text, void **out, size_t *out_len);
 
+/* The services' replies, parsed without I/O (keyfetch/parse.c). Any byte
+ * string gives 0 or -EBADMSG. Secrets come back in safe memory. */
+int kf_parse_token(const char *body, size_t len, char **token);
+int kf_parse_key(const char *body, size_t len, struct kf_key_info *info);
+/* A wrapkey or unwrapkey reply: its base64url "value", answered for kid
+ * (or a version of it) when the reply names one. */
+int kf_parse_op_reply(const char *body, size_t len, const char *kid, char **value);
+int kf_parse_tags(const char *body, size_t len,
+		  void (*fn)(void *ctx, const char *name, const char *value), void *ctx);
+void kf_parse_error_body(const char *body, size_t len, char *code, size_t code_size, char *msg,
+			 size_t msg_size);
+/* One header line, not NUL-terminated: "Retry-After: 5" in delta-seconds;
+ * -ENOENT for another header. */
+int kf_parse_retry_after(const char *line, size_t len, double *seconds);
+
 /* The retry schedule, as documented for IMDS and Key Vault. */
 bool kf_retryable(long http_status); /* 0: a connection error */
 double kf_backoff(unsigned retry, double retry_after_s, double random01);

@@ -2,7 +2,6 @@
 /* Key Vault: get key, wrapkey, unwrapkey, and key URLs. */
 #include <ctype.h>
 #include <errno.h>
-#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +36,6 @@ static int check_in_vault(struct kf_session *s, const char *kid, struct kf_error
 int kf_get_key(struct kf_session *s, const char *name, const char *version,
 	       struct kf_key_info *info, struct kf_error *err)
 {
-	struct json_object *o = NULL, *key, *attr, *f;
 	struct body b = { 0 };
 	char url[2048];
 	int r;
@@ -51,31 +49,13 @@ int kf_get_key(struct kf_session *s, const char *name, const char *version,
 	r = kf_request(s, url, NULL, false, &b, err);
 	if (r < 0)
 		return r;
-	o = json_tokener_parse(b.data);
-	if (!o || !json_object_object_get_ex(o, "key", &key) ||
-	    !json_object_object_get_ex(key, "kid", &f)) {
+	r = kf_parse_key(b.data, b.len, info);
+	if (r < 0) {
 		kf_set_error(err, url, 200, "", "the get-key response has no key.kid");
-		r = -EBADMSG;
 		goto out;
-	}
-	snprintf(info->kid, sizeof(info->kid), "%s", json_object_get_string(f));
-	if (json_object_object_get_ex(key, "kty", &f))
-		snprintf(info->kty, sizeof(info->kty), "%s", json_object_get_string(f));
-	if (json_object_object_get_ex(key, "key_ops", &f) && json_object_is_type(f, json_type_array))
-		for (size_t i = 0; i < json_object_array_length(f); i++) {
-			const char *op = json_object_get_string(json_object_array_get_idx(f, i));
-			info->wrap_key |= op && !strcmp(op, "wrapKey");
-			info->unwrap_key |= op && !strcmp(op, "unwrapKey");
-		}
-	if (json_object_object_get_ex(o, "attributes", &attr)) {
-		info->enabled = json_object_object_get_ex(attr, "enabled", &f) && json_object_get_boolean(f);
-		if (json_object_object_get_ex(attr, "recoveryLevel", &f))
-			snprintf(info->recovery_level, sizeof(info->recovery_level), "%s",
-				 json_object_get_string(f));
 	}
 	r = check_in_vault(s, info->kid, err);
 out:
-	json_object_put(o);
 	body_free(&b);
 	return r;
 }
@@ -132,7 +112,6 @@ int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_l
 	    char **wrapped, struct kf_error *err)
 {
 	struct body b = { 0 };
-	struct json_object *o, *f;
 	char *value = kf_b64url_encode(key, key_len);
 	int r;
 
@@ -142,15 +121,10 @@ int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_l
 	safe_free(value);
 	if (r < 0)
 		return r;
-	o = json_tokener_parse(b.data);
-	if (o && json_object_object_get_ex(o, "value", &f) && json_object_is_type(f, json_type_string))
-		*wrapped = strdup(json_object_get_string(f));
-	else {
-		kf_set_error(err, kid, 200, "", "the wrapkey response has no value");
-		r = -EBADMSG;
-	}
-	json_object_put(o);
+	r = kf_parse_op_reply(b.data, b.len, kid, wrapped);
 	body_free(&b);
+	if (r < 0)
+		kf_set_error(err, kid, 200, "", "the wrapkey response has no base64url value for this key");
 	return r;
 }
 
@@ -158,20 +132,17 @@ int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void *
 	      size_t *key_len, struct kf_error *err)
 {
 	struct body b = { 0 };
-	struct json_object *o;
 	char *value;
 	int r;
 
 	r = key_op(s, kid, "unwrapkey", wrapped, &b, err);
 	if (r < 0)
 		return r;
-	o = json_tokener_parse(b.data);
-	value = o ? kf_take_secret(o, "value") : NULL;
-	json_object_put(o);
+	r = kf_parse_op_reply(b.data, b.len, kid, &value);
 	body_free(&b);
-	if (!value) {
-		kf_set_error(err, kid, 200, "", "the unwrapkey response has no value");
-		return -EBADMSG;
+	if (r < 0) {
+		kf_set_error(err, kid, 200, "", "the unwrapkey response has no base64url value for this key");
+		return r;
 	}
 	r = kf_b64url_decode(value, key, key_len);
 	safe_free(value);

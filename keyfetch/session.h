@@ -26,9 +26,6 @@ void kf_session_set_token(struct kf_session *s, char *token);
  * body is NULL; *resp is the 2xx body. */
 int kf_request(struct kf_session *s, const char *url, const char *body,
 	       bool metadata, struct body *resp, struct kf_error *err);
-/* Copies a string member into safe memory and wipes json-c's copy. */
-struct json_object;
-char *kf_take_secret(struct json_object *o, const char *key);
 /* The IMDS access token for Key Vault, fetched once per session. */
 int kf_get_token(struct kf_session *s, struct kf_error *err);
 void kf_set_error(struct kf_error *e, const char *url, long status, const char *code,

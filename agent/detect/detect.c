@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdarg.h>
 #include <unistd.h>
 
@@ -94,10 +97,79 @@ static bool pristine_resource(const struct sys_paths *paths, const struct sys_di
 	return ok;
 }
 
-static bool is_ours(const struct probe_result *p)
+/* A LUKS2 header labelled scratchcrypt is only a hint: anyone who can
+ * write the disk can write one. lc_inspect decides, from the claim or the
+ * token and the disk's identity, whether it is ours. */
+bool detect_has_our_label(const struct probe_result *p)
 {
 	return p->kind == PROBE_SIGNATURE && strcmp(p->type, "crypto_LUKS") == 0 &&
 	       strcmp(p->label, DM_LUKS_LABEL) == 0;
+}
+
+static void warn(struct detection *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(struct detection *det, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (det->n_warnings >= sizeof(det->warnings) / sizeof(det->warnings[0]))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(det->warnings[det->n_warnings++], sizeof(det->warnings[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* [disks] devices names block devices through any path: /dev/sdb,
+ * /dev/disk/azure/resource, /dev/disk/by-id/... Each resolves, through its
+ * symlinks, to one device number. */
+static int resolve_listed(const struct sys_paths *paths, const char *entry, char *kname,
+			  size_t size, dev_t *rdev)
+{
+	char path[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s%s", paths->dev, entry + strlen("/dev"));
+	if (!realpath(path, real) || stat(real, &st) < 0)
+		return -errno;
+	snprintf(kname, size, "%s", strrchr(real, '/') + 1);
+	*rdev = S_ISBLK(st.st_mode) ? st.st_rdev : 0;
+	return 0;
+}
+
+static bool same_device(dev_t rdev, const char *kname, const struct sys_disk *d)
+{
+	return rdev ? major(rdev) == d->major && minor(rdev) == d->minor : strcmp(kname, d->name) == 0;
+}
+
+static bool device_listed(const struct cfg *c, const struct detect_opts *o, const struct sys_disk *d)
+{
+	for (size_t i = 0; i < c->devices.n; i++) {
+		char kname[NAME_MAX + 1];
+		dev_t rdev;
+
+		if (resolve_listed(o->paths, c->devices.v[i], kname, sizeof(kname), &rdev) < 0)
+			continue;
+		if (same_device(rdev, kname, d))
+			return true;
+	}
+	return false;
+}
+
+static void check_listed(const struct cfg *c, const struct detect_opts *o, struct detection *det)
+{
+	for (size_t i = 0; i < c->devices.n; i++) {
+		char kname[NAME_MAX + 1];
+		bool found = false;
+		dev_t rdev;
+		int r = resolve_listed(o->paths, c->devices.v[i], kname, sizeof(kname), &rdev);
+
+		for (size_t k = 0; r == 0 && k < det->n; k++)
+			found |= same_device(rdev, kname, &det->v[k].disk);
+		if (!found) {
+			det->n_unlisted++;
+			warn(det, "[disks] devices: %s is not a disk on this node (%s)", c->devices.v[i],
+			     r < 0 ? strerror(-r) : "not a whole local disk");
+		}
+	}
 }
 
 static bool is_resource_link(const struct detect_opts *o, const struct sys_view *sv,
@@ -223,18 +295,6 @@ static bool file_has_line(const char *path, const char *prefix)
 	return found;
 }
 
-static void warn(struct detection *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct detection *det, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (det->n_warnings >= sizeof(det->warnings) / sizeof(det->warnings[0]))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(det->warnings[det->n_warnings++], sizeof(det->warnings[0]), fmt, ap);
-	va_end(ap);
-}
-
 /* WALinuxAgent and cloud-init also claim the resource disk; the image
  * recipe turns them off, and detect says when that did not happen. */
 static void warn_other_agents(const struct detect_opts *o, struct detection *det)
@@ -288,40 +348,31 @@ static void probe_all(struct detection *out)
 				 strerror(-r));
 			continue;
 		}
-		v->content = v->probe.kind == PROBE_BLANK ? CONTENT_BLANK
-			     : is_ours(&v->probe)	      ? CONTENT_OURS
-							      : CONTENT_FOREIGN;
+		v->content = v->probe.kind == PROBE_BLANK ? CONTENT_BLANK : CONTENT_FOREIGN;
 	}
 }
 
-/* The temp or scratch role of one disk that is not the OS disk. */
+/* The temp or scratch role of one disk that is not the OS disk: only what
+ * the hardware says, never what is written on the disk. */
 static void assign_role(const struct cfg *c, const struct detect_opts *o, const struct sys_view *sv,
 			struct verdict *v)
 {
-	enum disk_role hdr_role;
-	unsigned idx, mem;
-
 	if (c->devices.n) {
 		/* Explicit devices replace detection. */
-		if (strv_contains(&c->devices, v->disk.devnode)) {
+		if (device_listed(c, o, &v->disk)) {
 			v->role = ROLE_TEMP;
-			snprintf(v->reason, sizeof(v->reason), "listed in [disks] devices");
+			snprintf(v->identity, sizeof(v->identity), "listed in [disks] devices");
 		}
-		return;
-	}
-	if (v->content == CONTENT_OURS &&
-	    sc_subsystem_parse(v->probe.subsystem, &hdr_role, &idx, &mem) == 0) {
-		v->role = hdr_role;
-		v->ours_index = idx;
-		v->ours_members = mem;
+	} else if (v->disk.transport == TRANSPORT_SCSI && v->disk.resource_disk) {
+		v->role = ROLE_TEMP;
+		snprintf(v->identity, sizeof(v->identity), "Azure resource disk (VMBus %s)",
+			 v->disk.vmbus_id);
 	} else if (is_resource_link(o, sv, &v->disk)) {
 		v->role = ROLE_TEMP;
+		snprintf(v->identity, sizeof(v->identity), "Azure resource disk (/dev/disk/azure/resource)");
 	} else if (v->disk.transport == TRANSPORT_NVME && cfg_nvme_model_matches(c, v->disk.model)) {
 		v->role = ROLE_SCRATCH;
-	} else if (!strcmp(v->disk.vendor, "Msft") && !strcmp(v->disk.model, "Virtual Disk") &&
-		   pristine_resource(o->paths, &v->disk, &v->probe)) {
-		v->role = ROLE_TEMP;
-		v->content = CONTENT_PRISTINE_TEMP;
+		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s)", v->disk.model);
 	}
 	if (v->role == ROLE_TEMP && v->content == CONTENT_FOREIGN &&
 	    pristine_resource(o->paths, &v->disk, &v->probe))
@@ -339,10 +390,11 @@ static void assign_roles(const struct cfg *c, const struct detect_opts *o, const
 		assign_role(c, o, sv, &out->v[i]);
 		have_temp |= out->v[i].role == ROLE_TEMP;
 	}
-	/* Sizes whose temp disk is NVMe: the local NVMe set takes the temp role. */
+	/* Sizes without a SCSI resource disk: the local NVMe disks are the temp
+	 * storage. The hardware decides this, so it is the same every boot. */
 	if (!have_temp)
 		for (size_t i = 0; i < out->n; i++)
-			if (out->v[i].role == ROLE_SCRATCH && out->v[i].content != CONTENT_OURS)
+			if (out->v[i].role == ROLE_SCRATCH)
 				out->v[i].role = ROLE_TEMP;
 }
 
@@ -388,6 +440,7 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 	mark_os_disks(o, &sv, out);
 	assign_roles(c, o, &sv, out);
 	judge_all(o, &sv, out);
+	check_listed(c, o, out);
 	warn_other_agents(o, out);
 	sys_view_free(&sv);
 	return 0;

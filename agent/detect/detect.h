@@ -22,6 +22,7 @@ struct verdict {
 	enum disk_action action;
 	enum content content;
 	char reason[384];
+	char identity[160]; /* why the hardware makes it a temp or scratch disk */
 	bool in_use; /* mounted, swap, held by another mapping, read-only */
 	/* For CONTENT_OURS, from scratchcrypt's token (lc_inspect): where the
 	 * disk belongs, its key source and its state (enum token_state). */
@@ -34,14 +35,19 @@ struct detection {
 	struct verdict *v;
 	size_t n;
 	/* Set when the resource disk is still claimed by another agent. */
-	char warnings[4][384];
+	char warnings[8][384];
 	size_t n_warnings;
+	/* [disks] devices entries that name no disk here (in warnings) */
+	size_t n_unlisted;
 };
 
 struct detect_opts {
 	const struct sys_paths *paths;
 	bool force; /* format disks with foreign data; never the OS disk or one in use */
 };
+
+/* A LUKS2 header labelled "scratchcrypt": a hint, never an identity. */
+bool detect_has_our_label(const struct probe_result *p);
 
 int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out);
 void detection_free(struct detection *d);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 const struct sys_paths sys_paths_default = {
@@ -88,6 +89,61 @@ static void add_holders(const struct sys_paths *p, struct sys_disk *d, const cha
 	closedir(h);
 }
 
+/* The SCSI address's LUN: the device directory is named H:C:T:L. */
+static bool scsi_lun(const char *devdir, unsigned *lun)
+{
+	const char *base = strrchr(devdir, '/');
+	unsigned h, c, t;
+
+	return base && sscanf(base + 1, "%u:%u:%u:%u", &h, &c, &t, lun) == 4;
+}
+
+/* What the Hyper-V host says the disk is: the VMBus device the SCSI disk
+ * hangs off, found by walking up from its device directory. Gen1 VMs give
+ * the resource disk a VMBus device id beginning 00000000-0001; Gen2 VMs put
+ * it at LUN 1 of the controller that also holds the OS disk. */
+static void vmbus_identity(const struct sys_paths *p, struct sys_disk *d)
+{
+	char link[PATH_MAX], dev[PATH_MAX], id[64], cls[64];
+	unsigned lun = 0;
+	bool have_lun;
+
+	snprintf(link, sizeof(link), "%s/block/%s/device", p->sysfs, d->name);
+	if (!realpath(link, dev))
+		return;
+	have_lun = scsi_lun(dev, &lun);
+	for (int depth = 0; depth < 8; depth++) {
+		char *slash = strrchr(dev, '/');
+
+		if (!slash || slash == dev || strlen(dev) <= strlen(p->sysfs))
+			return;
+		*slash = '\0';
+		if (read_attrf(id, sizeof(id), "%s/device_id", dev) < 0)
+			continue;
+		read_attrf(cls, sizeof(cls), "%s/class_id", dev);
+		snprintf(d->vmbus_id, sizeof(d->vmbus_id), "%s", id);
+		if (strlen(id) > 14 && strncasecmp(id + 1, VMBUS_GEN1_RESOURCE_PREFIX,
+						   strlen(VMBUS_GEN1_RESOURCE_PREFIX)) == 0)
+			d->resource_disk = true;
+		else if ((!strcasecmp(id, VMBUS_GEN2_OS_CONTROLLER) ||
+			  !strcasecmp(cls, VMBUS_GEN2_OS_CONTROLLER)) && have_lun && lun == 1)
+			d->resource_disk = true;
+		return;
+	}
+}
+
+/* The disk's serial: NVMe and virtio say it; SCSI disks have a WWID. */
+static void read_serial(const struct sys_paths *p, struct sys_disk *d)
+{
+	if (read_attrf(d->serial, sizeof(d->serial), "%s/block/%s/device/serial", p->sysfs, d->name) == 0 &&
+	    d->serial[0])
+		return;
+	if (read_attrf(d->serial, sizeof(d->serial), "%s/block/%s/device/wwid", p->sysfs, d->name) == 0 &&
+	    d->serial[0])
+		return;
+	read_attrf(d->serial, sizeof(d->serial), "%s/block/%s/wwid", p->sysfs, d->name);
+}
+
 static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_disk *d)
 {
 	char path[PATH_MAX], buf[64];
@@ -111,13 +167,15 @@ static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_di
 		d->ro = buf[0] == '1';
 	read_attrf(d->vendor, sizeof(d->vendor), "%s/block/%s/device/vendor", p->sysfs, kname);
 	read_attrf(d->model, sizeof(d->model), "%s/block/%s/device/model", p->sysfs, kname);
-	read_attrf(d->serial, sizeof(d->serial), "%s/block/%s/device/serial", p->sysfs, kname);
+	read_serial(p, d);
 	if (strncmp(kname, "nvme", 4) == 0)
 		d->transport = TRANSPORT_NVME;
 	else if (strncmp(kname, "sd", 2) == 0)
 		d->transport = TRANSPORT_SCSI;
 	else
 		d->transport = TRANSPORT_OTHER;
+	if (d->transport == TRANSPORT_SCSI)
+		vmbus_identity(p, d);
 
 	snprintf(path, sizeof(path), "%s/block/%s/holders", p->sysfs, kname);
 	add_holders(p, d, path);

@@ -18,6 +18,11 @@ extern const struct sys_paths sys_paths_default;
 
 enum transport { TRANSPORT_NVME, TRANSPORT_SCSI, TRANSPORT_OTHER };
 
+/* The Hyper-V identities of the resource disk (WALinuxAgent's and
+ * azure-vm-utils' udev rules encode the same). */
+#define VMBUS_GEN1_RESOURCE_PREFIX "00000000-0001-"
+#define VMBUS_GEN2_OS_CONTROLLER "{f8b3781a-1e82-4818-a1c3-63d806ec15bb}"
+
 #define SYS_MAX_PARTS 16
 #define SYS_MAX_HOLDERS 8
 
@@ -33,7 +38,9 @@ struct sys_disk {
 	enum transport transport;
 	char vendor[64];
 	char model[64];
-	char serial[64];
+	char serial[64];   /* NVMe or virtio serial, else the SCSI WWID */
+	char vmbus_id[64]; /* the VMBus device it hangs off, if any */
+	bool resource_disk; /* the VMBus identity of Azure's resource disk */
 	uint64_t size_bytes;
 	unsigned logical_block_size;
 	bool ro;

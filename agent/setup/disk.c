@@ -6,7 +6,10 @@
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Writes len bytes at off through the page cache, then makes them durable. */
@@ -33,6 +36,75 @@ static int write_synced(const char *dev, const void *buf, size_t len, uint64_t o
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
+	return r;
+}
+
+/* The sysfs attribute of the device with this number, stripped. */
+static void read_dev_attr(unsigned major, unsigned minor, const char *attr, char *buf, size_t size)
+{
+	char path[128];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major, minor, attr);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)size, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	while (buf[0] && buf[strlen(buf) - 1] == ' ')
+		buf[strlen(buf) - 1] = '\0';
+	memmove(buf, buf + strspn(buf, " "), strlen(buf + strspn(buf, " ")) + 1);
+}
+
+int disk_recheck(const struct verdict *v, int *fd_out, struct reason *why)
+{
+	const struct sys_disk *d = &v->disk;
+	struct probe_result now;
+	char serial[64];
+	struct stat st;
+	uint64_t size;
+	int fd, r;
+
+	/* O_EXCL: no mount, mapping or other exclusive user can take the disk
+	 * while this is open, and none holds it now. */
+	fd = open(d->devnode, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0)
+		return reason_set(why, -errno, "%s: cannot open it exclusively before the first write: %m",
+				  d->devnode);
+	r = -EMEDIUMTYPE;
+	if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || major(st.st_rdev) != d->major ||
+	    minor(st.st_rdev) != d->minor) {
+		reason_set(why, r, "%s is no longer the block device %u:%u that was detected", d->devnode,
+			   d->major, d->minor);
+		goto fail;
+	}
+	if (ioctl(fd, BLKGETSIZE64, &size) < 0 || size != d->size_bytes) {
+		reason_set(why, r, "%s changed size since it was detected", d->devnode);
+		goto fail;
+	}
+	read_dev_attr(d->major, d->minor, "device/serial", serial, sizeof(serial));
+	if (!serial[0])
+		read_dev_attr(d->major, d->minor, "device/wwid", serial, sizeof(serial));
+	if (!serial[0])
+		read_dev_attr(d->major, d->minor, "wwid", serial, sizeof(serial));
+	if (strcmp(serial, d->serial) != 0) {
+		reason_set(why, r, "%s now reports serial '%s', not '%s'", d->devnode, serial, d->serial);
+		goto fail;
+	}
+	/* What is on it must be what detection judged, byte for byte as far
+	 * as libblkid can tell. */
+	if (probe_device(d->devnode, &now) < 0 || now.kind != v->probe.kind ||
+	    strcmp(now.type, v->probe.type) != 0 || strcmp(now.pttype, v->probe.pttype) != 0 ||
+	    now.n_parts != v->probe.n_parts || strcmp(now.label, v->probe.label) != 0) {
+		reason_set(why, r, "%s changed since it was detected; left untouched", d->devnode);
+		goto fail;
+	}
+	*fd_out = fd;
+	return 0;
+fail:
+	close(fd);
 	return r;
 }
 

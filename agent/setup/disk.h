@@ -2,11 +2,18 @@
 #pragma once
 #include <stdint.h>
 
+#include "agent/detect/detect.h"
 #include "agent/setup/token.h"
+#include "base/log.h"
 
 /* Raw writes to a disk's first MiB, each synced before it returns, so that
  * each is one observable step: the claim, the header, the wipe. */
 
+/* Right before the first write to a disk: opens it exclusively (kept open in
+ * *fd until the caller has written) and checks it is still the device that
+ * was detected: same number, size and serial, and the same content as
+ * libblkid saw. -EMEDIUMTYPE with the difference in *why otherwise. */
+int disk_recheck(const struct verdict *v, int *fd, struct reason *why);
 int disk_claim_write(const char *dev, const struct sc_claim *c);
 /* 1 with *c filled when dev carries a claim, 0 when not, or -errno. */
 int disk_claim_read(const char *dev, struct sc_claim *c);

@@ -13,6 +13,11 @@
 struct hbi {
 	struct kf_session *s;
 	struct kf_key_info key;
+	/* The key names whose tokens this run accepts: the configured key,
+	 * and for rewrap the key it moves to (so that a stopped rewrap can be
+	 * run again). A token for any other key is refused, even in the same
+	 * vault: its public half is all anyone needs to make one. */
+	char accept[2][128];
 };
 
 int hbi_reason(struct reason *why, int r, const char *what, const struct kf_error *e)
@@ -63,6 +68,8 @@ int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct 
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
+	snprintf(h->accept[0], sizeof(h->accept[0]), "%s", c->hbi.key_name);
+	snprintf(h->accept[1], sizeof(h->accept[1]), "%s", name);
 	r = kf_session_new(&kc, NULL, &h->s);
 	if (r < 0) {
 		reason_set(why, r, "cannot start a key-service session: %m");
@@ -117,6 +124,24 @@ int hbi_disk_kid(const char *dev, char *kid, size_t size)
 	return token_hbi_read(dev, kid, size, NULL);
 }
 
+/* The token's kid must name the configured vault and an accepted key. */
+static int hbi_check_kid(const struct hbi *h, const char *kid, struct reason *why)
+{
+	char vault[256], want[256], name[128], version[64], d1[128], d2[64];
+	if (kf_parse_key_url(kid, vault, sizeof(vault), name, sizeof(name), version, sizeof(version)) < 0 ||
+	    kf_parse_key_url(h->key.kid, want, sizeof(want), d1, sizeof(d1), d2, sizeof(d2)) < 0)
+		return reason_set(why, -EKEYREJECTED, "its HBI token names no Key Vault key");
+	if (strcmp(vault, want) != 0)
+		return reason_set(why, -EKEYREJECTED,
+				  "its HBI token names a key in vault %s, not in the configured vault %s",
+				  vault, want);
+	if (strcmp(name, h->accept[0]) != 0 && strcmp(name, h->accept[1]) != 0)
+		return reason_set(why, -EKEYREJECTED,
+				  "its HBI token names key '%s', not the configured key '%s'", name,
+				  h->accept[0]);
+	return 0;
+}
+
 int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len, struct reason *why)
 {
 	struct kf_error e;
@@ -126,6 +151,11 @@ int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len, str
 	if (r < 0)
 		return reason_set(why, r, "%s: no readable %s token in its LUKS2 header: %m", dev,
 				  TOKEN_HBI_TYPE);
+	r = hbi_check_kid(h, kid, why);
+	if (r < 0) {
+		free(wrapped);
+		return r;
+	}
 	r = kf_unwrap(h->s, kid, wrapped, key, len, &e);
 	free(wrapped);
 	if (r < 0) {

@@ -38,28 +38,64 @@ const char *lc_mount_point(const struct cfg *c, enum disk_role role)
 }
 
 /* A claim or a token names the disk it was made on: a copy of another
- * disk's header on this one does not make it ours. */
+ * disk's header on this one does not make it ours. Only the hardware's
+ * answers count, and a token without them is no token of ours. */
 static bool same_disk(const struct verdict *v, const char *serial, uint64_t size)
 {
-	return strcmp(serial, v->disk.serial) == 0 && size == v->disk.size_bytes;
+	return size == v->disk.size_bytes && strcmp(serial, v->disk.serial) == 0;
+}
+
+/* Why a token on a disk of ours by hardware is not ours after all; NULL
+ * when it matches the disk, its role and a place in a volume. */
+static const char *token_mismatch(const struct verdict *v, const struct sc_token *t)
+{
+	if (!t->size && !t->serial[0])
+		return "it records no disk identity (a header of scratchcrypt 0.1, or forged)";
+	if (!same_disk(v, t->serial, t->size))
+		return "it was made on another disk (serial or size differ)";
+	if (t->role != v->role)
+		return "it records another role than this disk's";
+	if (!t->members || t->index >= t->members)
+		return "it records no place in a volume";
+	return NULL;
 }
 
 static void inspect_one(const struct cfg *c, struct verdict *v)
 {
 	struct sc_claim claim;
 	struct sc_token tok;
-	bool claimed, header;
-	int r;
+	const char *mismatch = NULL;
+	bool claimed, header = false;
 
 	claimed = disk_claim_read(v->disk.devnode, &claim) == 1 && same_disk(v, claim.serial, claim.size);
-	r = token_read(v->disk.devnode, &tok);
-	header = r == 0 && (!tok.serial[0] || same_disk(v, tok.serial, tok.size));
-	if (!claimed && !header && v->content != CONTENT_OURS)
+	if (token_read(v->disk.devnode, &tok) == 0) {
+		mismatch = token_mismatch(v, &tok);
+		header = !mismatch;
+	}
+	if (!claimed && !header) {
+		if (v->content == CONTENT_FOREIGN && detect_has_our_label(&v->probe) &&
+		    v->action == ACTION_REFUSE && !v->in_use) {
+			v->action = ACTION_REFUSE;
+			snprintf(v->reason, sizeof(v->reason),
+				 "%s carries a scratchcrypt header that is not this disk's: %s; left untouched",
+				 v->disk.devnode, mismatch ? mismatch : "it has no readable scratchcrypt token");
+		}
 		return;
+	}
+	if (claimed && mismatch) {
+		/* Our claim, but a header that is not ours on top: someone wrote
+		 * over a disk we began; refuse rather than guess. */
+		v->content = CONTENT_FOREIGN;
+		v->action = ACTION_REFUSE;
+		snprintf(v->reason, sizeof(v->reason),
+			 "%s: scratchcrypt's claim is on it, but its header's token does not match: %s",
+			 v->disk.devnode, mismatch);
+		return;
+	}
 	v->content = CONTENT_OURS;
 	v->ours_state = header ? (int)tok.state : TOKEN_NEW;
 	v->ours_key_source = header ? tok.key_source : c->key_source;
-	if (header && tok.members) {
+	if (header) {
 		v->ours_index = tok.index;
 		v->ours_members = tok.members;
 	}

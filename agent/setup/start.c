@@ -150,8 +150,19 @@ static int step_claim(const struct member *m, struct reason *why)
 	struct sc_claim claim = { .size = m->v->disk.size_bytes, .created = (long long)time(NULL) };
 	int r;
 
+	int excl = -1;
+
 	snprintf(claim.serial, sizeof(claim.serial), "%s", m->v->disk.serial);
+	/* The HBI key calls sit between detection and here: look again. A disk
+	 * already claimed by us was judged by its claim, read just now. */
+	if (m->v->content != CONTENT_OURS) {
+		r = disk_recheck(m->v, &excl, why);
+		if (r < 0)
+			return r;
+	}
 	r = disk_claim_write(m->v->disk.devnode, &claim);
+	if (excl >= 0)
+		close(excl);
 	if (r < 0)
 		return reason_set(why, r, "%s: cannot write the claim: %m", m->v->disk.devnode);
 	crash_point("claim");
@@ -324,6 +335,14 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 	lc_inspect(c, &det);
 	for (size_t i = 0; i < det.n_warnings; i++)
 		log_warn("%s", det.warnings[i]);
+	if (det.n_unlisted) {
+		/* The configuration names a disk that is not here: do nothing
+		 * rather than something else. */
+		log_error("[disks] devices names %zu disk%s that %s not on this node; nothing was set up",
+			  det.n_unlisted, det.n_unlisted == 1 ? "" : "s", det.n_unlisted == 1 ? "is" : "are");
+		detection_free(&det);
+		return -EPERM;
+	}
 	for (size_t i = 0; i < det.n; i++)
 		if (det.v[i].action == ACTION_REFUSE &&
 		    (det.v[i].role == ROLE_TEMP || det.v[i].role == ROLE_SCRATCH))

@@ -129,6 +129,34 @@ static void disk(const char *name, const char *devno, const char *vendor, const 
 	put(rel, serial);
 }
 
+/* A Hyper-V SCSI disk: its device directory hangs off a VMBus device with
+ * this device id, at this LUN. */
+static void vmbus_disk(const char *name, const char *devno, const char *device_id, unsigned lun,
+		       const char *serial)
+{
+	char rel[256], dev[256], target[512], link[512];
+
+	disk(name, devno, "Msft", "Virtual Disk", serial);
+	snprintf(dev, sizeof(dev), "sys/devices/vmbus/%s/host0/target0:0:%u/0:0:0:%u", device_id, lun, lun);
+	snprintf(rel, sizeof(rel), "sys/devices/vmbus/%s/device_id", device_id);
+	put(rel, device_id);
+	snprintf(rel, sizeof(rel), "%s/model", dev);
+	put(rel, "Virtual Disk");
+	snprintf(rel, sizeof(rel), "%s/vendor", dev);
+	put(rel, "Msft");
+	snprintf(rel, sizeof(rel), "%s/wwid", dev);
+	put(rel, serial);
+	snprintf(link, sizeof(link), "%s/sys/block/%s/device", root, name);
+	snprintf(target, sizeof(target), "rm -rf %s", link);
+	assert_int_equal(system(target), 0);
+	snprintf(target, sizeof(target), "%s/%s", root, dev);
+	assert_int_equal(symlink(target, link), 0);
+}
+
+#define GEN1_RESOURCE "{00000000-0001-8899-0000-000000000000}"
+#define GEN1_OS "{00000000-0000-8899-0000-000000000000}"
+#define GEN2_CONTROLLER "{f8b3781a-1e82-4818-a1c3-63d806ec15bb}"
+
 static void partition(const char *disk_name, const char *name, const char *devno)
 {
 	char rel[256];
@@ -175,18 +203,21 @@ static void pristine_resource(const char *dev, const char *listing)
 	f->ntfs_names = listing;
 }
 
-static void ours(const char *dev, const char *subsystem, const char *key_source)
+/* Our header, with a token that records the disk it was made on. */
+static void ours(const char *dev, const char *role, unsigned index, unsigned members,
+		 const char *key_source, const char *serial)
 {
-	static char tokens[8][256];
+	static char tokens[8][512];
 	static int nt;
 	struct fake *f = fake(dev, PROBE_SIGNATURE, "crypto_LUKS");
 
 	snprintf(f->probe.label, sizeof(f->probe.label), "scratchcrypt");
-	snprintf(f->probe.subsystem, sizeof(f->probe.subsystem), "%s", subsystem);
-	snprintf(tokens[nt], sizeof(tokens[nt]),
-		 "{\"type\":\"scratchcrypt\",\"keyslots\":[],\"key_source\":\"%s\",\"state\":\"ready\"}",
-		 key_source);
-	f->token = tokens[nt++];
+	snprintf(f->probe.subsystem, sizeof(f->probe.subsystem), "%s %u/%u", role, index, members);
+	snprintf(tokens[nt % 8], sizeof(tokens[0]),
+		 "{\"type\":\"scratchcrypt\",\"keyslots\":[],\"key_source\":\"%s\",\"state\":\"ready\","
+		 "\"role\":\"%s\",\"index\":%u,\"members\":%u,\"serial\":\"%s\",\"size\":1073741824}",
+		 key_source, role, index, members, serial);
+	f->token = tokens[nt++ % 8];
 }
 
 static int setup(void **state)
@@ -266,7 +297,7 @@ static void expect(const char *name, enum disk_role role, enum disk_action actio
 static void test_standard_node(void **state)
 {
 	(void)state;
-	disk("sda", "8:0\n", "Msft    ", "Virtual Disk    ", "res");
+	vmbus_disk("sda", "8:0\n", GEN1_RESOURCE, 0, "res");
 	partition("sda", "sda1", "8:1\n");
 	pristine_resource("sda", "DATALOSS_WARNING_README.txt,System Volume Information");
 	disk("sdb", "8:16\n", "Msft", "Virtual Disk", "data");
@@ -282,6 +313,7 @@ static void test_standard_node(void **state)
 	assert_int_equal(det.n, 7); /* loop0 left out */
 	expect("vda", ROLE_OS, ACTION_SKIP, "holds /");
 	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "pristine resource-disk layout");
+	assert_non_null(strstr(find("sda")->identity, "VMBus " GEN1_RESOURCE));
 	expect("sdb", ROLE_DATA, ACTION_SKIP, "xfs");
 	expect("nvme0n1", ROLE_SCRATCH, ACTION_ENCRYPT, "blank");
 	expect("nvme1n1", ROLE_SCRATCH, ACTION_ENCRYPT, "blank");
@@ -383,12 +415,12 @@ static void test_our_own_disks(void **state)
 {
 	(void)state;
 	/* After a reboot the resource disk carries our header, not its layout. */
-	disk("sda", "8:0\n", "Msft", "Virtual Disk", "res");
-	ours("sda", "temp 0/1", "system");
+	vmbus_disk("sda", "8:0\n", GEN1_RESOURCE, 0, "res");
+	ours("sda", "temp", 0, 1, "system", "res");
 	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
-	ours("nvme0n1", "scratch 0/2", "system");
+	ours("nvme0n1", "scratch", 0, 2, "system", "a");
 	disk("nvme1n1", "259:1\n", NULL, NVME, "b");
-	ours("nvme1n1", "scratch 1/2", "hbi");
+	ours("nvme1n1", "scratch", 1, 2, "hbi", "b");
 	disk("sdb", "8:16\n", "Msft", "Virtual Disk", "other");
 	fake("sdb", PROBE_SIGNATURE, "crypto_LUKS"); /* someone else's LUKS */
 	run_detect(false);
@@ -398,6 +430,38 @@ static void test_our_own_disks(void **state)
 	/* Never reopened under another key source. */
 	expect("nvme1n1", ROLE_SCRATCH, ACTION_REFUSE, "deprovision");
 	expect("sdb", ROLE_DATA, ACTION_SKIP, "crypto_LUKS");
+}
+
+/* Regression: a disk's role came from its header. A forged scratchcrypt
+ * header makes no disk a candidate, and on a candidate it must name the
+ * disk it is on, in its role. */
+static void test_forged_headers(void **state)
+{
+	(void)state;
+	/* An iSCSI LUN or a data disk: same vendor, no resource-disk identity. */
+	disk("sdb", "8:16\n", "Msft", "Virtual Disk", "lun");
+	ours("sdb", "scratch", 0, 1, "system", "lun");
+	disk("sdc", "8:32\n", "LIO-ORG", "iscsi-lun", "x");
+	ours("sdc", "temp", 0, 1, "hbi", "x");
+	/* The OS controller's LUN 0 and 2 on Gen2, and Gen1's OS disk id. */
+	vmbus_disk("sdd", "8:48\n", GEN2_CONTROLLER, 0, "os2");
+	vmbus_disk("sde", "8:64\n", GEN1_OS, 0, "os1");
+	/* Local disks carrying headers copied from, or made for, another disk. */
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	ours("nvme0n1", "scratch", 0, 1, "system", "some-other-disk");
+	disk("nvme1n1", "259:1\n", NULL, NVME, "b");
+	ours("nvme1n1", "temp", 0, 1, "system", "b");
+	vmbus_disk("sda", "8:0\n", GEN2_CONTROLLER, 1, "res2");
+	ours("sda", "temp", 0, 1, "system", "res2");
+	run_detect(false);
+	expect("sdb", ROLE_DATA, ACTION_SKIP, "crypto_LUKS");
+	expect("sdc", ROLE_DATA, ACTION_SKIP, "crypto_LUKS");
+	assert_int_not_equal(find("sdd")->role, ROLE_TEMP);
+	assert_int_not_equal(find("sde")->role, ROLE_TEMP);
+	expect("nvme0n1", ROLE_SCRATCH, ACTION_REFUSE, "another disk");
+	expect("nvme1n1", ROLE_SCRATCH, ACTION_REFUSE, "another role");
+	/* Gen2: the resource disk is LUN 1 of the OS disk's controller. */
+	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "set up by scratchcrypt");
 }
 
 static void test_explicit_devices(void **state)
@@ -411,14 +475,31 @@ static void test_explicit_devices(void **state)
 	detection_free(&det);
 	cfg_free(&cfg);
 	cfg_init(&cfg);
-	snprintf(dev, sizeof(dev), "%s/vdb", devdir);
-	cfg.devices.v = calloc(2, sizeof(char *));
-	cfg.devices.v[0] = strdup(dev);
-	cfg.devices.n = 1;
+	/* Entries name devices through any link: resolved to the device. */
+	put("dev/vdb", "");
+	put("dev/vdc", "");
+	disk("vdc", "254:32\n", NULL, "", "c");
+	link_dev("disk/azure/resource", "../../vdc");
+	(void)dev;
+	cfg.devices.v = calloc(4, sizeof(char *));
+	cfg.devices.v[0] = strdup("/dev/vdb");
+	cfg.devices.v[1] = strdup("/dev/disk/azure/resource");
+	cfg.devices.n = 2;
 	assert_int_equal(detect_run(&cfg, &o, &det), 0);
 	expect("vdb", ROLE_TEMP, ACTION_ENCRYPT, "blank");
+	expect("vdc", ROLE_TEMP, ACTION_ENCRYPT, "blank");
 	expect("nvme0n1", ROLE_UNKNOWN, ACTION_SKIP, "not a local temp or scratch disk");
 	expect("vda", ROLE_OS, ACTION_SKIP, "holds /");
+	assert_int_equal(det.n_unlisted, 0);
+
+	/* Regression: an entry that names nothing was silently matched by
+	 * nothing, and start did nothing with exit 0. */
+	cfg.devices.v[2] = strdup("/dev/disk/by-id/nothing-here");
+	cfg.devices.n = 3;
+	detection_free(&det);
+	assert_int_equal(detect_run(&cfg, &o, &det), 0);
+	assert_int_equal(det.n_unlisted, 1);
+	assert_non_null(strstr(det.warnings[det.n_warnings - 1], "/dev/disk/by-id/nothing-here"));
 }
 
 static void test_other_agents_claiming_the_disk(void **state)
@@ -469,6 +550,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_use_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signatures_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_our_own_disks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_headers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_agents_claiming_the_disk, setup, teardown),
 		cmocka_unit_test(test_subsystem_roundtrip),

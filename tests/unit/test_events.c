@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -57,11 +58,50 @@ static void test_bad_documents(void **state)
 	assert_int_equal(events_parse("{\"Events\":[{\"EventType\":\"Terminate\"}]}", "n", ev, 4), 0);
 }
 
+/* Regression: JSON null or numbers where strings belong were printed with
+ * "%s" from a NULL pointer; a NULL or empty reply crashed the tokenizer. */
+static void test_hostile_documents(void **state)
+{
+	struct sched_event ev[4];
+
+	(void)state;
+	assert_int_equal(events_parse(NULL, "n", ev, 4), -EBADMSG);
+	assert_int_equal(events_parse("{\"Events\":[]} x", "n", ev, 4), -EBADMSG);
+	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":null,\"EventType\":\"Terminate\","
+				      "\"EventStatus\":\"Scheduled\"}]}", "n", ev, 4), 0);
+	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":\"a\",\"EventType\":null,"
+				      "\"EventStatus\":\"Scheduled\"}]}", "n", ev, 4), 0);
+	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":\"a\",\"EventType\":\"Terminate\","
+				      "\"EventStatus\":\"Scheduled\",\"Resources\":[null,7,\"n\"]}]}",
+				      "n", ev, 4), 1);
+	assert_true(events_must_shred(&ev[0]));
+	assert_int_equal(events_parse("{\"Events\":[null,7,\"x\",[]]}", "n", ev, 4), 0);
+}
+
+/* Regression: past 32 handled events, watch-events read beyond its list. */
+static void test_seen_wraps(void **state)
+{
+	struct events_seen h = { 0 };
+	char id[16];
+
+	(void)state;
+	for (int i = 0; i < 3 * EVENTS_REMEMBERED + 5; i++) {
+		snprintf(id, sizeof(id), "e%d", i);
+		assert_false(events_seen(&h, id));
+		events_remember(&h, id);
+		assert_true(events_seen(&h, id));
+	}
+	assert_true(events_seen(&h, "e100"));
+	assert_false(events_seen(&h, "e0"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_bad_documents),
+		cmocka_unit_test(test_hostile_documents),
+		cmocka_unit_test(test_seen_wraps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

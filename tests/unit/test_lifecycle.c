@@ -97,10 +97,18 @@ int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct d
 	out->v = calloc(w.n_disks + 1, sizeof(*out->v));
 	memcpy(out->v, w.disks, w.n_disks * sizeof(*w.disks));
 	out->n = w.n_disks;
-	/* What libblkid would see now. */
+	/* What libblkid would see now: a header labelled scratchcrypt, which
+	 * lc_inspect accepts only when its token names this disk. */
 	for (size_t i = 0; i < out->n; i++)
-		if (w.hdr[i].present)
-			out->v[i].content = CONTENT_OURS;
+		if (w.hdr[i].present) {
+			struct probe_result *p = &out->v[i].probe;
+
+			out->v[i].content = CONTENT_FOREIGN;
+			out->v[i].action = ACTION_REFUSE;
+			p->kind = PROBE_SIGNATURE;
+			snprintf(p->type, sizeof(p->type), "crypto_LUKS");
+			snprintf(p->label, sizeof(p->label), "%s", DM_LUKS_LABEL);
+		}
 	return 0;
 }
 
@@ -156,6 +164,18 @@ int __wrap_disk_header_place(const char *dev, const char *hdr_file, uint64_t siz
 	w.hdr[i].present = true;
 	w.hdr[i].sector = w.hdr[i].pending_sector;
 	w.hdr[i].token[0] = '\0';
+	return 0;
+}
+
+/* The disk is as detected, unless a test changes it under us. */
+static const char *changed_dev;
+
+int __wrap_disk_recheck(const struct verdict *v, int *fd, struct reason *why)
+{
+	if (changed_dev && strcmp(v->disk.devnode, changed_dev) == 0)
+		return reason_set(why, -EMEDIUMTYPE, "%s changed since it was detected; left untouched",
+				  v->disk.devnode);
+	*fd = -1;
 	return 0;
 }
 
@@ -500,9 +520,7 @@ static void test_resume_after_kill(void **state)
 	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
 	/* Killed during mkfs: mapped, the token says mkfs did not finish. */
 	w.n_mounts = 0;
-	w.hdr[0].token[0] = '\0';
-	snprintf(w.hdr[0].token, sizeof(w.hdr[0].token),
-		 "{\"type\":\"scratchcrypt\",\"keyslots\":[],\"key_source\":\"system\",\"fs_ready\":false}");
+	assert_int_equal(token_set_state(w.hdr[0].dev, TOKEN_NEW), 0);
 	unsigned formats = w.formats, mkfs = w.mkfs;
 	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
 	assert_int_equal(w.formats, formats); /* the open mappings are kept */
@@ -687,12 +705,27 @@ static void test_start_after_a_cut_off_stop(void **state)
 	assert_int_equal(w.wipes, 3);
 }
 
+/* A disk that changes between detection and the first write (another
+ * process wrote to it while HBI keys were fetched) is left untouched. */
+static void test_disk_changed_before_first_write(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	changed_dev = w.disks[0].disk.devnode;
+	assert_int_equal(lc_start(&cfg, &opts, &res), -EMEDIUMTYPE);
+	changed_dev = NULL;
+	assert_false(w.hdr[0].claimed);
+	assert_false(w.hdr[0].present);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_fresh_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),

@@ -79,7 +79,7 @@ def start_stop(build_dir):
     untouched = ["os.img", "nvme-foreign.img", "data.img"]
     before = {f: sha256(node.path(f)) for f in untouched}
 
-    r = node.boot(conf() + DEVICES + json_out("detect", "scratchcrypt --json detect") + f"""
+    r = node.boot(conf() + DEVICES + RESLINK + json_out("detect", "scratchcrypt --json detect") + f"""
 ND=$(nvme_by_serial SCNVMEFOREIGN)
 DATA=$(scsi_by_serial SCDATA)
 echo "SC-VALUE ND=$ND"; echo "SC-VALUE DATA=$DATA"
@@ -328,6 +328,7 @@ intact "a start stopped at {step}"
 step "hbi: rewrap stopped at {step}"
 crash rewrap {step} --key https://scvault.vault.azure.net/keys/{key}
 expect_rc 0 scratchcrypt -q rewrap --key https://scvault.vault.azure.net/keys/{key}
+use_key {key}
 expect_rc 0 scratchcrypt -q stop --keep
 expect_rc 0 scratchcrypt -q start
 intact "a rewrap stopped at {step}"
@@ -526,7 +527,7 @@ true
 def demo(build_dir):
     """The main job in an emulated node: detect, start, status, stop, shown as it runs."""
     node = standard_node(build_dir, "demo")
-    r = node.boot(conf() + DEVICES + r"""
+    r = node.boot(conf() + DEVICES + RESLINK + r"""
 show() { echo "SC-SHOW"; echo "SC-SHOW \$ $*"; "$@" >/tmp/out 2>&1; rc=$?; sed 's/^/SC-SHOW /' /tmp/out; echo "SC-SHOW (exit code $rc)"; }
 set +e
 show scratchcrypt detect
@@ -609,7 +610,10 @@ vault_url = https://scvault.vault.azure.net
 key_name = tempdisk
 ca_bundle = /etc/scratchcrypt/ca.pem
 retry_cap_s = 12
-""") + 'net_up "169.254.169.100 scvault.vault.azure.net"\n'
+""") + 'net_up "169.254.169.100 scvault.vault.azure.net"\n' + r"""
+# use_key NAME: what an operator does after 'rewrap --key': name the new key.
+use_key() { sed -i "s/^key_name = .*/key_name = $1/" /etc/scratchcrypt/scratchcrypt.conf; }
+"""
 
 
 def hbi_node(build_dir, name):
@@ -670,6 +674,13 @@ grep -q "{MARKER}" /mnt/scratch/marker.txt || fail "the scratch volume lost its 
 {json_out("status", "scratchcrypt --json status")}
 step "rewrap to another key in the same vault"
 expect_rc 0 scratchcrypt rewrap --key https://scvault.vault.azure.net/keys/tempdisk2
+step "until the configuration names the new key, its tokens are refused"
+expect_rc 0 scratchcrypt stop --keep
+rc=0; scratchcrypt start 2>/tmp/err || rc=$?
+[ $rc = 78 ] || fail "start with tokens of another key exited $rc, expected 78"
+grep -q "not the configured key 'tempdisk'" /tmp/err || fail "no clear error: $(cat /tmp/err)"
+use_key tempdisk2
+expect_rc 0 scratchcrypt start
 step "rewrap to a key in another vault is refused"
 rc=0; scratchcrypt rewrap --key https://othervault.vault.azure.net/keys/k 2>/tmp/err || rc=$?
 [ $rc = 78 ] || fail "rewrap to another vault exited $rc, expected 78"
