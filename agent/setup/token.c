@@ -177,27 +177,35 @@ char *token_hbi_to_json(const char *kid, const char *wrapped)
 	return to_string(o);
 }
 
-int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped)
+int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped)
 {
-	struct json_object *o;
-	const char *k, *w;
-	char *json = NULL;
-	int r = dm_luks_token_get(dev, TOKEN_HBI_TYPE, &json);
+	struct json_object *o = json ? json_tokener_parse(json) : NULL;
+	const char *k = NULL, *w = NULL;
+	int r = -EBADMSG;
 
-	if (r < 0)
-		return r;
-	o = json_tokener_parse(json);
-	free(json);
-	k = o ? get_string(o, "kid") : NULL;
-	w = o ? get_string(o, "wrapped_key") : NULL;
-	r = -EBADMSG;
-	if (k && (!wrapped || w)) {
+	if (o && json_object_is_type(o, json_type_object)) {
+		k = get_string(o, "kid");
+		w = get_string(o, "wrapped_key");
+	}
+	if (k && k[0] && strlen(k) < kid_size && (!wrapped || (w && w[0]))) {
 		snprintf(kid, kid_size, "%s", k);
 		r = 0;
 		if (wrapped && !(*wrapped = strdup(w)))
 			r = -ENOMEM;
 	}
 	json_object_put(o);
+	return r;
+}
+
+int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped)
+{
+	char *json = NULL;
+	int r = dm_luks_token_get(dev, TOKEN_HBI_TYPE, &json);
+
+	if (r < 0)
+		return r;
+	r = token_hbi_parse(json, kid, kid_size, wrapped);
+	free(json);
 	return r;
 }
 

@@ -57,6 +57,8 @@ int token_set_state(const char *dev, enum token_state state);
 
 char *token_hbi_to_json(const char *kid, const char *wrapped);
 /* kid, and the wrapped key (malloc'd) when wrapped is not NULL. */
+/* The HBI token's kid and wrapped key; -EBADMSG for any other JSON. */
+int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped);
 int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped);
 int token_hbi_write(const char *dev, const char *json);
 

@@ -719,6 +719,35 @@ static void test_disk_changed_before_first_write(void **state)
 	assert_false(w.hdr[0].present);
 }
 
+/* Regression: an HBI token whose wrapped_key is null crashed start. */
+static void test_hostile_tokens(void **state)
+{
+	static const char *const bad[] = {
+		"", "null", "[]", "{", "{\"kid\":\"k\",\"wrapped_key\":null}",
+		"{\"kid\":null,\"wrapped_key\":\"x\"}", "{\"kid\":\"k\",\"wrapped_key\":7}",
+		"{\"kid\":\"k\",\"wrapped_key\":\"\"}", "{\"kid\":[],\"wrapped_key\":{}}",
+	};
+	struct sc_token t;
+	char kid[64], *wrapped = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(token_hbi_parse(bad[i], kid, sizeof(kid), &wrapped), -EBADMSG);
+		assert_int_equal(token_from_json(bad[i], &t), -EBADMSG);
+	}
+	assert_int_equal(token_hbi_parse(NULL, kid, sizeof(kid), &wrapped), -EBADMSG);
+	assert_null(wrapped);
+	assert_int_equal(token_hbi_parse("{\"kid\":\"k\",\"wrapped_key\":\"w\"}", kid, sizeof(kid),
+					 &wrapped), 0);
+	assert_string_equal(wrapped, "w");
+	free(wrapped);
+	/* Wrong types in our own token are absent values, never a crash. */
+	assert_int_equal(token_from_json("{\"type\":\"scratchcrypt\",\"role\":null,\"index\":\"1\","
+					 "\"members\":-3,\"serial\":7,\"size\":null,\"state\":\"ready\"}", &t), 0);
+	assert_int_equal(t.members, 0);
+	assert_string_equal(t.serial, "");
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -726,6 +755,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fresh_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, teardown),
+		cmocka_unit_test(test_hostile_tokens),
 		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
