@@ -273,7 +273,11 @@ static int p_textfile(const char *v, void *f)
 {
 	size_t len = strlen(v);
 
-	if (len && (v[0] != '/' || len < 6 || strcmp(v + len - 5, ".prom") != 0))
+	const char *base = strrchr(v, '/');
+
+	/* An absolute path to a .prom file, with no "." or ".." on the way. */
+	if (len && (v[0] != '/' || len < 6 || strcmp(v + len - 5, ".prom") != 0 ||
+		    strstr(v, "/./") || strstr(v, "/../") || strstr(v, "//") || !base || base[1] == '.'))
 		return -EINVAL;
 	return set_str(f, v);
 }

@@ -2,6 +2,7 @@
 #include "agent/report/metrics.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,36 +53,77 @@ static int write_metrics(FILE *f, const struct status *st, const char *command, 
 	return ferror(f) ? -EIO : 0;
 }
 
+/* The textfile directory, opened without following a last symlink: it must
+ * be root's and writable by nobody else, or whoever can write it could
+ * point our file at any other. -EPERM when it is not; -ENOENT when there is
+ * no node_exporter here. */
+static int open_textfile_dir(const char *dir, int *dirfd)
+{
+	struct stat sb;
+	int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOTDIR || errno == ELOOP ? -EPERM : -errno;
+	if (fstat(fd, &sb) < 0 || sb.st_uid != 0 || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return -EPERM;
+	}
+	*dirfd = fd;
+	return 0;
+}
+
 int metrics_write(const struct cfg *c, const char *command, int exit_code)
 {
-	char dir[4096], tmp[4200];
+	char dir[4096], tmp[300];
+	const char *base;
 	struct status st;
-	struct stat sb;
-	FILE *f;
-	int r;
+	int dfd = -1, fd = -1, r;
+	FILE *f = NULL;
 
 	if (!c->metrics_textfile || !*c->metrics_textfile)
 		return 0;
 	snprintf(dir, sizeof(dir), "%s", c->metrics_textfile);
 	*strrchr(dir, '/') = '\0';
-	if (stat(dir[0] ? dir : "/", &sb) < 0 || !S_ISDIR(sb.st_mode))
+	base = strrchr(c->metrics_textfile, '/') + 1;
+	r = open_textfile_dir(dir, &dfd);
+	if (r == -ENOENT)
 		return 0; /* no node_exporter here */
-	r = status_collect(c, &sys_paths_default, &st);
+	if (r == -EPERM)
+		return log_warn_errno(r, "not writing %s: %s is not a directory that only root can write",
+				      c->metrics_textfile, dir[0] ? dir : "/");
 	if (r < 0)
+		return log_warn_errno(r, "not writing %s: cannot open %s: %m", c->metrics_textfile, dir);
+	r = status_collect(c, &sys_paths_default, &st);
+	if (r < 0) {
+		close(dfd);
 		return log_warn_errno(r, "cannot collect the status for %s: %m", c->metrics_textfile);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", c->metrics_textfile, (int)getpid());
-	f = fopen(tmp, "we");
-	if (!f)
-		return log_warn_errno(-errno, "cannot write %s: %m", tmp);
-	(void)fchmod(fileno(f), 0644);
+	}
+	/* A new file of our own, never one that was there: O_EXCL, O_NOFOLLOW. */
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", base, (int)getpid());
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == EEXIST && unlinkat(dfd, tmp, 0) == 0)
+		fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		r = log_warn_errno(-errno, "cannot write %s/%s: %m", dir, tmp);
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	(void)fchmod(fd, 0644);
 	r = write_metrics(f, &st, command, exit_code);
+	if (fflush(f) != 0 && r == 0)
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
 	if (fclose(f) != 0 && r == 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, c->metrics_textfile) < 0)
+	if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
-		return log_warn_errno(r, "cannot write %s: %m", c->metrics_textfile);
+		(void)unlinkat(dfd, tmp, 0);
+		log_warn_errno(r, "cannot write %s: %m", c->metrics_textfile);
 	}
-	return 0;
+out:
+	close(dfd);
+	return r;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -297,6 +298,39 @@ static void test_metrics(void **state)
 	assert_non_null(strstr(buf, "scratchcrypt_cmk_supported{role=\"os\"} 0\n"));
 	assert_non_null(strstr(buf, "scratchcrypt_last_run_exit_code{command=\"start\"} 0\n"));
 	assert_non_null(strstr(buf, "# TYPE scratchcrypt_disk_state gauge"));
+	/* Regression: a symlink planted where the file goes is replaced, never
+	 * followed, and a directory others can write gets nothing. */
+	char victim[160], cmd[400];
+	struct stat sb;
+
+	snprintf(victim, sizeof(victim), "%s/victim", rundir);
+	f = fopen(victim, "w");
+	fputs("keep me", f);
+	fclose(f);
+	assert_int_equal(chmod(victim, 0600), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(metrics_write(&cfg, "start", 0), 0);
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISREG(sb.st_mode));
+	assert_int_equal(stat(victim, &sb), 0);
+	assert_int_equal(sb.st_size, 7);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(chmod(rundir, 01777), 0);
+	assert_int_equal(metrics_write(&cfg, "stop", 0), -EPERM);
+	f = fopen(path, "r");
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	assert_null(strstr(buf, "command=\"stop\""));
+	assert_int_equal(chmod(rundir, 0755), 0);
+	snprintf(cmd, sizeof(cmd), "%s/link-dir", rundir);
+	assert_int_equal(symlink(rundir, cmd), 0);
+	free(cfg.metrics_textfile);
+	snprintf(buf, sizeof(buf), "%s/scratchcrypt.prom", cmd);
+	cfg.metrics_textfile = strdup(buf);
+	assert_int_equal(metrics_write(&cfg, "stop", 0), -EPERM);
+
 	/* No directory, no file, no error: node_exporter is not on every node. */
 	free(cfg.metrics_textfile);
 	cfg.metrics_textfile = strdup("/nonexistent/dir/scratchcrypt.prom");
