@@ -164,14 +164,25 @@ int fs_has_warning(const char *mount_point)
 
 int fs_write_warning(const char *mount_point)
 {
-	char path[4096];
-	int fd, r = 0;
+	struct stat st;
+	int dfd, fd, r = 0;
 
-	snprintf(path, sizeof(path), "%s/" FS_WARNING_FILE, mount_point);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0444);
-	if (fd < 0)
+	/* The filesystem may hold what its users put there: a FIFO, a symlink
+	 * or a directory by this name is left alone, and nothing blocks. */
+	dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
-	if (write(fd, warning_text, sizeof(warning_text) - 1) != (ssize_t)(sizeof(warning_text) - 1))
+	fd = openat(dfd, FS_WARNING_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+		    0444);
+	close(dfd);
+	if (fd < 0)
+		return errno == ELOOP || errno == EISDIR || errno == ENXIO ? -EEXIST : -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EEXIST;
+	}
+	if (ftruncate(fd, 0) < 0 ||
+	    write(fd, warning_text, sizeof(warning_text) - 1) != (ssize_t)(sizeof(warning_text) - 1))
 		r = -EIO;
 	if (close(fd) < 0 && !r)
 		r = -errno;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -748,6 +749,37 @@ static void test_hostile_tokens(void **state)
 	assert_string_equal(t.serial, "");
 }
 
+/* Regression: a FIFO by the warning file's name on a reopened HBI
+ * filesystem blocked start; a symlink there must not be followed. */
+int __real_fs_write_warning(const char *mount_point);
+static void test_warning_file_is_never_followed(void **state)
+{
+	char dir[] = "/tmp/sc-test-warning-XXXXXX", path[128], victim[128], cmd[160];
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/" FS_WARNING_FILE, dir);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(__real_fs_write_warning(dir), -EEXIST);
+	assert_int_equal(unlink(path), 0);
+	f = fopen(victim, "w");
+	fputs("mine", f);
+	fclose(f);
+	assert_int_equal(symlink(victim, path), 0);
+	assert_int_equal(__real_fs_write_warning(dir), -EEXIST);
+	assert_int_equal(stat(victim, &st), 0);
+	assert_int_equal(st.st_size, 4);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(__real_fs_write_warning(dir), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_size > 100);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
@@ -756,6 +788,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, teardown),
 		cmocka_unit_test(test_hostile_tokens),
+		cmocka_unit_test(test_warning_file_is_never_followed),
 		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
