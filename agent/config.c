@@ -167,6 +167,9 @@ static bool cipher_key_bits_ok(const char *cipher, unsigned bits)
 struct parse_ctx {
 	struct cfg *c;
 	char msg[256]; /* first error, without the line */
+	FILE *f;
+	int line;      /* lines read so far */
+	int long_line; /* the first line longer than inih takes, or 0 */
 };
 
 /* Value parsers: each reads value into the struct cfg field it is given. */
@@ -215,6 +218,39 @@ static int p_list(const char *v, void *f)
 static int p_abs_path(const char *v, void *f)
 {
 	return set_abs_path(f, v);
+}
+
+/* A normalised absolute path: no empty, "." or ".." components, no
+ * trailing slash. */
+static bool normalised(const char *v)
+{
+	if (v[0] != '/' || !v[1] || v[strlen(v) - 1] == '/' || strstr(v, "//"))
+		return false;
+	for (const char *c = v; c; c = strchr(c + 1, '/'))
+		if (!strncmp(c, "/./", 3) || !strcmp(c, "/.") || !strncmp(c, "/../", 4) || !strcmp(c, "/.."))
+			return false;
+	return true;
+}
+
+/* Whether path is dir or lies under it. */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || !strcmp(dir, "/"));
+}
+
+/* Where a volume may be mounted: anywhere but the system's own trees. */
+static int p_mount_point(const char *v, void *f)
+{
+	static const char *const system_dirs[] = { "/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr" };
+
+	if (!normalised(v) || strlen(v) >= PATH_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
+		if (path_under(v, system_dirs[i]))
+			return -EINVAL;
+	return set_str(f, v);
 }
 
 static int p_string(const char *v, void *f)
@@ -306,8 +342,10 @@ static const struct cfg_key keys[] = {
 	K("node", "imds_tags", p_bool, imds_tags, "must be true or false"),
 	K("disks", "devices", p_devices, devices, "must be a comma-separated list of /dev paths"),
 	K("disks", "nvme_models", p_list, nvme_models, "must be a comma-separated list of model globs"),
-	K("temp", "mount_point", p_abs_path, temp_mount, "must be an absolute path other than /"),
-	K("scratch", "mount_point", p_abs_path, scratch_mount, "must be an absolute path other than /"),
+	K("temp", "mount_point", p_mount_point, temp_mount,
+	  "must be a normalised absolute path, not / and not in /proc, /sys, /dev, /run, /boot, /etc or /usr"),
+	K("scratch", "mount_point", p_mount_point, scratch_mount,
+	  "must be a normalised absolute path, not / and not in /proc, /sys, /dev, /run, /boot, /etc or /usr"),
 	K("filesystem", "type", p_fs, fs, "must be ext4 or xfs"),
 	K("crypt", "cipher", p_cipher, cipher,
 	  "must be aes-xts-plain64, serpent-xts-plain64, twofish-xts-plain64, "
@@ -369,6 +407,50 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 0;
 }
 
+/* inih's reader, one line at a time. Debian's libinih splits a line
+ * longer than its buffer and reads the tail as a line of its own, so a
+ * long comment could become a live key: such a line ends the parse. */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parse_ctx *p = stream;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n = getline(&line, &cap, p->f);
+
+	if (n < 0 || p->long_line) {
+		free(line);
+		return NULL;
+	}
+	p->line++;
+	if (n >= size) {
+		p->long_line = p->line;
+		free(line);
+		return NULL;
+	}
+	memcpy(buf, line, (size_t)n + 1);
+	free(line);
+	return buf;
+}
+
+/* What no single key can check. */
+static int check_together(struct cfg *c, const char *path)
+{
+	const char *t = c->temp_mount, *s = c->scratch_mount;
+
+	if (!cipher_key_bits_ok(c->cipher, c->key_bits)) {
+		snprintf(c->error, sizeof(c->error), "%s: [crypt] key_bits = %u does not fit cipher %s",
+			 path, c->key_bits, c->cipher);
+		return -EINVAL;
+	}
+	if (path_under(t, s) || path_under(s, t)) {
+		snprintf(c->error, sizeof(c->error),
+			 "%s: [temp] mount_point = %s and [scratch] mount_point = %s must be distinct "
+			 "and not inside each other", path, t, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cfg_load(struct cfg *c, const char *path)
 {
 	struct parse_ctx p = { .c = c };
@@ -381,17 +463,16 @@ int cfg_load(struct cfg *c, const char *path)
 		snprintf(c->error, sizeof(c->error), "%s: cannot open: %s", path, strerror(-r));
 		return r;
 	}
-	line = ini_parse_file(f, handler, &p);
+	p.f = f;
+	line = ini_parse_stream(read_line, &p, handler, &p);
 	fclose(f);
-	if (line == 0) {
-		if (!cipher_key_bits_ok(c->cipher, c->key_bits)) {
-			snprintf(c->error, sizeof(c->error),
-				 "%s: [crypt] key_bits = %u does not fit cipher %s", path,
-				 c->key_bits, c->cipher);
-			return -EINVAL;
-		}
-		return 0;
+	if (p.long_line && (line == 0 || line > p.long_line)) {
+		snprintf(c->error, sizeof(c->error), "%s:%d: the line is too long (the limit is %d characters)",
+			 path, p.long_line, INI_MAX_LINE - 2);
+		return -EINVAL;
 	}
+	if (line == 0)
+		return check_together(c, path);
 	if (line > 0 && !p.msg[0])
 		snprintf(p.msg, sizeof(p.msg), "syntax error");
 	snprintf(c->error, sizeof(c->error), "%s:%d: %s", path, line, p.msg);

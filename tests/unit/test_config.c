@@ -165,7 +165,50 @@ static const struct {
 	{ "[nodes]\nrole = serverless\n", "unknown section" },
 	{ "[node]\nthis line has no equals sign\n", ":2: syntax error" },
 	{ "[crypt]\ncipher = aes-cbc-essiv:sha256\n", "key_bits = 512 does not fit" },
+	/* Mount points: never the system's own trees, always normalised. */
+	{ "[temp]\nmount_point = /etc\n", "[temp] mount_point" },
+	{ "[temp]\nmount_point = /proc/x\n", "[temp] mount_point" },
+	{ "[temp]\nmount_point = /mnt/..\n", "[temp] mount_point" },
+	{ "[scratch]\nmount_point = /mnt/./scratch\n", "[scratch] mount_point" },
+	{ "[scratch]\nmount_point = /mnt//scratch\n", "[scratch] mount_point" },
+	{ "[scratch]\nmount_point = /mnt/scratch/\n", "[scratch] mount_point" },
+	{ "[scratch]\nmount_point = /usr/local/scratch\n", "[scratch] mount_point" },
+	{ "[scratch]\nmount_point = /run/x\n", "[scratch] mount_point" },
+	{ "[scratch]\nmount_point = /boot\n", "[scratch] mount_point" },
+	{ "[scratch]\nmount_point = /sys\n", "[scratch] mount_point" },
+	{ "[scratch]\nmount_point = /dev/shm/x\n", "[scratch] mount_point" },
+	{ "[temp]\nmount_point = /mnt/x\n[scratch]\nmount_point = /mnt/x\n", "must be distinct" },
+	{ "[temp]\nmount_point = /mnt\n", "not inside each other" },
+	{ "[temp]\nmount_point = /data\n[scratch]\nmount_point = /data/scratch\n", "not inside each other" },
+	{ "[metrics]\ntextfile = /var/lib/x/../../etc/x.prom\n", "[metrics] textfile" },
+	{ "[metrics]\ntextfile = /var/lib/x/.hidden.prom\n", "[metrics] textfile" },
+	{ "[disks]\ndevices = /dev/sdb, sdc\n", "[disks] devices" },
+	/* Regression: libinih split a line over 200 characters and read its
+	 * tail as a key of its own. */
+	{ "[node]\n; a long comment that goes on and on and on and on and on and on and on and on and on "
+	  "and on and on and on and on and on and on and on and on and on and on and on and on and on and "
+	  "on                     key_source = customer\n", ":2: the line is too long" },
+	{ "[node]\nrole = serverless\n\n[hbi]\nvault_url = https://v.vault.azure.net/"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+	  ":5: the line is too long" },
 };
+
+/* Container storage goes on scratch: paths outside the system's trees stay allowed. */
+static void test_mount_points_allowed(void **state)
+{
+	struct cfg c;
+
+	(void)state;
+	assert_int_equal(load(&c, "[temp]\nmount_point = /mnt/resource\n[scratch]\n"
+				  "mount_point = /var/lib/containerd\n"), 0);
+	assert_string_equal(c.scratch_mount, "/var/lib/containerd");
+	cfg_free(&c);
+	assert_int_equal(load(&c, "[temp]\nmount_point = /mnt/res\n[scratch]\nmount_point = /mnt/resource\n"), 0);
+	cfg_free(&c);
+	assert_int_equal(load(&c, "[scratch]\nmount_point = /usrdata\n"), 0);
+	cfg_free(&c);
+}
 
 static void test_bad_values(void **state)
 {
@@ -292,6 +335,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_every_key),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_mount_points_allowed),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_imds_tags),
 	};
