@@ -74,6 +74,9 @@ static void usage(FILE *f)
 		   "See scratchcrypt(8).\n");
 }
 
+/* How long status and detect wait for instance-metadata tags. */
+#define TAGS_QUICK_S 2
+
 /* The one place where errors become exit codes. */
 static int exit_code(int r)
 {
@@ -357,13 +360,21 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 		log_error("%s", c->error);
 		return EX_CONFIG;
 	}
-	if (c->imds_tags && v->policy && strcmp(v->name, "stop") != 0) {
-		r = tags_apply(c);
-		if (r < 0)
-			return exit_code(r);
-	}
+	/* What the configuration alone decides is refused before any call. */
 	if (v->policy && cfg_check_policy(c, msg, sizeof(msg)) < 0) {
 		log_error("%s: %s", a->config, msg);
+		return EX_CONFIG;
+	}
+	if (c->imds_tags && v->policy) {
+		/* Commands that only report never wait out the retries. */
+		r = tags_apply(c, v->network ? c->hbi.retry_cap_s : TAGS_QUICK_S);
+		if (r < 0 && v->network)
+			return exit_code(r);
+		if (r < 0)
+			log_warn("showing the configuration's role and key source instead of the tags'");
+	}
+	if (v->policy && cfg_check_policy(c, msg, sizeof(msg)) < 0) {
+		log_error("%s: %s (from the instance-metadata tags)", a->config, msg);
 		return EX_CONFIG;
 	}
 	return EX_OK;

@@ -20,10 +20,10 @@ static void on_tag(void *ctx, const char *name, const char *value)
 }
 
 /* [node] imds_tags: the node role and the HBI flag from instance metadata. */
-int tags_apply(struct cfg *c)
+int tags_apply(struct cfg *c, unsigned retry_cap_s)
 {
 	struct kf_config kc = { .imds_endpoint = c->hbi.imds_endpoint,
-				.retry_cap_s = c->hbi.retry_cap_s };
+				.retry_cap_s = retry_cap_s };
 	struct tag_ctx t = { .c = c };
 	struct kf_session *s = NULL;
 	struct kf_error e;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -10,6 +11,11 @@
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_set_level(enum log_level lvl);
+/* Copies src with control characters (below 0x20, and 0x7f) written as
+ * \xNN; returns the length written. */
+size_t str_escape(char *dst, size_t size, const char *src);
+/* One line for a person: formatted, control characters escaped. */
+void print_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Logs with %m bound to -r and returns r, so callers can write
  * return log_error_errno(r, "...: %m"). */

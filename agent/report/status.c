@@ -260,14 +260,15 @@ void status_print_table(const struct status *st, FILE *f)
 		if ((int)strlen(devs) > w)
 			w = (int)strlen(devs);
 	}
-	fprintf(f, "node: %s, key source: %s\n\n", node_role_to_string(st->node_role),
+	print_line(f, "node: %s, key source: %s", node_role_to_string(st->node_role),
 		key_source_to_string(st->key_source));
-	fprintf(f, "%-8s %-14s %-17s %-*s  %s\n", "ROLE", "STATE", "KEY SOURCE", w, "DEVICES", "MOUNT");
+	fputc('\n', f);
+	print_line(f, "%-8s %-14s %-17s %-*s  %s", "ROLE", "STATE", "KEY SOURCE", w, "DEVICES", "MOUNT");
 	for (size_t i = 0; i < st->n_rows; i++) {
 		const struct status_row *r = &st->rows[i];
 
 		join_devices(r, devs, sizeof(devs));
-		fprintf(f, "%-8s %-14s %-17s %-*s  %s\n", disk_role_to_string(r->role),
+		print_line(f, "%-8s %-14s %-17s %-*s  %s", disk_role_to_string(r->role),
 			disk_state_to_string(r->state), r->key_source ?: "-", w, devs,
 			r->mount_point[0] ? r->mount_point : "-");
 	}
@@ -276,19 +277,19 @@ void status_print_table(const struct status *st, FILE *f)
 		const struct status_row *r = &st->rows[i];
 
 		if (r->mapping[0])
-			fprintf(f, "%s: %s, %s, %u-bit key, %u-byte sectors\n",
+			print_line(f, "%s: %s, %s, %u-bit key, %u-byte sectors",
 				disk_role_to_string(r->role), r->mapping, r->cipher, r->key_bits,
 				r->sector_size);
 		if (r->vault[0]) {
 			char when[32];
 
-			fprintf(f, "%s: HBI key %s in vault %s, version %s; last unwrapped %s\n",
+			print_line(f, "%s: HBI key %s in vault %s, version %s; last unwrapped %s",
 				disk_role_to_string(r->role), r->key_name, r->vault,
 				r->key_version[0] ? r->key_version : "(current)",
 				r->last_unwrap ? iso_time(r->last_unwrap, when, sizeof(when)) : "never");
 		}
 		if (r->note[0])
-			fprintf(f, "%s: %s\n", disk_role_to_string(r->role), r->note);
+			print_line(f, "%s: %s", disk_role_to_string(r->role), r->note);
 	}
 }
 
@@ -320,14 +321,14 @@ struct json_object *detection_to_json(const struct detection *d)
 
 void detection_print_table(const struct detection *d, FILE *f)
 {
-	fprintf(f, "%-16s %-8s %-8s %-28s %s\n", "DEVICE", "ROLE", "ACTION", "MODEL", "REASON");
+	print_line(f, "%-16s %-8s %-8s %-28s %s", "DEVICE", "ROLE", "ACTION", "MODEL", "REASON");
 	for (size_t i = 0; i < d->n; i++) {
 		const struct verdict *v = &d->v[i];
 
-		fprintf(f, "%-16s %-8s %-8s %-28.28s %s\n", v->disk.devnode,
+		print_line(f, "%-16s %-8s %-8s %-28.28s %s", v->disk.devnode,
 			disk_role_to_string(v->role), disk_action_to_string(v->action),
 			v->disk.model[0] ? v->disk.model : "-", v->reason);
 	}
 	for (size_t i = 0; i < d->n_warnings; i++)
-		fprintf(f, "warning: %s\n", d->warnings[i]);
+		print_line(f, "warning: %s", d->warnings[i]);
 }

@@ -14,6 +14,7 @@
 
 #include "agent/setup/fs.h"
 #include "agent/report/metrics.h"
+#include "base/log.h"
 #include "agent/setup/runstate.h"
 #include "agent/report/status.h"
 #include "dm/dm.h"
@@ -271,6 +272,23 @@ static void test_table(void **state)
 	assert_non_null(strstr(buf, "aes-xts-plain64, 512-bit key, 4096-byte sectors"));
 }
 
+/* A disk label or a service reply with escape sequences never reaches the
+ * terminal as one. */
+static void test_control_characters_escaped(void **state)
+{
+	char buf[4096] = "";
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	(void)state;
+	print_line(f, "label '%s'", "\x1b]0;owned\x07\x1b[2Jx\ty\r");
+	fclose(f);
+	assert_string_equal(buf, "label '\\x1b]0;owned\\x07\\x1b[2Jx\\x09y\\x0d'\n");
+	/* Cut short, never in the middle of an escape. */
+	char small[6];
+	assert_int_equal(str_escape(small, sizeof(small), "ab\x1b" "cdef"), 2);
+	assert_string_equal(small, "ab");
+}
+
 static void test_metrics(void **state)
 {
 	char path[128], buf[8192];
@@ -346,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_schema, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+		cmocka_unit_test(test_control_characters_escaped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
