@@ -2,12 +2,15 @@
 #pragma once
 #include <stddef.h>
 
-/* Buffers for key material: locked in memory where possible and wiped on
- * free. Everything that holds a key, a token or a key-bearing HTTP body
- * comes from here. */
+/* Buffers for key material: pages of their own, locked in memory where
+ * RLIMIT_MEMLOCK allows, left out of core dumps and forks, wiped and
+ * unmapped on free. Everything that holds a key, a token or a key-bearing
+ * HTTP body comes from here. */
 void *safe_alloc(size_t size);
 void safe_free(void *p);
 /* Wipes a buffer that did not come from safe_alloc(). */
 void safe_wipe(void *p, size_t size);
-/* mlockall() and no core dumps; called before any key exists. */
+/* No core dumps (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) and freed heap filled
+ * (M_PERTURB); called before any key exists. No mlockall(): it would pin
+ * every thread stack and arena. */
 void safe_harden_process(void);

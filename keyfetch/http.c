@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,15 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 	/* curl's header line is not NUL-terminated. */
 	(void)kf_parse_retry_after(buf, len, retry_after);
 	return len;
+}
+
+/* OpenSSL wipes each record's plaintext from its buffers once read. */
+static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *user)
+{
+	(void)curl;
+	(void)user;
+	SSL_CTX_set_options(ssl_ctx, SSL_OP_CLEANSE_PLAINTEXT);
+	return CURLE_OK;
 }
 
 int kf_global_init(void)
@@ -141,6 +151,7 @@ static void set_common_options(struct request *rq, double *retry_after)
 	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(s->curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	if (s->c.ca_bundle)
 		curl_easy_setopt(s->curl, CURLOPT_CAINFO, s->c.ca_bundle);
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
