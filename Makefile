@@ -4,7 +4,7 @@
 #   make check  builds with -Werror and runs every test, the vm tests included
 BUILD ?= build
 
-.PHONY: all deps build demo check bench clean
+.PHONY: all deps build demo check fuzz bench clean
 
 all: build
 
@@ -22,11 +22,21 @@ demo: build
 bench: build
 	python3 tests/vm/scenarios.py --build-dir $(BUILD) bench
 
-check: build
+# ASan, UBSan and leak detection on every unit and integration test, the
+# fuzz targets for FUZZ_SECONDS each, then every test on the plain build.
+check: build fuzz
 	cmake -S . -B $(BUILD)-asan -DSCRATCHCRYPT_WERROR=ON -DSCRATCHCRYPT_CRASHPOINTS=ON -DSANITIZE=address,undefined
 	cmake --build $(BUILD)-asan -j2
-	cd $(BUILD)-asan && ctest --output-on-failure -L unit
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L 'unit|integration'
 	cd $(BUILD) && ctest --output-on-failure
 
+# libFuzzer: each target for FUZZ_SECONDS from its committed corpus
+# (tests/fuzz/corpus/TARGET). For hours: make fuzz FUZZ_SECONDS=14400.
+FUZZ_SECONDS ?= 10
+fuzz: deps
+	CC=clang cmake -S . -B $(BUILD)-fuzz -DSCRATCHCRYPT_FUZZ=ON -DSANITIZE=address,undefined -DBUILD_TESTING=OFF
+	cmake --build $(BUILD)-fuzz -j2
+	./tools/run-fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

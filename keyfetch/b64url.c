@@ -24,6 +24,15 @@ char *kf_b64url_encode(const void *data, size_t len)
 	return out;
 }
 
+/* The value of one base64url character (the text is checked already). */
+static unsigned sextet(char c)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+	return (unsigned)(strchr(alphabet, c) - alphabet);
+}
+
 int kf_b64url_decode(const char *text, void **out, size_t *out_len)
 {
 	size_t len = strlen(text), padded = (len + 3) / 4 * 4, pad = padded - len;
@@ -33,6 +42,10 @@ int kf_b64url_decode(const char *text, void **out, size_t *out_len)
 
 	if (pad == 3 || strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 				    "0123456789-_") != len)
+		return -EBADMSG;
+	/* Canonical only: the bits past the last byte are zero, so that one
+	 * value has one text (found by the fuzzer: "Zm0vqFn"). */
+	if ((pad == 1 && (sextet(text[len - 1]) & 0x3)) || (pad == 2 && (sextet(text[len - 1]) & 0xf)))
 		return -EBADMSG;
 	tmp = safe_alloc(padded + 1);
 	bin = safe_alloc(padded / 4 * 3 + 1);

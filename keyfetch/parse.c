@@ -3,6 +3,7 @@
  * so the unit tests and the fuzz targets (tests/fuzz/) call these directly.
  * A reply is untrusted: any byte string gives 0 or -EBADMSG, never a crash. */
 #include <errno.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <limits.h>
 #include <math.h>
@@ -12,6 +13,15 @@
 
 #include "base/safemem.h"
 #include "keyfetch/keyfetch.h"
+
+/* The body is not NUL-terminated: never strspn() it. */
+static bool only_space(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return false;
+	return true;
+}
 
 /* The whole body as one JSON object, or NULL: empty, truncated, trailing
  * bytes, another type, or deeper than any reply we read. */
@@ -28,9 +38,10 @@ static struct json_object *parse_object(const char *data, size_t len)
 		return NULL;
 	o = json_tokener_parse_ex(tok, data, (int)len);
 	end = json_tokener_get_parse_end(tok);
+	if (end > len)
+		end = len;
 	if (json_tokener_get_error(tok) != json_tokener_success || !o ||
-	    !json_object_is_type(o, json_type_object) || end > len ||
-	    strspn(data + end, " \t\r\n") != len - end) {
+	    !json_object_is_type(o, json_type_object) || !only_space(data + end, len - end)) {
 		json_object_put(o);
 		o = NULL;
 	}

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -46,6 +47,9 @@ static void test_b64url(void **state)
 	assert_memory_equal(d, key, 64);
 	safe_free(e);
 	safe_free(d);
+	/* Regression (fuzzer): non-canonical trailing bits. */
+	assert_int_equal(kf_b64url_decode("Zm0vqFn", &d, &n), -EBADMSG);
+	assert_int_equal(kf_b64url_decode("Zh", &d, &n), -EBADMSG);
 	/* Not base64url: padding, standard alphabet, impossible length. */
 	assert_int_equal(kf_b64url_decode("Zg==", &d, &n), -EBADMSG);
 	assert_int_equal(kf_b64url_decode("a+b/", &d, &n), -EBADMSG);
@@ -237,6 +241,14 @@ static void test_parse_empty_and_broken(void **state)
 		kf_parse_error_body(bad[i], strlen(bad[i]), code, sizeof(code), msg, sizeof(msg));
 	}
 	assert_null(t);
+	/* Regression (fuzzer): a body is not NUL-terminated; nothing may read
+	 * past its length (ASan in make check sees it). */
+	static const char text[] = "{\"error\":\"invalid_request\"}  ";
+	char *exact = malloc(sizeof(text) - 1);
+	memcpy(exact, text, sizeof(text) - 1);
+	kf_parse_error_body(exact, sizeof(text) - 1, code, sizeof(code), msg, sizeof(msg));
+	assert_string_equal(code, "invalid_request");
+	free(exact);
 	/* Bytes after the length given are not the body. */
 	assert_int_equal(kf_parse_token("{\"access_token\":\"tok\"}garbage", 22, &t), 0);
 	assert_string_equal(t, "tok");
