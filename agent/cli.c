@@ -368,7 +368,8 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 	if (c->imds_tags && v->policy) {
 		/* Commands that only report never wait out the retries. */
 		r = tags_apply(c, v->network ? c->hbi.retry_cap_s : TAGS_QUICK_S);
-		if (r < 0 && v->network)
+		/* A bad tag value is a bad configuration, for every command. */
+		if (r < 0 && (v->network || r == -EPERM))
 			return exit_code(r);
 		if (r < 0)
 			log_warn("showing the configuration's role and key source instead of the tags'");

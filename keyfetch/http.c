@@ -80,6 +80,11 @@ int kf_global_init(void)
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
 }
 
+void kf_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 int kf_session_new(const struct kf_config *c, const struct kf_clock *clock, struct kf_session **out)
 {
 	struct kf_session *s = calloc(1, sizeof(*s));

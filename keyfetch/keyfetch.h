@@ -51,6 +51,7 @@ struct kf_session;
 
 /* curl_global_init(); call once, before any thread starts. */
 int kf_global_init(void);
+void kf_global_cleanup(void);
 /* The retry cap runs from here: every request of the session shares it. */
 int kf_session_new(const struct kf_config *c, const struct kf_clock *clock, struct kf_session **s);
 void kf_session_free(struct kf_session *s);

@@ -121,11 +121,16 @@ int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_l
 	safe_free(value);
 	if (r < 0)
 		return r;
-	r = kf_parse_op_reply(b.data, b.len, kid, wrapped);
+	r = kf_parse_op_reply(b.data, b.len, kid, &value);
 	body_free(&b);
-	if (r < 0)
+	if (r < 0) {
 		kf_set_error(err, kid, 200, "", "the wrapkey response has no base64url value for this key");
-	return r;
+		return r;
+	}
+	/* A wrapped key is no secret: the caller gets ordinary memory. */
+	*wrapped = strdup(value);
+	safe_free(value);
+	return *wrapped ? 0 : -ENOMEM;
 }
 
 int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void **key,

@@ -30,7 +30,7 @@ int main(int argc, char **argv)
 	char why[512], *wrapped = NULL;
 	void *back = NULL;
 	size_t back_len = 0;
-	int r;
+	int r, rc = 1;
 
 	if (argc != 7)
 		return fprintf(stderr, "usage: kfprobe IMDS VAULT CA CAP KEY roundtrip|foreign\n"), 2;
@@ -45,31 +45,39 @@ int main(int argc, char **argv)
 		/* A kid in another vault must not get our token. */
 		r = kf_unwrap(s, "https://other.vault.azure.net/keys/k/0123456789abcdef0123456789abcdef",
 			      "AAAA", &back, &back_len, &e);
-		return r < 0 ? report(r, &e) : (printf("OK unexpected\n"), 0);
+		rc = r < 0 ? report(r, &e) : (printf("OK unexpected\n"), 0);
+		goto out;
 	}
 	r = kf_get_key(s, argv[5], NULL, &k, &e);
-	if (r < 0)
-		return report(r, &e);
+	if (r < 0) {
+		rc = report(r, &e);
+		goto out;
+	}
 	r = kf_check_key(&k, why, sizeof(why));
 	if (r < 0) {
 		printf("ERR errno=EKEYREJECTED status=200 code= endpoint=%s message=%s\n", k.kid, why);
-		return 1;
+		goto out;
 	}
 	for (int i = 0; i < 64; i++)
 		key[i] = (unsigned char)(i * 7 + 3);
 	r = kf_wrap(s, k.kid, key, sizeof(key), &wrapped, &e);
-	if (r < 0)
-		return report(r, &e);
-	r = kf_unwrap(s, k.kid, wrapped, &back, &back_len, &e);
-	if (r < 0)
-		return report(r, &e);
+	if (r == 0)
+		r = kf_unwrap(s, k.kid, wrapped, &back, &back_len, &e);
+	if (r < 0) {
+		rc = report(r, &e);
+		goto out;
+	}
 	if (back_len != 64 || memcmp(back, key, 64) != 0) {
 		printf("ERR errno=MISMATCH status=0 code= endpoint= message=the unwrapped key differs\n");
-		return 1;
+		goto out;
 	}
 	printf("OK kid=%s wrapped_len=%zu\n", k.kid, strlen(wrapped));
+	rc = 0;
+out:
+	/* Everything freed, so that the ASan build's leak check means something. */
 	safe_free(back);
 	free(wrapped);
 	kf_session_free(s);
-	return 0;
+	kf_global_cleanup();
+	return rc;
 }

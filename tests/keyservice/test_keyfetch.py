@@ -77,8 +77,9 @@ def main():
              max_s=None, min_s=None, imds=None, vault=None, check_log=None):
         emu = Emulator(tmp, *emu_args)
         t0 = time.monotonic()
-        out = subprocess.run([probe, imds or emu.imds, vault or emu.vault, ca_file, str(cap), key, op],
-                             capture_output=True, text=True, timeout=300).stdout.strip()
+        run = subprocess.run([probe, imds or emu.imds, vault or emu.vault, ca_file, str(cap), key, op],
+                             capture_output=True, text=True, timeout=300)
+        out = run.stdout.strip()
         elapsed = time.monotonic() - t0
         log = emu.log()
         emu.stop()
@@ -93,6 +94,8 @@ def main():
                 ok, out = False, out + " " + why
         results["passed" if ok else "failed"] += 1
         print(f"{'ok  ' if ok else 'FAIL'} {name}: {out}" + ("" if ok else f" (expected {expect})"))
+        if not ok and run.stderr.strip():
+            print("     stderr: " + run.stderr.strip()[-3000:].replace("\n", "\n     "))
 
     def saw(what, status, n=1):
         def f(log):
