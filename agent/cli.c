@@ -16,6 +16,7 @@
 #include "agent/setup/runstate.h"
 #include "base/safemem.h"
 #include "agent/report/status.h"
+#include "dm/dm.h"
 #include "keyfetch/keyfetch.h"
 
 #define LOCK_TIMEOUT_S 300
@@ -232,8 +233,16 @@ static int cmd_detect(struct cfg *c, const struct args *a)
 static int cmd_status(struct cfg *c, const struct args *a)
 {
 	struct status st;
-	int r = status_collect(c, &sys_paths_default, &st);
+	int r;
 
+	/* Without device-mapper nothing can be seen as mapped: say so, never
+	 * "absent" with 0. */
+	if (dm_available() < 0) {
+		log_error("device-mapper cannot be queried (is dm-mod loaded, is there a "
+			  "/dev/mapper/control?): cannot tell what is encrypted");
+		return EX_UNAVAILABLE;
+	}
+	r = status_collect(c, &sys_paths_default, &st);
 	if (r < 0) {
 		log_error_errno(r, "cannot collect the status: %m");
 		return exit_code(r);

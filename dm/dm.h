@@ -81,5 +81,8 @@ int dm_load_stripe(const char *name, const struct strv *members, uint64_t chunk_
 int dm_resume(const char *name);
 int dm_remove(const char *name, bool deferred);
 /* Names of all mappings whose name starts with prefix. */
+/* 0 when the kernel's device-mapper answers (dm-mod loaded, a
+ * /dev/mapper/control to talk to), -ENXIO when not. */
+int dm_available(void);
 int dm_list(const char *prefix, struct strv *names);
 int dm_table(const char *name, char *buf, size_t size);

@@ -205,6 +205,13 @@ int dm_remove(const char *name, bool deferred)
 	return r == -EIO ? -EBUSY : r;
 }
 
+int dm_available(void)
+{
+	char version[64];
+
+	return dm_driver_version(version, sizeof(version)) ? 0 : -ENXIO;
+}
+
 int dm_list(const char *prefix, struct strv *names)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_LIST, NULL);

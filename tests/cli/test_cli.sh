@@ -36,6 +36,10 @@ expect 0 "Usage: scratchcrypt" --help
 expect 0 "scratchcrypt 0." version
 expect 0 "scratchcrypt 0." --version
 expect 78 "$tmp/missing.conf: cannot open" -c "$tmp/missing.conf" status
+# Regression: without device-mapper, status said "absent" and exited 0.
+if [ ! -e /dev/mapper/control ]; then
+	expect 69 "device-mapper cannot be queried" -c /dev/null status
+fi
 
 bad() { # bad NAME NEEDLE CONTENT
 	printf '%b' "$3" >"$tmp/$1.conf"
