@@ -247,7 +247,8 @@ static int scan_mounts(const struct sys_paths *p, struct sys_view *v)
 		snprintf(m.target, sizeof(m.target), "%s", target);
 		sep = strstr(rest, " - ");
 		if (sep)
-			sscanf(sep + 3, "%31s %255s", m.fstype, m.source);
+			sscanf(sep + 3, "%31s %255s %1023s", m.fstype, m.source, m.options);
+		unescape(m.source);
 		nm = realloc(v->mounts, (v->n_mounts + 1) * sizeof(*nm));
 		if (!nm) {
 			fclose(f);

@@ -55,6 +55,7 @@ struct sys_mount {
 	char target[256];
 	char source[256];
 	char fstype[32];
+	char options[1024]; /* the superblock's: overlay's lowerdir=, upperdir= */
 };
 
 struct sys_view {

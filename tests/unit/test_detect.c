@@ -464,6 +464,30 @@ static void test_forged_headers(void **state)
 	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "set up by scratchcrypt");
 }
 
+/* Regression: a btrfs or ZFS / was not seen as the OS disk, and its disk
+ * could be taken for scratch. (overlay follows its directories' st_dev,
+ * which fixture trees cannot point at a fixture disk.) */
+static void test_os_disk_whatever_the_root(void **state)
+{
+	(void)state;
+	/* btrfs: the mount shows an anonymous device; its source names sda2. */
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	partition("nvme0n1", "nvme0n1p2", "259:2\n");
+	put("mountinfo", "22 1 0:31 / / rw,relatime shared:1 - btrfs /dev/nvme0n1p2 rw,subvol=/@\n");
+	run_detect(false);
+	expect("nvme0n1", ROLE_OS, ACTION_SKIP, "holds /");
+
+	/* ZFS: the source is a dataset; the pool's members carry its name. */
+	disk("nvme1n1", "259:1\n", NULL, NVME, "b");
+	struct fake *f = fake("nvme1n1", PROBE_PTABLE, NULL);
+	f->probe.n_parts = 1;
+	snprintf(f->probe.parts[0].type, sizeof(f->probe.parts[0].type), "zfs_member");
+	snprintf(f->probe.parts[0].label, sizeof(f->probe.parts[0].label), "rpool");
+	put("mountinfo", "22 1 0:31 / / rw,relatime shared:1 - zfs rpool/ROOT/debian rw,xattr\n");
+	run_detect(false);
+	expect("nvme1n1", ROLE_OS, ACTION_SKIP, "holds /");
+}
+
 static void test_explicit_devices(void **state)
 {
 	struct detect_opts o = { .paths = &paths };
@@ -551,6 +575,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signatures_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_our_own_disks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_os_disk_whatever_the_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_agents_claiming_the_disk, setup, teardown),
 		cmocka_unit_test(test_subsystem_roundtrip),
