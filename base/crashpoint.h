@@ -8,8 +8,9 @@
  *
  * SCRATCHCRYPT_CRASH_AT=STEP or STEP#N: stop right after the first (or Nth)
  * time STEP is done. SCRATCHCRYPT_CRASH_MODE: "kill" (default, SIGKILL of
- * the whole process) or "power" (the test VM's isa-debug-exit device: QEMU
- * exits at once, as if the power was cut). */
+ * the whole process), "power" (the test VM's isa-debug-exit device: QEMU
+ * exits at once, as if the power was cut) or "pause" (SIGSTOP, for a test
+ * to look at the process; it goes on after SIGCONT). */
 
 #ifdef SCRATCHCRYPT_CRASHPOINTS
 void crash_point(const char *step);

@@ -29,6 +29,7 @@ const struct lc_step lc_steps[] = {
 	{ "stop", "record-shred", "a disk's claim is cleared: it reads as blank" },
 	{ "rewrap", "rewrap-unwrap", "a disk's volume key is unwrapped" },
 	{ "rewrap", "rewrap-write-token", "a disk's token holds the key wrapped anew" },
+	{ "rewrap", "rewrap-done", "every disk rewrapped, the key session closed" },
 	{ NULL, NULL, NULL },
 };
 

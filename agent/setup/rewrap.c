@@ -9,6 +9,7 @@
 #include "agent/setup/keysource.h"
 #include "agent/setup/plan.h"
 #include "agent/setup/runstate.h"
+#include "base/crashpoint.h"
 
 int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 	      struct lc_result *res)
@@ -59,5 +60,6 @@ int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 out:
 	hbi_close(h);
 	detection_free(&det);
+	crash_point("rewrap-done");
 	return first_err;
 }

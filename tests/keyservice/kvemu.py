@@ -86,6 +86,7 @@ class State:
             self.add_key(name)
         self.configure(vars(a))
         self.log = []
+        self.secrets = []
         self.acks = []
         self.events = []
 
@@ -177,6 +178,9 @@ class ImdsHandler(Handler):
         if u.path == "/_emu/log":
             with self.st.lock:
                 return self.send(200, {"requests": self.st.log, "acks": self.st.acks})
+        if u.path == "/_emu/secrets":
+            with self.st.lock:
+                return self.send(200, {"keys": self.st.secrets})
         if self.headers.get("Metadata") != "true":
             self.record("missing-metadata", 400)
             return self.error(400, "BadRequest", "Required metadata header not specified")
@@ -299,6 +303,10 @@ class KvHandler(Handler):
             self.record(what, 400)
             return self.error(400, "BadParameter", "Bad Request: the value cannot be " + ("wrapped" if what == "wrapkey" else "unwrapped"))
         self.record(what, 200)
+        with self.st.lock:
+            # The plaintext volume keys, for the test that looks for them in
+            # the agent's memory (GET /_emu/secrets).
+            self.st.secrets.append((value if what == "wrapkey" else out).hex())
         return self.send(200, {"kid": kid, "value": b64u(out)})
 
     def do_GET(self):

@@ -721,6 +721,50 @@ true
 
 
 @scenario
+def hbi_secrets(build_dir):
+    """HBI: after a wrap and an unwrap, no byte of the token or a volume key is left in scratchcrypt's memory."""
+    import json
+    import urllib.request
+    node = hbi_node(build_dir, "hbi_secrets")
+    node.files["/usr/sbin/memscan"] = os.path.join(build_dir, "tests", "memscan")
+    ks = KeyService(node)
+    try:
+        # First boot: wrap a key for each disk; then the secrets are known.
+        node.boot(HBI_CONF + DEVICES + RESLINK + """
+expect_rc 0 scratchcrypt -q start
+expect_rc 0 scratchcrypt -q stop --keep
+true
+""")
+        keys = json.load(urllib.request.urlopen(f"http://127.0.0.1:{ks.imds_port}/_emu/secrets"))["keys"]
+        check(len(keys) == 3, f"expected 3 wrapped volume keys, the emulator saw {len(keys)}")
+        token = ks.token.encode().hex()
+        import base64
+        b64 = [base64.urlsafe_b64encode(bytes.fromhex(k)).rstrip(b"=").hex() for k in keys]
+        needles = " ".join([token] + keys + [k[:32] for k in keys] + b64)
+        # Second boot: start unwraps, rewrap unwraps and wraps again, and
+        # pauses (SIGSTOP) once its key session is closed.
+        r = node.boot(HBI_CONF + DEVICES + RESLINK + f"""
+expect_rc 0 scratchcrypt -q start
+SCRATCHCRYPT_CRASH_AT=rewrap-done SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt -q rewrap & pid=$!
+while ! grep -q '^State:.*T' /proc/$pid/status 2>/dev/null; do
+	kill -0 $pid 2>/dev/null || fail "rewrap ended before its pause point"
+	sleep 0.1
+done
+step "scan the paused process"
+rc=0; memscan $pid {needles} || rc=$?
+echo "SC-VALUE memscan_rc=$rc"
+kill -CONT $pid
+wait $pid || fail "rewrap failed after its pause"
+true
+""")
+        check(r.value("memscan_rc") == "0", "a token or volume key is still in scratchcrypt's memory "
+              "(see FOUND lines in the log)")
+        check("memscan: " in r.text and "none found" in r.text, "memscan did not run")
+    finally:
+        ks.stop()
+
+
+@scenario
 def hbi_fail_closed(build_dir):
     """HBI: a missing permission or a key service that is down leaves the disks closed and untouched."""
     node = hbi_node(build_dir, "hbi_fail_closed")
