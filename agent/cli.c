@@ -238,8 +238,20 @@ static int cmd_status(struct cfg *c, const struct args *a)
 	/* Without device-mapper nothing can be seen as mapped: say so, never
 	 * "absent" with 0. */
 	if (dm_available() < 0) {
-		log_error("device-mapper cannot be queried (is dm-mod loaded, is there a "
-			  "/dev/mapper/control?): cannot tell what is encrypted");
+		static const char why[] = "device-mapper cannot be queried (is dm-mod loaded, is there "
+					  "a /dev/mapper/control?): cannot tell what is encrypted";
+
+		/* What the configuration says is still known; no disk rows. */
+		memset(&st, 0, sizeof(st));
+		st.node_role = c->role;
+		st.key_source = c->key_source;
+		if (a->json) {
+			struct json_object *o = status_to_json(&st);
+
+			json_object_object_add(o, "error", json_object_new_string(why));
+			print_json(o);
+		}
+		log_error("%s", why);
 		return EX_UNAVAILABLE;
 	}
 	r = status_collect(c, &sys_paths_default, &st);

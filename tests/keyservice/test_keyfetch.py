@@ -156,8 +156,11 @@ def main():
         print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {p.returncode}" +
               ("" if ok else f", expected {want_rc} with '{want}': {out[-400:]}"))
 
+    # Without device-mapper (a build host) status reports the node and exits 69.
+    dm = subprocess.run(["dmsetup", "version"], capture_output=True).returncode == 0
+    ok_rc = 0 if dm else 69
     tags_case("tags: hbi_workspace=true makes key_source hbi",
-              ["hbi_workspace=true", "scratchcrypt-node-role=compute-instance"], 0, '"key_source":"hbi"')
+              ["hbi_workspace=true", "scratchcrypt-node-role=compute-instance"], ok_rc, '"key_source":"hbi"')
     tags_case("tags: HBI on a serverless node is refused",
               ["hbi_workspace=true", "scratchcrypt-node-role=serverless"], 78, "limited to system-managed keys")
     tags_case("tags: a bad tag value is refused", ["scratchcrypt-node-role=gpu"], 78,
