@@ -175,10 +175,11 @@ static void check_listed(const struct cfg *c, const struct detect_opts *o, struc
 static bool is_resource_link(const struct detect_opts *o, const struct sys_view *sv,
 			     const struct sys_disk *d)
 {
-	static const char *const links[] = { "disk/azure/resource", "disk/cloud/azure_resource" };
+	static const char *const links[] = { "disk/scratchcrypt/resource", "disk/azure/resource",
+					     "disk/cloud/azure_resource" };
 	char kname[64];
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
 		if (sys_resolve_link(o->paths, links[i], kname, sizeof(kname)) < 0)
 			continue;
 		const struct sys_disk *t = sys_find_by_kname((struct sys_view *)sv, kname);

@@ -849,7 +849,10 @@ def image(build_dir):
     rules = open(os.path.join(here, "..", "..", "udev", "90-scratchcrypt.rules")).read()
     os.makedirs(os.path.join(staging, "etc/udev/rules.d"), exist_ok=True)
     with open(os.path.join(staging, "etc/udev/rules.d/90-scratchcrypt.rules"), "w") as f:
-        f.write(rules.replace('"Microsoft NVMe Direct Disk*"', '"QEMU NVMe Ctrl*"'))
+        # QEMU has no VMBus: the test's resource disk is known by its serial
+        # where Azure's is known by its VMBus device id.
+        f.write(rules.replace('"Microsoft NVMe Direct Disk*"', '"QEMU NVMe Ctrl*"')
+                .replace('ATTRS{device_id}=="?00000000-0001-*"', 'ENV{ID_SERIAL_SHORT}=="SCRES"'))
     if os.path.exists(os.path.join(out, ".ok")):
         os.unlink(os.path.join(out, ".ok"))
     subprocess.run([os.path.join(here, "..", "..", "vm-images", "debian12", "build-image.sh"),
