@@ -394,10 +394,10 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 			return exit_code(r);
 		if (r < 0)
 			log_warn("showing the configuration's role and key source instead of the tags'");
-	}
-	if (v->policy && cfg_check_policy(c, msg, sizeof(msg)) < 0) {
-		log_error("%s: %s (from the instance-metadata tags)", a->config, msg);
-		return EX_CONFIG;
+		else if (cfg_check_policy(c, msg, sizeof(msg)) < 0) {
+			log_error("%s: %s (from the instance-metadata tags)", a->config, msg);
+			return EX_CONFIG;
+		}
 	}
 	return EX_OK;
 }

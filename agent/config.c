@@ -333,6 +333,9 @@ static int p_http(const char *v, void *f)
 	return set_http_url(f, v);
 }
 
+#define MOUNT_POINT_HELP \
+	"must be a normalised absolute path, not / and not in /proc, /sys, /dev, /run, /boot, /etc or /usr"
+
 #define K(sec, key, parser, field, help) \
 	{ sec, key, parser, offsetof(struct cfg, field), help }
 
@@ -342,10 +345,8 @@ static const struct cfg_key keys[] = {
 	K("node", "imds_tags", p_bool, imds_tags, "must be true or false"),
 	K("disks", "devices", p_devices, devices, "must be a comma-separated list of /dev paths"),
 	K("disks", "nvme_models", p_list, nvme_models, "must be a comma-separated list of model globs"),
-	K("temp", "mount_point", p_mount_point, temp_mount,
-	  "must be a normalised absolute path, not / and not in /proc, /sys, /dev, /run, /boot, /etc or /usr"),
-	K("scratch", "mount_point", p_mount_point, scratch_mount,
-	  "must be a normalised absolute path, not / and not in /proc, /sys, /dev, /run, /boot, /etc or /usr"),
+	K("temp", "mount_point", p_mount_point, temp_mount, MOUNT_POINT_HELP),
+	K("scratch", "mount_point", p_mount_point, scratch_mount, MOUNT_POINT_HELP),
 	K("filesystem", "type", p_fs, fs, "must be ext4 or xfs"),
 	K("crypt", "cipher", p_cipher, cipher,
 	  "must be aes-xts-plain64, serpent-xts-plain64, twofish-xts-plain64, "

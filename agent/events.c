@@ -2,7 +2,6 @@
 #include "agent/events.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,41 +16,9 @@
 #define MAX_EVENTS 32
 #define LOCK_TIMEOUT_S 300
 
-static const char *get_string(struct json_object *o, const char *key)
-{
-	struct json_object *f;
-
-	if (!json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
-		return NULL;
-	return json_object_get_string(f);
-}
-
-/* The whole of json as one object, or NULL. */
-static struct json_object *parse_object(const char *json)
-{
-	struct json_tokener *tok = json_tokener_new_ex(16);
-	struct json_object *o;
-	size_t len = json ? strlen(json) : 0;
-
-	if (!tok || !len || len > INT_MAX) {
-		json_tokener_free(tok);
-		return NULL;
-	}
-	o = json_tokener_parse_ex(tok, json, (int)len);
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    !json_object_is_type(o, json_type_object) ||
-	    strspn(json + json_tokener_get_parse_end(tok), " \t\r\n") !=
-		    len - json_tokener_get_parse_end(tok)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
 int events_parse(const char *json, const char *vm_name, struct sched_event *ev, size_t max)
 {
-	struct json_object *o = parse_object(json), *list;
+	struct json_object *o = kf_json_object(json, json ? strlen(json) : 0), *list;
 	size_t n = 0;
 
 	if (!o || !json_object_object_get_ex(o, "Events", &list) ||
@@ -62,8 +29,8 @@ int events_parse(const char *json, const char *vm_name, struct sched_event *ev, 
 	for (size_t i = 0; i < json_object_array_length(list) && n < max; i++) {
 		struct json_object *e = json_object_array_get_idx(list, i), *res;
 		struct sched_event *x = &ev[n];
-		const char *id = get_string(e, "EventId"), *type = get_string(e, "EventType"),
-			   *status = get_string(e, "EventStatus");
+		const char *id = kf_json_string(e, "EventId"), *type = kf_json_string(e, "EventType"),
+			   *status = kf_json_string(e, "EventStatus");
 
 		memset(x, 0, sizeof(*x));
 		/* An event we could not name back to IMDS is not one we act on. */
@@ -132,11 +99,11 @@ static int vm_name(struct kf_session *s, char *name, size_t size)
 	if (r < 0)
 		return log_error_errno(r, "cannot read instance metadata: %s: HTTP %ld %s %s",
 				       e.endpoint, e.http_status, e.code, e.message);
-	o = parse_object(json);
+	o = kf_json_object(json, json ? strlen(json) : 0);
 	free(json);
 	r = -EBADMSG;
 	if (o && json_object_object_get_ex(o, "compute", &compute) &&
-	    (n = get_string(compute, "name")) && n[0] && strlen(n) < size) {
+	    (n = kf_json_string(compute, "name")) && n[0] && strlen(n) < size) {
 		snprintf(name, size, "%s", n);
 		r = 0;
 	} else {

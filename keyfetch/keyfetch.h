@@ -86,6 +86,12 @@ int kf_parse_key_url(const char *url, char *vault, size_t vault_size, char *name
 char *kf_b64url_encode(const void *data, size_t len);
 int kf_b64url_decode(const char *text, void **out, size_t *out_len);
 
+/* Untrusted JSON: the whole of data (len bytes, not NUL-terminated) as one
+ * object, or NULL; a member that must be a string, or NULL. */
+struct json_object;
+struct json_object *kf_json_object(const char *data, size_t len);
+const char *kf_json_string(struct json_object *o, const char *key);
+
 /* The services' replies, parsed without I/O (keyfetch/parse.c). Any byte
  * string gives 0 or -EBADMSG. Secrets come back in safe memory. */
 int kf_parse_token(const char *body, size_t len, char **token);

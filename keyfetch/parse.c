@@ -25,7 +25,7 @@ static bool only_space(const char *p, size_t n)
 
 /* The whole body as one JSON object, or NULL: empty, truncated, trailing
  * bytes, another type, or deeper than any reply we read. */
-static struct json_object *parse_object(const char *data, size_t len)
+struct json_object *kf_json_object(const char *data, size_t len)
 {
 	struct json_tokener *tok;
 	struct json_object *o;
@@ -50,7 +50,7 @@ static struct json_object *parse_object(const char *data, size_t len)
 }
 
 /* A member that must be a string; NULL for any other type or none. */
-static const char *get_string(struct json_object *o, const char *key)
+const char *kf_json_string(struct json_object *o, const char *key)
 {
 	struct json_object *f;
 
@@ -71,7 +71,7 @@ static struct json_object *get_object(struct json_object *o, const char *key)
 /* Copies a string member into safe memory and wipes json-c's copy. */
 static char *take_secret(struct json_object *o, const char *key)
 {
-	const char *v = get_string(o, key);
+	const char *v = kf_json_string(o, key);
 	size_t len;
 	char *out;
 
@@ -87,7 +87,7 @@ static char *take_secret(struct json_object *o, const char *key)
 
 int kf_parse_token(const char *body, size_t len, char **token)
 {
-	struct json_object *o = parse_object(body, len);
+	struct json_object *o = kf_json_object(body, len);
 	char *t = take_secret(o, "access_token");
 
 	json_object_put(o);
@@ -101,16 +101,16 @@ int kf_parse_token(const char *body, size_t len, char **token)
 
 int kf_parse_key(const char *body, size_t len, struct kf_key_info *info)
 {
-	struct json_object *o = parse_object(body, len), *key = get_object(o, "key"),
+	struct json_object *o = kf_json_object(body, len), *key = get_object(o, "key"),
 			   *attr = get_object(o, "attributes"), *ops, *f;
-	const char *kid = get_string(key, "kid"), *v;
+	const char *kid = kf_json_string(key, "kid"), *v;
 	int r = -EBADMSG;
 
 	memset(info, 0, sizeof(*info));
 	if (!kid || !kid[0] || strlen(kid) >= sizeof(info->kid))
 		goto out;
 	snprintf(info->kid, sizeof(info->kid), "%s", kid);
-	if ((v = get_string(key, "kty")))
+	if ((v = kf_json_string(key, "kty")))
 		snprintf(info->kty, sizeof(info->kty), "%s", v);
 	if (json_object_object_get_ex(key, "key_ops", &ops) && json_object_is_type(ops, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(ops); i++) {
@@ -122,7 +122,7 @@ int kf_parse_key(const char *body, size_t len, struct kf_key_info *info)
 		}
 	info->enabled = attr && json_object_object_get_ex(attr, "enabled", &f) &&
 			json_object_is_type(f, json_type_boolean) && json_object_get_boolean(f);
-	if ((v = get_string(attr, "recoveryLevel")))
+	if ((v = kf_json_string(attr, "recoveryLevel")))
 		snprintf(info->recovery_level, sizeof(info->recovery_level), "%s", v);
 	r = 0;
 out:
@@ -157,11 +157,11 @@ static bool same_key(const char *asked, const char *answered)
 
 int kf_parse_op_reply(const char *body, size_t len, const char *kid, char **value)
 {
-	struct json_object *o = parse_object(body, len);
+	struct json_object *o = kf_json_object(body, len);
 	char *v = take_secret(o, "value");
 	int r = 0;
 
-	if (!v || !is_b64url(v) || (kid && !same_key(kid, get_string(o, "kid"))))
+	if (!v || !is_b64url(v) || (kid && !same_key(kid, kf_json_string(o, "kid"))))
 		r = -EBADMSG;
 	json_object_put(o);
 	if (r < 0) {
@@ -175,7 +175,7 @@ int kf_parse_op_reply(const char *body, size_t len, const char *kid, char **valu
 int kf_parse_tags(const char *body, size_t len,
 		  void (*fn)(void *ctx, const char *name, const char *value), void *ctx)
 {
-	struct json_object *o = parse_object(body, len), *list;
+	struct json_object *o = kf_json_object(body, len), *list;
 	int r = -EBADMSG;
 
 	if (!json_object_object_get_ex(get_object(o, "compute"), "tagsList", &list) ||
@@ -183,7 +183,7 @@ int kf_parse_tags(const char *body, size_t len,
 		goto out;
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		struct json_object *t = json_object_array_get_idx(list, i);
-		const char *n = get_string(t, "name"), *v = get_string(t, "value");
+		const char *n = kf_json_string(t, "name"), *v = kf_json_string(t, "value");
 
 		/* A tag of another shape is no tag of ours. */
 		if (n && v)
@@ -198,20 +198,20 @@ out:
 void kf_parse_error_body(const char *body, size_t len, char *code, size_t code_size, char *msg,
 			 size_t msg_size)
 {
-	struct json_object *o = parse_object(body, len), *err = get_object(o, "error");
+	struct json_object *o = kf_json_object(body, len), *err = get_object(o, "error");
 	const char *c, *m, *inner;
 
 	code[0] = msg[0] = '\0';
 	if (err) {
 		/* Key Vault: {"error":{"code":..,"message":..,"innererror":{"code":..}}} */
-		c = get_string(err, "code");
-		inner = get_string(get_object(err, "innererror"), "code");
-		m = get_string(err, "message");
+		c = kf_json_string(err, "code");
+		inner = kf_json_string(get_object(err, "innererror"), "code");
+		m = kf_json_string(err, "message");
 		snprintf(code, code_size, "%s%s%s", c ? c : "", inner ? "/" : "", inner ? inner : "");
 	} else {
 		/* IMDS: {"error":"invalid_request","error_description":"..."} */
-		c = get_string(o, "error");
-		m = get_string(o, "error_description");
+		c = kf_json_string(o, "error");
+		m = kf_json_string(o, "error_description");
 		snprintf(code, code_size, "%s", c ? c : "");
 	}
 	snprintf(msg, msg_size, "%s", m ? m : "");

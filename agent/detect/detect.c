@@ -198,29 +198,30 @@ static void mark_os(struct detection *det, const struct sys_view *sv, const stru
 	snprintf(v->reason, sizeof(v->reason), "%s", why);
 }
 
-/* The disks under device major:minor (through dm, md and partitions). */
-static void mark_under(const struct detect_opts *o, struct sys_view *sv, struct detection *det,
-		       unsigned major, unsigned minor, const char *why)
+/* The disks under device major:minor (through dm, md and partitions);
+ * how many. */
+static size_t mark_under(const struct detect_opts *o, struct sys_view *sv, struct detection *det,
+			 unsigned major, unsigned minor, const char *why)
 {
 	struct sys_disk *under[8];
 	size_t n = sys_disks_under(o->paths, sv, major, minor, under, 8);
 
 	for (size_t j = 0; j < n; j++)
 		mark_os(det, sv, under[j], why);
+	return n;
 }
 
-/* The disks under a path's filesystem, when it has a block device. */
-static void mark_under_path(const struct detect_opts *o, struct sys_view *sv, struct detection *det,
-			    const char *path, const char *why)
+/* The disks under a path's filesystem, or under the block device it is. */
+static size_t mark_under_path(const struct detect_opts *o, struct sys_view *sv,
+			      struct detection *det, const char *path, const char *why)
 {
 	struct stat st;
+	dev_t dev;
 
-	if (stat(path, &st) == 0) {
-		if (S_ISBLK(st.st_mode))
-			mark_under(o, sv, det, major(st.st_rdev), minor(st.st_rdev), why);
-		else
-			mark_under(o, sv, det, major(st.st_dev), minor(st.st_dev), why);
-	}
+	if (stat(path, &st) < 0)
+		return 0;
+	dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+	return mark_under(o, sv, det, major(dev), minor(dev), why);
 }
 
 /* A ZFS pool's member disks: libblkid labels each zfs_member with the
@@ -263,13 +264,12 @@ static void mark_os_disks(const struct detect_opts *o, struct sys_view *sv, stru
 			mark_under(o, sv, det, m->major, m->minor, why);
 			if (!strncmp(m->source, "/dev/", 5)) {
 				char dev[PATH_MAX];
+				struct sys_disk *d;
 
 				snprintf(dev, sizeof(dev), "%s%s", o->paths->dev, m->source + 4);
-				mark_under_path(o, sv, det, dev, why);
-				/* /dev/NAME is the kernel's name for it, also where
-				 * no device node can be stat()ed. */
-				struct sys_disk *d = sys_find_by_kname(sv, strrchr(m->source, '/') + 1);
-				if (d)
+				/* /dev/NAME is also the kernel's name for it. */
+				if (!mark_under_path(o, sv, det, dev, why) &&
+				    (d = sys_find_by_kname(sv, strrchr(m->source, '/') + 1)))
 					mark_os(det, sv, d, why);
 			}
 			if (!strcmp(m->fstype, "zfs"))

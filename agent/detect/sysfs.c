@@ -132,16 +132,14 @@ static void vmbus_identity(const struct sys_paths *p, struct sys_disk *d)
 	}
 }
 
-/* The disk's serial: NVMe and virtio say it; SCSI disks have a WWID. */
-static void read_serial(const struct sys_paths *p, struct sys_disk *d)
+void sys_read_serial(const struct sys_paths *p, const char *kname, char *buf, size_t size)
 {
-	if (read_attrf(d->serial, sizeof(d->serial), "%s/block/%s/device/serial", p->sysfs, d->name) == 0 &&
-	    d->serial[0])
-		return;
-	if (read_attrf(d->serial, sizeof(d->serial), "%s/block/%s/device/wwid", p->sysfs, d->name) == 0 &&
-	    d->serial[0])
-		return;
-	read_attrf(d->serial, sizeof(d->serial), "%s/block/%s/wwid", p->sysfs, d->name);
+	static const char *const attrs[] = { "device/serial", "device/wwid", "wwid" };
+
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (read_attrf(buf, size, "%s/block/%s/%s", p->sysfs, kname, attrs[i]) == 0 && buf[0])
+			return;
+	buf[0] = '\0';
 }
 
 static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_disk *d)
@@ -167,7 +165,7 @@ static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_di
 		d->ro = buf[0] == '1';
 	read_attrf(d->vendor, sizeof(d->vendor), "%s/block/%s/device/vendor", p->sysfs, kname);
 	read_attrf(d->model, sizeof(d->model), "%s/block/%s/device/model", p->sysfs, kname);
-	read_serial(p, d);
+	sys_read_serial(p, kname, d->serial, sizeof(d->serial));
 	if (strncmp(kname, "nvme", 4) == 0)
 		d->transport = TRANSPORT_NVME;
 	else if (strncmp(kname, "sd", 2) == 0)

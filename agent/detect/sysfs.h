@@ -75,5 +75,7 @@ struct sys_disk *sys_find_by_kname(struct sys_view *v, const char *kname);
 /* The disks under device major:minor, following dm slaves and partitions. */
 size_t sys_disks_under(const struct sys_paths *p, struct sys_view *v, unsigned major,
 		       unsigned minor, struct sys_disk **out, size_t max);
+/* The disk's serial: NVMe and virtio say it; SCSI disks have a WWID. */
+void sys_read_serial(const struct sys_paths *p, const char *kname, char *buf, size_t size);
 /* Where a udev symlink points, as a kernel name ("sdb1"); -ENOENT if absent. */
 int sys_resolve_link(const struct sys_paths *p, const char *rel, char *kname, size_t size);

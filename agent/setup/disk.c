@@ -39,25 +39,6 @@ static int write_synced(const char *dev, const void *buf, size_t len, uint64_t o
 	return r;
 }
 
-/* The sysfs attribute of the device with this number, stripped. */
-static void read_dev_attr(unsigned major, unsigned minor, const char *attr, char *buf, size_t size)
-{
-	char path[128];
-	FILE *f;
-
-	buf[0] = '\0';
-	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major, minor, attr);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)size, f))
-		buf[strcspn(buf, "\n")] = '\0';
-	fclose(f);
-	while (buf[0] && buf[strlen(buf) - 1] == ' ')
-		buf[strlen(buf) - 1] = '\0';
-	memmove(buf, buf + strspn(buf, " "), strlen(buf + strspn(buf, " ")) + 1);
-}
-
 int disk_recheck(const struct verdict *v, int *fd_out, struct reason *why)
 {
 	const struct sys_disk *d = &v->disk;
@@ -84,11 +65,8 @@ int disk_recheck(const struct verdict *v, int *fd_out, struct reason *why)
 		reason_set(why, r, "%s changed size since it was detected", d->devnode);
 		goto fail;
 	}
-	read_dev_attr(d->major, d->minor, "device/serial", serial, sizeof(serial));
-	if (!serial[0])
-		read_dev_attr(d->major, d->minor, "device/wwid", serial, sizeof(serial));
-	if (!serial[0])
-		read_dev_attr(d->major, d->minor, "wwid", serial, sizeof(serial));
+	/* The number is the detected disk's, so its kernel name still is. */
+	sys_read_serial(&sys_paths_default, d->name, serial, sizeof(serial));
 	if (strcmp(serial, d->serial) != 0) {
 		reason_set(why, r, "%s now reports serial '%s', not '%s'", d->devnode, serial, d->serial);
 		goto fail;

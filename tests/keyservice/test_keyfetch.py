@@ -16,29 +16,17 @@ import tempfile
 import time
 import urllib.request
 
+import emulator
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 class Emulator:
     def __init__(self, tmp, *args):
         self.tmp = tmp
-        portfile = os.path.join(tmp, "ports")
-        if os.path.exists(portfile):
-            os.unlink(portfile)
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "kvemu.py"), "--tls-cert", f"{tmp}/server.pem",
-             "--tls-key", f"{tmp}/server.key",
-             "--key", "tempdisk", "--port-file", portfile, *args],
-            stdout=subprocess.DEVNULL)
-        # The emulator writes its ports once it listens; it either does so or exits.
-        deadline = time.monotonic() + 120
-        while not os.path.exists(portfile):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the key service emulator exited with {self.proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the key service emulator did not start in 120 s")
-            time.sleep(0.05)
-        self.imds_port, self.kv_port = map(int, open(portfile).read().split())
+        self.proc, self.imds_port, self.kv_port = emulator.start(
+            ["--tls-cert", f"{tmp}/server.pem", "--tls-key", f"{tmp}/server.key",
+             "--key", "tempdisk", *args], os.path.join(tmp, "ports"))
         self.imds = f"http://127.0.0.1:{self.imds_port}"
         self.vault = f"https://localhost:{self.kv_port}"
 

@@ -491,7 +491,6 @@ static void test_os_disk_whatever_the_root(void **state)
 static void test_explicit_devices(void **state)
 {
 	struct detect_opts o = { .paths = &paths };
-	char dev[128];
 
 	(void)state;
 	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
@@ -504,7 +503,6 @@ static void test_explicit_devices(void **state)
 	put("dev/vdc", "");
 	disk("vdc", "254:32\n", NULL, "", "c");
 	link_dev("disk/azure/resource", "../../vdc");
-	(void)dev;
 	cfg.devices.v = calloc(4, sizeof(char *));
 	cfg.devices.v[0] = strdup("/dev/vdb");
 	cfg.devices.v[1] = strdup("/dev/disk/azure/resource");

@@ -554,35 +554,22 @@ class KeyService:
     VAULT = "https://scvault.vault.azure.net"
 
     def __init__(self, node, *args, certs=None):
+        import secrets
         import subprocess
-        import time
         keyservice = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "keyservice")
         self.dir = certs or node.path("keyservice")
         os.makedirs(self.dir, exist_ok=True)
         if not os.path.exists(os.path.join(self.dir, "ca.pem")):
             subprocess.run([os.path.join(keyservice, "mkcerts.sh"), self.dir,
                             "scvault.vault.azure.net"], check=True)
-        portfile = os.path.join(self.dir, "ports")
-        if os.path.exists(portfile):
-            os.unlink(portfile)
-        import secrets
+        sys.path.insert(0, keyservice)
+        import emulator
         self.token = secrets.token_urlsafe(32)
         # "--token=" keeps argparse from taking a token that begins with "-" for an option.
-        args = ("--token=" + self.token,) + args
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(keyservice, "kvemu.py"), "--tls-cert",
-             os.path.join(self.dir, "server.pem"), "--tls-key", os.path.join(self.dir, "server.key"),
-             "--vault-url", self.VAULT, "--key", "tempdisk", "--key", "tempdisk2",
-             "--port-file", portfile, *args], stdout=subprocess.DEVNULL)
-        # The emulator writes its ports once it listens; it either does so or exits.
-        deadline = time.monotonic() + 120
-        while not os.path.exists(portfile):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the key service emulator exited with {self.proc.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the key service emulator did not start in 120 s")
-            time.sleep(0.05)
-        self.imds_port, self.kv_port = map(int, open(portfile).read().split())
+        self.proc, self.imds_port, self.kv_port = emulator.start(
+            ["--token=" + self.token, "--tls-cert", os.path.join(self.dir, "server.pem"),
+             "--tls-key", os.path.join(self.dir, "server.key"), "--vault-url", self.VAULT,
+             "--key", "tempdisk", "--key", "tempdisk2", *args], os.path.join(self.dir, "ports"))
         node.forwards = [("169.254.169.254", 80, self.imds_port), ("169.254.169.100", 443, self.kv_port)]
         node.files["/etc/scratchcrypt/ca.pem"] = os.path.join(self.dir, "ca.pem")
 
