@@ -91,8 +91,10 @@ static int exit_code(int r)
 	case EACCES:
 	case ENOKEY:
 	case EKEYREJECTED:
+	case EKEYREVOKED:
 		return EX_CONFIG;
 	case EBADMSG:
+		return EX_PROTOCOL;
 	case EHOSTDOWN:
 	case EHOSTUNREACH:
 	case ENETUNREACH:

@@ -33,8 +33,10 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *user)
 	struct body *b = user;
 	size_t add = size * n;
 
-	if (b->len + add + 1 > MAX_BODY)
+	if (b->len + add + 1 > MAX_BODY) {
+		b->too_big = true;
 		return 0;
+	}
 	if (b->len + add + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 4096;
 		char *nd;
@@ -170,6 +172,13 @@ static void set_common_options(struct request *rq, double *retry_after)
 /* What a failed transfer or a non-2xx answer means for the retry loop. */
 static int classify(struct request *rq, CURLcode cc, long *status)
 {
+	if (cc == CURLE_WRITE_ERROR && rq->resp.too_big) {
+		/* No reply of these services is near this size: no retry. */
+		kf_set_error(rq->err, rq->url, 0, "", "the answer is larger than 64 KiB; "
+			     "no reply of this service is");
+		*status = 0;
+		return -EBADMSG;
+	}
 	if (cc != CURLE_OK) {
 		kf_set_error(rq->err, rq->url, 0, curl_easy_strerror(cc), "no answer");
 		*status = 0;
@@ -183,6 +192,16 @@ static int classify(struct request *rq, CURLcode cc, long *status)
 	*status = rq->status;
 	if (rq->status >= 200 && rq->status < 300)
 		return 0;
+	if (rq->status >= 300 && rq->status < 400) {
+		char *to = NULL, msg[384];
+
+		/* The token goes to the configured host only: never followed. */
+		curl_easy_getinfo(rq->s->curl, CURLINFO_REDIRECT_URL, &to);
+		snprintf(msg, sizeof(msg), "redirected to %.300s; scratchcrypt follows no redirects",
+			 to ? to : "(no Location)");
+		kf_set_error(rq->err, rq->url, rq->status, "", msg);
+		return -EBADMSG;
+	}
 	error_from_body(rq->err, rq->url, rq->status, &rq->resp);
 	/* 404 from Key Vault is KeyNotFound; from IMDS it means "updating". */
 	if (rq->status == 404 && !rq->metadata)

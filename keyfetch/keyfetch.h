@@ -13,7 +13,9 @@
  *   -EACCES        the service refused us (400, 401, 403)
  *   -ENOKEY        the key does not exist (404 KeyNotFound)
  *   -EKEYREJECTED  the key does not meet the platform's requirements
- *   -EBADMSG       the service answered something we cannot use
+ *   -EBADMSG       the service answered something we cannot use: not the
+ *                  JSON it documents, a body over 64 KiB, a redirect, a
+ *                  wrapped key that is not the size of the RSA modulus
  *   -EXDEV         a key URL outside the configured vault */
 
 struct kf_config {
@@ -37,6 +39,7 @@ struct kf_key_info {
 	char kty[16];
 	bool wrap_key, unwrap_key, enabled;
 	char recovery_level[64];
+	unsigned modulus_bits; /* of "n"; 0 when absent or not base64url */
 };
 
 struct kf_clock {
@@ -58,12 +61,13 @@ void kf_session_free(struct kf_session *s);
 
 int kf_get_key(struct kf_session *s, const char *name, const char *version,
 	       struct kf_key_info *info, struct kf_error *err);
-/* Checks what the platform requires of the key: RSA, wrapKey and unwrapKey,
- * enabled, and a recoveryLevel with purge protection. */
+/* Checks what the platform requires of the key: RSA of 2048 bits or more,
+ * wrapKey and unwrapKey, enabled, and a recoveryLevel with purge protection. */
 int kf_check_key(const struct kf_key_info *info, char *why, size_t why_size);
-/* RSA-OAEP-256 wrap through {kid}/wrapkey; *wrapped is base64url, malloc'd. */
-int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_len,
-	    char **wrapped, struct kf_error *err);
+/* RSA-OAEP-256 wrap through {kid}/wrapkey with the key kf_get_key gave;
+ * *wrapped is base64url, malloc'd, and decodes to exactly the modulus size. */
+int kf_wrap(struct kf_session *s, const struct kf_key_info *key, const void *volume_key,
+	    size_t key_len, char **wrapped, struct kf_error *err);
 /* {kid}/unwrapkey; *key comes from safe_alloc(). */
 int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void **key,
 	      size_t *key_len, struct kf_error *err);

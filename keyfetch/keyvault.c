@@ -2,9 +2,11 @@
 /* Key Vault: get key, wrapkey, unwrapkey, and key URLs. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/safemem.h"
 #include "keyfetch/session.h"
@@ -33,6 +35,17 @@ static int check_in_vault(struct kf_session *s, const char *kid, struct kf_error
 	return 0;
 }
 
+/* kid is name's key, and version's when one was asked for. Key Vault's
+ * names are case-insensitive. */
+static bool names_key(const char *kid, const char *name, const char *version)
+{
+	char vault[256], n[128], v[64];
+
+	if (kf_parse_key_url(kid, vault, sizeof(vault), n, sizeof(n), v, sizeof(v)) < 0 || !v[0])
+		return false;
+	return strcasecmp(n, name) == 0 && (!version || !*version || strcmp(v, version) == 0);
+}
+
 int kf_get_key(struct kf_session *s, const char *name, const char *version,
 	       struct kf_key_info *info, struct kf_error *err)
 {
@@ -54,7 +67,17 @@ int kf_get_key(struct kf_session *s, const char *name, const char *version,
 		kf_set_error(err, url, 200, "", "the get-key response has no key.kid");
 		goto out;
 	}
-	r = check_in_vault(s, info->kid, err);
+	/* The reply must be about the key asked for, in the vault asked: the
+	 * next requests go to its kid. */
+	r = check_in_vault(s, info->kid, err) < 0 ? -EBADMSG : 0;
+	if (r == 0 && !names_key(info->kid, name, version)) {
+		char msg[sizeof(err->message)];
+
+		snprintf(msg, sizeof(msg), "the get-key response is about %.200s, not key '%.64s'%s%.40s",
+			 info->kid, name, version && *version ? " version " : "", version ? version : "");
+		kf_set_error(err, url, 200, "", msg);
+		r = -EBADMSG;
+	}
 out:
 	body_free(&b);
 	return r;
@@ -66,6 +89,10 @@ int kf_check_key(const struct kf_key_info *k, char *why, size_t size)
 
 	if (strcmp(k->kty, "RSA") != 0 && strcmp(k->kty, "RSA-HSM") != 0)
 		return snprintf(why, size, "%s is a %s key, not RSA", k->kid, k->kty[0] ? k->kty : "untyped"),
+		       -EKEYREJECTED;
+	if (k->modulus_bits < 2048)
+		return snprintf(why, size, "%s: its RSA modulus has %u bits; at least 2048 are needed",
+				k->kid, k->modulus_bits),
 		       -EKEYREJECTED;
 	if (!k->wrap_key || !k->unwrap_key)
 		return snprintf(why, size, "%s: key_ops lacks %s", k->kid,
@@ -108,11 +135,14 @@ static int key_op(struct kf_session *s, const char *kid, const char *op, const c
 	return r;
 }
 
-int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_len,
-	    char **wrapped, struct kf_error *err)
+int kf_wrap(struct kf_session *s, const struct kf_key_info *key, const void *volume_key,
+	    size_t key_len, char **wrapped, struct kf_error *err)
 {
+	const char *kid = key->kid;
 	struct body b = { 0 };
-	char *value = kf_b64url_encode(key, key_len);
+	char *value = kf_b64url_encode(volume_key, key_len);
+	void *bin;
+	size_t n;
 	int r;
 
 	if (!value)
@@ -125,6 +155,24 @@ int kf_wrap(struct kf_session *s, const char *kid, const void *key, size_t key_l
 	body_free(&b);
 	if (r < 0) {
 		kf_set_error(err, kid, 200, "", "the wrapkey response has no base64url value for this key");
+		return r;
+	}
+	/* An RSA-OAEP ciphertext is exactly as long as the modulus. Anything
+	 * else would be written to the disk and never unwrap again. */
+	r = kf_b64url_decode(value, &bin, &n);
+	if (r == 0) {
+		safe_free(bin);
+		if (n != (key->modulus_bits + 7) / 8) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "the wrapped key is %zu bytes; RSA-OAEP with a %u-bit key "
+				 "gives %u", n, key->modulus_bits, (key->modulus_bits + 7) / 8);
+			kf_set_error(err, kid, 200, "", msg);
+			r = -EBADMSG;
+		}
+	}
+	if (r < 0) {
+		safe_free(value);
 		return r;
 	}
 	/* A wrapped key is no secret: the caller gets ordinary memory. */

@@ -49,14 +49,25 @@ struct json_object *kf_json_object(const char *data, size_t len)
 	return o;
 }
 
-/* A member that must be a string; NULL for any other type or none. */
-const char *kf_json_string(struct json_object *o, const char *key)
+static struct json_object *get_string(struct json_object *o, const char *key)
 {
 	struct json_object *f;
 
 	if (!o || !json_object_object_get_ex(o, key, &f) || !json_object_is_type(f, json_type_string))
 		return NULL;
-	return json_object_get_string(f);
+	return f;
+}
+
+/* A member that must be a string; NULL for any other type, none, or a
+ * string with "\u0000" in it (C would read only the part before it). */
+const char *kf_json_string(struct json_object *o, const char *key)
+{
+	struct json_object *f = get_string(o, key);
+	const char *v = f ? json_object_get_string(f) : NULL;
+
+	if (!v || strlen(v) != (size_t)json_object_get_string_len(f))
+		return NULL;
+	return v;
 }
 
 static struct json_object *get_object(struct json_object *o, const char *key)
@@ -68,20 +79,21 @@ static struct json_object *get_object(struct json_object *o, const char *key)
 	return f;
 }
 
-/* Copies a string member into safe memory and wipes json-c's copy. */
+/* Copies a string member into safe memory and wipes json-c's copy, all of
+ * it, even when it is refused. */
 static char *take_secret(struct json_object *o, const char *key)
 {
+	struct json_object *f = get_string(o, key);
 	const char *v = kf_json_string(o, key);
-	size_t len;
-	char *out;
+	char *out = NULL;
 
-	if (!v)
-		return NULL;
-	len = strlen(v);
-	out = safe_alloc(len + 1);
-	if (out)
-		memcpy(out, v, len);
-	safe_wipe((char *)v, len);
+	if (v) {
+		out = safe_alloc(strlen(v) + 1);
+		if (out)
+			memcpy(out, v, strlen(v));
+	}
+	if (f)
+		safe_wipe((char *)json_object_get_string(f), (size_t)json_object_get_string_len(f));
 	return out;
 }
 
@@ -97,6 +109,26 @@ int kf_parse_token(const char *body, size_t len, char **token)
 	}
 	*token = t;
 	return 0;
+}
+
+/* The size of an RSA modulus given as base64url of its big-endian bytes. */
+static unsigned modulus_bits(const char *n)
+{
+	unsigned char *d;
+	size_t len, i = 0;
+	unsigned bits = 0;
+
+	if (!n || kf_b64url_decode(n, (void **)&d, &len) < 0)
+		return 0;
+	while (i < len && d[i] == 0)
+		i++;
+	if (i < len) {
+		bits = (unsigned)(len - i - 1) * 8;
+		for (unsigned char top = d[i]; top; top >>= 1)
+			bits++;
+	}
+	safe_free(d);
+	return bits;
 }
 
 int kf_parse_key(const char *body, size_t len, struct kf_key_info *info)
@@ -124,6 +156,7 @@ int kf_parse_key(const char *body, size_t len, struct kf_key_info *info)
 			json_object_is_type(f, json_type_boolean) && json_object_get_boolean(f);
 	if ((v = kf_json_string(attr, "recoveryLevel")))
 		snprintf(info->recovery_level, sizeof(info->recovery_level), "%s", v);
+	info->modulus_bits = modulus_bits(kf_json_string(key, "n"));
 	r = 0;
 out:
 	json_object_put(o);

@@ -14,6 +14,7 @@
 struct body {
 	char *data;
 	size_t len, cap;
+	bool too_big; /* the service sent more than MAX_BODY */
 };
 
 void body_free(struct body *b);

@@ -111,7 +111,7 @@ int hbi_wrap(struct hbi *h, const void *key, size_t len, char **token, struct re
 	char *wrapped = NULL;
 	int r;
 
-	r = kf_wrap(h->s, h->key.kid, key, len, &wrapped, &e);
+	r = kf_wrap(h->s, &h->key, key, len, &wrapped, &e);
 	if (r < 0)
 		return hbi_reason(why, r, "cannot wrap the volume key", &e);
 	*token = token_hbi_to_json(h->key.kid, wrapped);

@@ -60,7 +60,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < 64; i++)
 		key[i] = (unsigned char)(i * 7 + 3);
-	r = kf_wrap(s, k.kid, key, sizeof(key), &wrapped, &e);
+	r = kf_wrap(s, &k, key, sizeof(key), &wrapped, &e);
 	if (r == 0)
 		r = kf_unwrap(s, k.kid, wrapped, &back, &back_len, &e);
 	if (r < 0) {

@@ -20,6 +20,10 @@ Fault knobs can be set by flag at start, or changed while it runs with
 POST /_emu/config on the IMDS listener (JSON with the same names as the
 flags, e.g. {"fail_kv": "500:3", "latency": 2}); GET /_emu/log lists the
 requests seen (without secrets). Run it by hand with --help.
+
+Hostile replies: --hostile MODE@WHAT answers every successful WHAT (token,
+get, wrapkey, unwrapkey) with MODE instead, until set to "" again; --cert
+other serves a certificate for another name. The modes are in HOSTILE.
 """
 import argparse
 import base64
@@ -82,6 +86,7 @@ class State:
         self.token = a.token
         self.client_id = a.client_id
         self.keys = {}  # name -> {"versions": {ver: key}, "current": ver, "kty": ..}
+        self.hostile, self.cert = None, "right"
         for name in a.key:
             self.add_key(name)
         self.configure(vars(a))
@@ -125,6 +130,135 @@ class State:
             self.add_key(c["add_key"])
         if "events" in c and c["events"] is not None:
             self.events = c["events"]
+        if "hostile" in c:
+            spec = c["hostile"] or ""
+            mode, _, what = spec.partition("@")
+            if spec and (mode not in HOSTILE or what not in ("token", "get", "wrapkey", "unwrapkey")):
+                raise ValueError(f"hostile: {spec!r} is not MODE@WHAT (modes: {', '.join(HOSTILE)})")
+            self.hostile = (mode, what) if spec else None
+        if "cert" in c:
+            self.cert = c["cert"] or "right"
+
+    def hostile_for(self, what):
+        return self.hostile[0] if self.hostile and self.hostile[1] == what else None
+
+
+def _retype(v):
+    """Every value of another JSON type than documented."""
+    if isinstance(v, dict):
+        return {k: _retype(x) for k, x in v.items()}
+    if isinstance(v, str):
+        return 12345
+    if isinstance(v, list):
+        return "list"
+    return [v]
+
+
+def _secret_field(obj, fn):
+    """Applies fn to the field a client relies on most: the token, the
+    wrapped or unwrapped value, or the key's kid."""
+    obj = json.loads(json.dumps(obj))
+    for k in ("access_token", "value"):
+        if k in obj:
+            obj[k] = fn(obj[k])
+            return obj
+    obj["key"]["kid"] = fn(obj["key"]["kid"])
+    return obj
+
+
+def _other_kid(kid, vault=None, name="otherkey"):
+    m = re.match(r"^(https://[^/]+)/keys/[^/]+/(.*)$", kid)
+    return f"{vault or m.group(1)}/keys/{name}/{m.group(2)}"
+
+
+def _small_key(obj):
+    obj = json.loads(json.dumps(obj))
+    k = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key().public_numbers()
+    obj["key"]["n"] = int_b64u(k.n)
+    return obj
+
+
+def _ec_key(obj):
+    obj = json.loads(json.dumps(obj))
+    for f in ("n", "e"):
+        obj["key"].pop(f, None)
+    obj["key"].update({"kty": "EC", "crv": "P-256", "x": b64u(b"\1" * 32), "y": b64u(b"\2" * 32)})
+    return obj
+
+
+def _stream_huge(h, obj):
+    chunk = b" " * 65536
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(100 * 1024 * 1024))
+    h.end_headers()
+    for _ in range(1600):  # 100 MiB, or until the client hangs up
+        h.wfile.write(chunk)
+
+
+def _trickle(h, obj):
+    data = json.dumps(obj).encode()
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    for b in data:  # one byte a second, until done or the client hangs up
+        h.wfile.write(bytes([b]))
+        h.wfile.flush()
+        time.sleep(1)
+
+
+def _hang(h, obj):
+    time.sleep(120)
+
+
+def _bad_status(h, obj):
+    h.wfile.write(b"HTTP/1.1 2OO 0K\r\nContent-Length: 2\r\n\r\n{}")
+
+
+def _redirect(h, obj):
+    port = h.server.server_address[1]
+    h.raw(302, b"", headers={"Location": f"https://127.0.0.2:{port}{h.path}"})
+
+
+def _token_field(obj, fn):
+    return _secret_field(obj, fn) if "access_token" in obj else obj
+
+
+# Each mode answers a request that would have succeeded with obj.
+HOSTILE = {
+    "empty": lambda h, o: h.raw(200, b""),
+    "huge": _stream_huge,
+    "notjson": lambda h, o: h.raw(200, b"<html><body>Service Unavailable</body></html>", "text/html"),
+    "array": lambda h, o: h.raw(200, json.dumps([o]).encode()),
+    "wrongtypes": lambda h, o: h.send(200, _retype(o)),
+    "nulls": lambda h, o: h.send(200, {k: None for k in o}),
+    "trailing": lambda h, o: h.raw(200, json.dumps(o).encode() + b' {"value":"AAAA"}'),
+    "deep": lambda h, o: h.raw(200, b'{"value":' + b"[" * 30000 + b"]" * 30000 + b"}"),
+    "nul": lambda h, o: h.send(200, _secret_field(o, lambda v: v + "\u0000.evil.example")),
+    "crlf": lambda h, o: h.send(200, _secret_field(o, lambda v: v + "\r\nX-Injected: 1")),
+    "wrongkid": lambda h, o: h.send(200, {**o, "kid": _other_kid(o["kid"])} if "kid" in o
+                                    else {**o, "key": {**o["key"], "kid": _other_kid(o["key"]["kid"])}}),
+    "foreignkid": lambda h, o: h.send(200, {**o, "kid": _other_kid(o["kid"], "https://evil.vault.azure.net", "tempdisk")}
+                                      if "kid" in o else {**o, "key": {**o["key"], "kid": _other_kid(
+                                          o["key"]["kid"], "https://evil.vault.azure.net", "tempdisk")}}),
+    "wrongkty": lambda h, o: h.send(200, _ec_key(o)),
+    "smallkey": lambda h, o: h.send(200, _small_key(o)),
+    # Three bytes fewer or more, still canonical base64url.
+    "truncb64": lambda h, o: h.send(200, _secret_field(o, lambda v: b64u(unb64u(v)[:-3]))),
+    "longb64": lambda h, o: h.send(200, _secret_field(o, lambda v: b64u(unb64u(v) + b"\0\0\0"))),
+    "badb64": lambda h, o: h.send(200, _secret_field(o, lambda v: base64.b64encode(unb64u(v)).decode() + "+/==")),
+    "keysize": lambda h, o: h.send(200, {**o, "value": b64u(secrets.token_bytes(8))}),
+    "wrongkey": lambda h, o: h.send(200, {**o, "value": b64u(secrets.token_bytes(len(unb64u(o["value"]))))}),
+    "trickle": _trickle,
+    "hang": _hang,
+    "shortbody": lambda h, o: h.raw(200, json.dumps(o).encode(), length=len(json.dumps(o)) + 1000),
+    "redirect": _redirect,
+    "badstatus": _bad_status,
+    "htmlerror": lambda h, o: h.raw(500, b"<html><body><h1>500 Internal Server Error</h1></body></html>", "text/html"),
+    "throttle": lambda h, o: h.raw(429, b'{"error":{"code":"Throttled","message":"come back tomorrow"}}',
+                                   headers={"Retry-After": "86400"}),
+}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -156,6 +290,30 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+
+    def raw(self, status, data, ctype="application/json; charset=utf-8", length=None, headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data) if length is None else length))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def reply(self, what, obj):
+        """A successful answer, or the hostile mode set for what."""
+        mode = self.st.hostile_for(what)
+        with self.st.lock:
+            self.st.log.append({"t": time.time(), "service": self.server.kind, "what": what,
+                                "method": self.command, "path": self.path.split("?")[0],
+                                "status": 200, "hostile": mode})
+        if not mode:
+            return self.send(200, obj)
+        try:
+            HOSTILE[mode](self, obj)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass  # the client hung up, as it should on most of these
+        self.close_connection = True
 
     def error(self, status, code, message, headers=None):
         self.send(status, {"error": {"code": code, "message": message}}, headers)
@@ -198,8 +356,7 @@ class ImdsHandler(Handler):
                 self.record("token", 400)
                 return self.error(400, "invalid_request", "Identity not found")
             now = int(time.time())
-            self.record("token", 200)
-            return self.send(200, {"access_token": self.st.token, "refresh_token": "",
+            return self.reply("token", {"access_token": self.st.token, "refresh_token": "",
                                    "expires_in": "86399", "expires_on": str(now + 86399),
                                    "not_before": str(now - 300), "resource": "https://vault.azure.net",
                                    "token_type": "Bearer"})
@@ -222,8 +379,11 @@ class ImdsHandler(Handler):
         u = urllib.parse.urlsplit(self.path)
         body = self.body_json()
         if u.path == "/_emu/config":
-            with self.st.lock:
-                self.st.configure(body or {})
+            try:
+                with self.st.lock:
+                    self.st.configure(body or {})
+            except (ValueError, TypeError) as e:
+                return self.error(400, "BadParameter", str(e))
             return self.send(200, {"ok": True})
         if self.headers.get("Metadata") != "true":
             return self.error(400, "BadRequest", "Required metadata header not specified")
@@ -286,8 +446,7 @@ class KvHandler(Handler):
         kid = f"{self.st.vault_url}/keys/{name}/{ver}"
         if what == "get":
             pub = key.public_key().public_numbers()
-            self.record(what, 200)
-            return self.send(200, {"key": {"kid": kid, "kty": entry["kty"], "key_ops": self.st.key_ops,
+            return self.reply(what, {"key": {"kid": kid, "kty": entry["kty"], "key_ops": self.st.key_ops,
                                            "n": int_b64u(pub.n), "e": int_b64u(pub.e)},
                                    "attributes": {"enabled": self.st.enabled, "created": 1493942451,
                                                   "updated": 1493942451,
@@ -302,12 +461,11 @@ class KvHandler(Handler):
         except Exception:  # noqa: BLE001 - any decoding or padding failure
             self.record(what, 400)
             return self.error(400, "BadParameter", "Bad Request: the value cannot be " + ("wrapped" if what == "wrapkey" else "unwrapped"))
-        self.record(what, 200)
         with self.st.lock:
             # The plaintext volume keys, for the test that looks for them in
             # the agent's memory (GET /_emu/secrets).
             self.st.secrets.append((value if what == "wrapkey" else out).hex())
-        return self.send(200, {"kid": kid, "value": b64u(out)})
+        return self.reply(what, {"kid": kid, "value": b64u(out)})
 
     def do_GET(self):
         self.route("GET")
@@ -316,13 +474,22 @@ class KvHandler(Handler):
         self.route("POST")
 
 
-def serve(kind, handler, addr, port, state, verbose, tags=None, tls=None):
+def serve(kind, handler, addr, port, state, verbose, tags=None, tls=None, other_tls=None):
     srv = ThreadingHTTPServer((addr, port), handler)
     srv.daemon_threads = True
     srv.state, srv.verbose, srv.kind, srv.tags = state, verbose, kind, tags or {}
     if tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*tls)
+        if other_tls:
+            # cert = "other": a certificate, from the same CA, for another name.
+            other = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            other.load_cert_chain(*other_tls)
+
+            def pick(sock, server_name, _ctx):
+                if state.cert == "other":
+                    sock.context = other
+            ctx.sni_callback = pick
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     return srv.server_address[1]
@@ -354,6 +521,12 @@ def main():
     ap.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429")
     ap.add_argument("--latency", type=float, default=0, help="seconds added to every answer")
     ap.add_argument("--tag", action="append", default=[], metavar="NAME=VALUE", help="an instance-metadata tag")
+    ap.add_argument("--hostile", default="", metavar="MODE@WHAT",
+                    help="answer every successful WHAT (token, get, wrapkey, unwrapkey) with MODE: "
+                         + ", ".join(HOSTILE))
+    ap.add_argument("--other-cert", help="PEM certificate for another name, served while cert is 'other'")
+    ap.add_argument("--other-key", help="its private key")
+    ap.add_argument("--cert", default="right", choices=("right", "other"), help="which certificate to serve")
     ap.add_argument("--port-file", help="write 'IMDS_PORT KV_PORT' here once listening")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
@@ -364,7 +537,11 @@ def main():
     state = State(a)
     tags = dict(t.split("=", 1) for t in a.tag)
     iport = serve("imds", ImdsHandler, a.imds_addr, a.imds_port, state, a.verbose, tags=tags)
-    kport = serve("kv", KvHandler, a.kv_addr, a.kv_port, state, a.verbose, tls=(a.tls_cert, a.tls_key))
+    other = None
+    if a.other_cert:
+        other = (a.other_cert, a.other_key)
+    kport = serve("kv", KvHandler, a.kv_addr, a.kv_port, state, a.verbose, tls=(a.tls_cert, a.tls_key),
+                  other_tls=other)
     if not state.vault_url:
         state.vault_url = a.vault_url = f"https://localhost:{kport}"
     if a.port_file:

@@ -26,6 +26,7 @@ class Emulator:
         self.tmp = tmp
         self.proc, self.imds_port, self.kv_port = emulator.start(
             ["--tls-cert", f"{tmp}/server.pem", "--tls-key", f"{tmp}/server.key",
+             "--other-cert", f"{tmp}/other.pem", "--other-key", f"{tmp}/other.key",
              "--key", "tempdisk", *args], os.path.join(tmp, "ports"))
         self.imds = f"http://127.0.0.1:{self.imds_port}"
         self.vault = f"https://localhost:{self.kv_port}"
@@ -126,6 +127,46 @@ def main():
          cap=10, imds=dead, max_s=12)
     case("Key Vault keeps answering 500: fail closed within the cap", ["--fail-kv", "500"],
          ["ERR errno=EHOSTUNREACH status=500", "gave up"], cap=10, max_s=12)
+
+    # Hostile replies (the emulator's --hostile MODE@WHAT): each is refused
+    # with its kind of error, never a crash (this test also runs under
+    # ASan), and the ones that cannot get better are not retried.
+    hostile = [
+        ("empty@token", "EBADMSG", "no usable access_token"),
+        ("notjson@token", "EBADMSG", "no usable access_token"),
+        ("wrongtypes@token", "EBADMSG", "no usable access_token"),
+        ("nulls@token", "EBADMSG", "no usable access_token"),
+        ("nul@token", "EBADMSG", "no usable access_token"),
+        ("crlf@token", "EBADMSG", "no usable access_token"),
+        ("throttle@token", "EHOSTUNREACH", "gave up after 1 attempts"),
+        ("array@get", "EBADMSG", "no key.kid"),
+        ("trailing@get", "EBADMSG", "no key.kid"),
+        ("deep@get", "EBADMSG", "no key.kid"),
+        ("wrongkid@get", "EBADMSG", "not key 'tempdisk'"),
+        ("foreignkid@get", "EBADMSG", "evil.vault.azure.net"),
+        ("nul@get", "EBADMSG", "no key.kid"),
+        ("wrongkty@get", "EKEYREJECTED", "EC key, not RSA"),
+        ("smallkey@get", "EKEYREJECTED", "1024 bits"),
+        ("huge@get", "EBADMSG", "larger than 64 KiB"),
+        ("trickle@get", "EHOSTUNREACH", "gave up"),
+        ("shortbody@get", "EHOSTUNREACH", "gave up"),
+        ("badstatus@get", "EHOSTUNREACH", "gave up"),
+        ("htmlerror@get", "EHOSTUNREACH", "status=500"),
+        ("hang@wrapkey", "EHOSTUNREACH", "gave up"),
+        ("redirect@wrapkey", "EBADMSG", "redirected to https://127.0.0.2"),
+        ("empty@wrapkey", "EBADMSG", "no base64url value"),
+        ("truncb64@wrapkey", "EBADMSG", "the wrapped key is 253 bytes"),
+        ("longb64@wrapkey", "EBADMSG", "the wrapped key is 259 bytes"),
+        ("badb64@wrapkey", "EBADMSG", "no base64url value"),
+        ("wrongkid@wrapkey", "EBADMSG", "no base64url value"),
+        ("foreignkid@unwrapkey", "EBADMSG", "no base64url value"),
+        ("keysize@unwrapkey", "MISMATCH", ""),
+        ("wrongkey@unwrapkey", "MISMATCH", ""),
+    ]
+    for spec, err, why in hostile:
+        case(f"hostile {spec}", ["--hostile", spec], [f"ERR errno={err}", why], cap=4, max_s=10)
+    case("hostile: a certificate for another name from the trusted CA", ["--cert", "other"],
+         ["ERR errno=EACCES status=0", "SSL"], max_s=5)
 
     # scratchcrypt: role and HBI flag from instance-metadata tags.
     def tags_case(name, tags, want_rc, want):

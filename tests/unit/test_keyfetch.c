@@ -89,28 +89,33 @@ static void test_key_policy(void **state)
 		bool wrap, unwrap, enabled;
 		int want;
 		const char *why;
+		unsigned bits; /* 0: 2048 */
 	} t[] = {
-		{ "RSA", "Recoverable", true, true, true, 0, NULL },
-		{ "RSA-HSM", "CustomizedRecoverable", true, true, true, 0, NULL },
-		{ "RSA", "Recoverable+ProtectedSubscription", true, true, true, 0, NULL },
-		{ "RSA", "CustomizedRecoverable+ProtectedSubscription", true, true, true, 0, NULL },
-		{ "RSA", "Purgeable", true, true, true, -EKEYREJECTED, "purge protection" },
-		{ "RSA", "Recoverable+Purgeable", true, true, true, -EKEYREJECTED, "purge protection" },
-		{ "RSA", "CustomizedRecoverable+Purgeable", true, true, true, -EKEYREJECTED, "purge protection" },
-		{ "RSA", "", true, true, true, -EKEYREJECTED, "(missing)" },
-		{ "EC", "Recoverable", true, true, true, -EKEYREJECTED, "not RSA" },
-		{ "oct", "Recoverable", true, true, true, -EKEYREJECTED, "not RSA" },
-		{ "RSA", "Recoverable", false, true, true, -EKEYREJECTED, "lacks wrapKey" },
-		{ "RSA", "Recoverable", true, false, true, -EKEYREJECTED, "lacks unwrapKey" },
-		{ "RSA", "Recoverable", false, false, true, -EKEYREJECTED, "wrapKey and unwrapKey" },
-		{ "RSA", "Recoverable", true, true, false, -EKEYREJECTED, "disabled" },
+		{ "RSA", "Recoverable", true, true, true, 0, NULL, 0 },
+		{ "RSA-HSM", "CustomizedRecoverable", true, true, true, 0, NULL, 0 },
+		{ "RSA", "Recoverable+ProtectedSubscription", true, true, true, 0, NULL, 0 },
+		{ "RSA", "CustomizedRecoverable+ProtectedSubscription", true, true, true, 0, NULL, 0 },
+		{ "RSA", "Purgeable", true, true, true, -EKEYREJECTED, "purge protection", 0 },
+		{ "RSA", "Recoverable+Purgeable", true, true, true, -EKEYREJECTED, "purge protection", 0 },
+		{ "RSA", "CustomizedRecoverable+Purgeable", true, true, true, -EKEYREJECTED, "purge protection", 0 },
+		{ "RSA", "", true, true, true, -EKEYREJECTED, "(missing)", 0 },
+		{ "EC", "Recoverable", true, true, true, -EKEYREJECTED, "not RSA", 0 },
+		{ "oct", "Recoverable", true, true, true, -EKEYREJECTED, "not RSA", 0 },
+		{ "RSA", "Recoverable", false, true, true, -EKEYREJECTED, "lacks wrapKey", 0 },
+		{ "RSA", "Recoverable", true, false, true, -EKEYREJECTED, "lacks unwrapKey", 0 },
+		{ "RSA", "Recoverable", false, false, true, -EKEYREJECTED, "wrapKey and unwrapKey", 0 },
+		{ "RSA", "Recoverable", true, true, false, -EKEYREJECTED, "disabled", 0 },
+		{ "RSA", "Recoverable", true, true, true, -EKEYREJECTED, "1024 bits", 1024 },
+		{ "RSA", "Recoverable", true, true, true, -EKEYREJECTED, "0 bits", 1 },
+		{ "RSA-HSM", "Recoverable", true, true, true, 0, NULL, 4096 },
 	};
 	char why[512];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		struct kf_key_info k = { .wrap_key = t[i].wrap, .unwrap_key = t[i].unwrap,
-					 .enabled = t[i].enabled };
+					 .enabled = t[i].enabled,
+					 .modulus_bits = t[i].bits == 1 ? 0 : t[i].bits ? t[i].bits : 2048 };
 		snprintf(k.kid, sizeof(k.kid), "https://v.vault.azure.net/keys/k/1");
 		snprintf(k.kty, sizeof(k.kty), "%s", t[i].kty);
 		snprintf(k.recovery_level, sizeof(k.recovery_level), "%s", t[i].rl);
@@ -266,6 +271,14 @@ static void test_parse_key(void **state)
 				      &k), 0);
 	assert_string_equal(k.kid, "https://v.vault.azure.net/keys/k/1");
 	assert_true(k.wrap_key && k.unwrap_key && k.enabled);
+	assert_int_equal(k.modulus_bits, 0); /* no "n" */
+	/* "n" is the modulus, big-endian: leading zero bytes do not count. */
+	assert_int_equal(kf_parse_key(P("{\"key\":{\"kid\":\"https://v.vault.azure.net/keys/k/1\","
+					"\"n\":\"AAGAAA\"}}"), &k), 0);
+	assert_int_equal(k.modulus_bits, 16 + 1);
+	assert_int_equal(kf_parse_key(P("{\"key\":{\"kid\":\"https://v.vault.azure.net/keys/k/1\","
+					"\"n\":\"not base64!\"}}"), &k), 0);
+	assert_int_equal(k.modulus_bits, 0);
 	/* Wrong types are absent values, never a crash or a yes. */
 	assert_int_equal(kf_parse_key(P("{\"key\":{\"kid\":\"x\",\"kty\":null,\"key_ops\":\"wrapKey\"},"
 					"\"attributes\":{\"enabled\":\"true\",\"recoveryLevel\":3}}"), &k), 0);
