@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "agent/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stddef.h>
@@ -136,11 +137,26 @@ static int set_abs_path(char **dst, const char *v)
 	return set_str(dst, v);
 }
 
-static int set_https_url(char **dst, const char *v)
+/* A vault as the portal shows it, "https://NAME.vault.azure.net/": kept
+ * as "https://name.vault.azure.net", so that request paths are /keys/...
+ * and kids compare. A path, query, user or empty host is refused. */
+static int set_vault_url(char **dst, const char *v)
 {
-	if (strncmp(v, "https://", 8) != 0 || !v[8] || strpbrk(v, " \t?#"))
+	size_t n;
+	char *u;
+
+	if (strncasecmp(v, "https://", 8) != 0 || strpbrk(v, " \t?#@"))
 		return -EINVAL;
-	return set_str(dst, v);
+	n = strcspn(v + 8, "/");
+	if (!n || strspn(v + 8 + n, "/") != strlen(v + 8 + n))
+		return -EINVAL;
+	if (asprintf(&u, "https://%.*s", (int)n, v + 8) < 0)
+		return -ENOMEM;
+	for (char *p = u + 8; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	free(*dst);
+	*dst = u;
+	return 0;
 }
 
 static int set_http_url(char **dst, const char *v)
@@ -323,9 +339,9 @@ static int p_seconds(const char *v, void *f)
 	return parse_uint(v, 1, 3600, f) < 0 ? -EINVAL : 0;
 }
 
-static int p_https(const char *v, void *f)
+static int p_vault_url(const char *v, void *f)
 {
-	return set_https_url(f, v);
+	return set_vault_url(f, v);
 }
 
 static int p_http(const char *v, void *f)
@@ -360,7 +376,8 @@ static const struct cfg_key keys[] = {
 	K("metrics", "textfile", p_textfile, metrics_textfile,
 	  "must be empty or an absolute path ending in .prom"),
 	K("events", "poll_s", p_seconds, events_poll_s, "must be a number of seconds from 1 to 3600"),
-	K("hbi", "vault_url", p_https, hbi.vault_url, "must be an https:// URL"),
+	K("hbi", "vault_url", p_vault_url, hbi.vault_url,
+	  "must be a vault's https:// URL, without a path (a trailing slash is fine)"),
 	K("hbi", "key_name", p_key_name, hbi.key_name,
 	  "must be 1 to 127 letters, digits and dashes (Key Vault's rule)"),
 	K("hbi", "key_version", p_key_version, hbi.key_version,

@@ -13,48 +13,66 @@
 #include "agent/setup/runstate.h"
 #include "keyfetch/keyfetch.h"
 
-#define MAX_EVENTS 32
 #define LOCK_TIMEOUT_S 300
 
-int events_parse(const char *json, const char *vm_name, struct sched_event *ev, size_t max)
+int events_parse(const char *json, const char *vm_name, struct sched_doc *doc)
 {
-	struct json_object *o = kf_json_object(json, json ? strlen(json) : 0), *list;
-	size_t n = 0;
+	struct json_object *o = kf_json_object(json, json ? strlen(json) : 0), *list, *inc;
+	size_t len;
 
+	memset(doc, 0, sizeof(*doc));
+	doc->incarnation = -1;
 	if (!o || !json_object_object_get_ex(o, "Events", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
 		json_object_put(o);
 		return -EBADMSG;
 	}
-	for (size_t i = 0; i < json_object_array_length(list) && n < max; i++) {
+	if (json_object_object_get_ex(o, "DocumentIncarnation", &inc) &&
+	    json_object_is_type(inc, json_type_int))
+		doc->incarnation = json_object_get_int64(inc);
+	len = json_object_array_length(list);
+	doc->ev = calloc(len ? len : 1, sizeof(*doc->ev));
+	if (!doc->ev) {
+		json_object_put(o);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < len; i++) {
 		struct json_object *e = json_object_array_get_idx(list, i), *res;
-		struct sched_event *x = &ev[n];
+		struct sched_event *x = &doc->ev[doc->n];
 		const char *id = kf_json_string(e, "EventId"), *type = kf_json_string(e, "EventType"),
 			   *status = kf_json_string(e, "EventStatus");
+		size_t ours = 0, others = 0;
 
-		memset(x, 0, sizeof(*x));
 		/* An event we could not name back to IMDS is not one we act on. */
 		if (!id || !id[0] || strlen(id) >= sizeof(x->id) || !type || !status)
 			continue;
 		snprintf(x->id, sizeof(x->id), "%s", id);
 		snprintf(x->type, sizeof(x->type), "%s", type);
 		snprintf(x->status, sizeof(x->status), "%s", status);
-		x->for_us = true;
 		if (json_object_object_get_ex(e, "Resources", &res) &&
-		    json_object_is_type(res, json_type_array) && json_object_array_length(res)) {
-			x->for_us = false;
+		    json_object_is_type(res, json_type_array))
 			for (size_t k = 0; k < json_object_array_length(res); k++) {
 				struct json_object *r = json_object_array_get_idx(res, k);
 
 				if (vm_name && json_object_is_type(r, json_type_string) &&
 				    strcasecmp(json_object_get_string(r), vm_name) == 0)
-					x->for_us = true;
+					ours++;
+				else
+					others++;
 			}
-		}
-		n++;
+		/* No Resources: shred to be safe, but never release it for others. */
+		x->for_us = ours || !others;
+		x->only_us = ours && !others;
+		doc->n++;
 	}
 	json_object_put(o);
-	return (int)n;
+	return 0;
+}
+
+void events_doc_free(struct sched_doc *doc)
+{
+	free(doc->ev);
+	memset(doc, 0, sizeof(*doc));
 }
 
 bool events_seen(const struct events_seen *h, const char *id)
@@ -73,17 +91,28 @@ void events_remember(struct events_seen *h, const char *id)
 	h->n++;
 }
 
-bool events_must_shred(const struct sched_event *e)
+bool events_must_shred(const struct sched_event *e, bool hbi)
 {
-	return e->for_us && strcmp(e->status, "Scheduled") == 0 &&
-	       (strcmp(e->type, "Terminate") == 0 || strcmp(e->type, "Preempt") == 0);
+	bool going = strcmp(e->type, "Terminate") == 0 || strcmp(e->type, "Preempt") == 0 ||
+		     (hbi && strcmp(e->type, "Redeploy") == 0);
+
+	return e->for_us && going &&
+	       (strcmp(e->status, "Scheduled") == 0 || strcmp(e->status, "Started") == 0);
 }
 
-static int session(const struct cfg *c, struct kf_session **s)
+bool events_may_ack(const struct sched_event *e)
 {
+	return e->only_us && strcmp(e->status, "Scheduled") == 0;
+}
+
+static int session(const struct cfg *c, bool first, struct kf_session **s)
+{
+	unsigned cap = c->events_poll_s * 5 < 30 ? c->events_poll_s * 5 : 30;
 	struct kf_config kc = {
 		.imds_endpoint = c->hbi.imds_endpoint,
-		.retry_cap_s = c->events_poll_s * 5 < 30 ? c->events_poll_s * 5 : 30,
+		/* The first call turns the service on and may take two minutes. */
+		.retry_cap_s = first ? EVENTS_FIRST_CALL_S + cap : cap,
+		.request_timeout_s = first ? EVENTS_FIRST_CALL_S : 0,
 	};
 	return kf_session_new(&kc, NULL, s);
 }
@@ -153,18 +182,20 @@ static int ack(struct kf_session *s, const struct sched_event *e)
 int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 {
 	struct events_seen handled = { 0 };
+	long long done_incarnation = -2; /* every event of it handled */
+	bool first = true, hbi = c->key_source == KEY_SOURCE_HBI;
 	char name[256] = "";
 	int r = 0;
 
 	log_info("watching scheduled events every %u s", c->events_poll_s);
 	for (;; sleep(c->events_poll_s)) {
-		struct sched_event ev[MAX_EVENTS];
+		struct sched_doc doc = { 0 };
 		struct kf_session *s = NULL;
 		struct kf_error e;
 		char *json = NULL;
-		int n;
+		bool all_done = true;
 
-		r = session(c, &s);
+		r = session(c, first, &s);
 		if (r < 0)
 			return r;
 		if (!name[0] && (r = vm_name(s, name, sizeof(name))) < 0)
@@ -175,26 +206,43 @@ int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 				       e.http_status, e.code, e.message);
 			goto next;
 		}
-		n = events_parse(json, name, ev, MAX_EVENTS);
+		first = false;
+		r = events_parse(json, name, &doc);
 		free(json);
-		if (n < 0) {
-			r = log_warn_errno(n, "scheduled events: an answer that is not an events document");
+		if (r < 0) {
+			log_warn_errno(r, "scheduled events: an answer that is not an events document");
 			goto next;
 		}
-		for (int i = 0; i < n; i++) {
-			if (!events_must_shred(&ev[i]))
+		/* The document changes only with its incarnation. */
+		if (doc.incarnation >= 0 && doc.incarnation == done_incarnation)
+			goto next;
+		for (size_t i = 0; i < doc.n; i++) {
+			const struct sched_event *ev = &doc.ev[i];
+
+			if (!events_must_shred(ev, hbi))
 				continue;
 			/* Shred first, acknowledge after: never let the VM go
 			 * with readable disks. A failed shred is retried. */
-			if (!events_seen(&handled, ev[i].id)) {
-				r = shred_for(c, o, &ev[i]);
-				if (r < 0)
+			if (!events_seen(&handled, ev->id)) {
+				r = shred_for(c, o, ev);
+				if (r < 0) {
+					all_done = false;
 					continue;
-				events_remember(&handled, ev[i].id);
+				}
+				events_remember(&handled, ev->id);
 			}
-			r = ack(s, &ev[i]);
+			if (events_may_ack(ev))
+				r = ack(s, ev);
+			else if (strcmp(ev->status, "Scheduled") == 0)
+				log_info("scheduled event %s names other VMs too: not acknowledged, so that "
+					 "theirs keep their full NotBefore", ev->id);
+			if (r < 0)
+				all_done = false;
 		}
+		if (all_done)
+			done_incarnation = doc.incarnation;
 next:
+		events_doc_free(&doc);
 		kf_session_free(s);
 		if (once)
 			return r;

@@ -6,21 +6,35 @@
 #include "agent/config.h"
 #include "agent/setup/lifecycle.h"
 
-/* IMDS Scheduled Events: on Terminate or Preempt for this VM, shred the
- * local disks, then acknowledge the event (StartRequests) so the platform
- * can go ahead. */
+/* IMDS Scheduled Events: on Terminate or Preempt for this VM (and, in HBI
+ * mode, Redeploy, which moves the VM off its local disks), whether
+ * Scheduled or already Started, shred the local disks. Then acknowledge the
+ * event (StartRequests), but only one that names this VM alone: an
+ * acknowledgement releases the event for every VM in its Resources. */
 
 #define EVENTS_PATH "/metadata/scheduledevents?api-version=2020-07-01"
+/* The first call after boot may take this long to answer (Microsoft's
+ * documentation: up to two minutes). */
+#define EVENTS_FIRST_CALL_S 120
 
 struct sched_event {
 	char id[80];
 	char type[32];
 	char status[32];
-	bool for_us; /* Resources names this VM (or is empty) */
+	bool for_us;  /* Resources names this VM, or names none */
+	bool only_us; /* Resources names this VM and no other */
 };
 
-/* Parses a scheduled-events document; returns how many events, or -EBADMSG. */
-int events_parse(const char *json, const char *vm_name, struct sched_event *ev, size_t max);
+struct sched_doc {
+	long long incarnation; /* DocumentIncarnation; -1 when absent */
+	size_t n;
+	struct sched_event *ev; /* malloc'd, any number */
+};
+
+/* Parses a scheduled-events document (any number of events); 0 or -EBADMSG
+ * (then doc is empty). events_doc_free() it either way. */
+int events_parse(const char *json, const char *vm_name, struct sched_doc *doc);
+void events_doc_free(struct sched_doc *doc);
 /* The events already shredded for, so that each is acknowledged but
  * shredded for once; the oldest are forgotten past EVENTS_REMEMBERED. */
 #define EVENTS_REMEMBERED 32
@@ -31,7 +45,10 @@ struct events_seen {
 bool events_seen(const struct events_seen *h, const char *id);
 void events_remember(struct events_seen *h, const char *id);
 
-/* Whether this event means the local disks are about to go away. */
-bool events_must_shred(const struct sched_event *e);
+/* Whether this event means the local disks are about to go away (hbi: the
+ * node's key source is HBI, whose data a Redeploy would also leave behind). */
+bool events_must_shred(const struct sched_event *e, bool hbi);
+/* Whether this VM may acknowledge it: Scheduled, and for this VM alone. */
+bool events_may_ack(const struct sched_event *e);
 /* The loop; with once, a single poll. Returns only on error or once. */
 int events_watch(const struct cfg *c, const struct lc_opts *o, bool once);

@@ -149,13 +149,6 @@ int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_pa
 	r = crypt_load(cd, CRYPT_LUKS2, NULL);
 	if (r < 0)
 		goto out;
-	if (key_len != (size_t)crypt_get_volume_key_size(cd)) {
-		/* Not the header's key, whatever its bytes. */
-		reason_set(why, -EPERM, "a %zu-byte key for a header whose volume key is %d bytes",
-			   key_len, crypt_get_volume_key_size(cd));
-		r = -EPERM;
-		goto out;
-	}
 	/* Hand the key to the kernel through the keyring, so that it is not
 	 * in the dm table. */
 	(void)crypt_volume_key_keyring(cd, 1);

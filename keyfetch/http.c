@@ -150,6 +150,7 @@ static void set_common_options(struct request *rq, double *retry_after)
 {
 	struct kf_session *s = rq->s;
 	double left = s->deadline - s->clock->now(s->clock->ctx);
+	double most = s->c.request_timeout_s ? s->c.request_timeout_s : 30;
 
 	curl_easy_reset(s->curl);
 	curl_easy_setopt(s->curl, CURLOPT_URL, rq->url);
@@ -162,7 +163,7 @@ static void set_common_options(struct request *rq, double *retry_after)
 	if (s->c.ca_bundle)
 		curl_easy_setopt(s->curl, CURLOPT_CAINFO, s->c.ca_bundle);
 	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)((left < 1 ? 1 : left > 30 ? 30 : left) * 1000));
+	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)((left < 1 ? 1 : left > most ? most : left) * 1000));
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &rq->resp);
 	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
@@ -278,7 +279,9 @@ int kf_get_token(struct kf_session *s, struct kf_error *err)
 
 	if (s->token)
 		return 0;
-	snprintf(url, sizeof(url), "%s%s", s->c.imds_endpoint, IMDS_TOKEN_PATH);
+	esc = curl_easy_escape(s->curl, kf_vault_resource(s->c.vault_url), 0);
+	snprintf(url, sizeof(url), "%s%s%s", s->c.imds_endpoint, IMDS_TOKEN_PATH, esc ? esc : "");
+	curl_free(esc);
 	if (s->c.client_id || s->c.msi_res_id) {
 		const char *v = s->c.client_id ? s->c.client_id : s->c.msi_res_id;
 		esc = curl_easy_escape(s->curl, v, 0);

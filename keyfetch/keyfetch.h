@@ -25,6 +25,7 @@ struct kf_config {
 	const char *vault_url;     /* "https://myvault.vault.azure.net"; NULL: IMDS only */
 	const char *ca_bundle;     /* optional; verification is always on */
 	unsigned retry_cap_s;
+	unsigned request_timeout_s; /* one request's limit; 0: 30 s */
 };
 
 struct kf_error {
@@ -80,6 +81,11 @@ int kf_imds_post(struct kf_session *s, const char *path, const char *body, struc
 /* Instance-metadata tags (compute.tagsList): calls fn for each name/value. */
 int kf_imds_tags(struct kf_session *s, void (*fn)(void *ctx, const char *name, const char *value),
 		 void *ctx, struct kf_error *err);
+
+/* The token resource for a vault's cloud: https://vault.usgovcloudapi.net
+ * for *.vault.usgovcloudapi.net, https://vault.azure.cn for *.vault.azure.cn,
+ * and the public cloud's https://vault.azure.net for any other vault. */
+const char *kf_vault_resource(const char *vault_url);
 
 /* "https://v.vault.azure.net/keys/name/version": the vault part, lower-case,
  * and name and version (version may be ""). */

@@ -35,6 +35,30 @@ static int check_in_vault(struct kf_session *s, const char *kid, struct kf_error
 	return 0;
 }
 
+const char *kf_vault_resource(const char *vault_url)
+{
+	static const struct {
+		const char *suffix, *resource;
+	} clouds[] = {
+		{ ".vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net" },
+		{ ".vault.azure.cn", "https://vault.azure.cn" },
+	};
+	char vault[256], d1[8], d2[8];
+
+	if (vault_url && kf_parse_key_url(vault_url, vault, sizeof(vault), d1, sizeof(d1), d2,
+					  sizeof(d2)) == -ENOENT) {
+		/* The host, without a port. */
+		vault[strcspn(vault, ":")] = '\0';
+		for (size_t i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++) {
+			size_t n = strlen(vault), m = strlen(clouds[i].suffix);
+
+			if (n > m && strcmp(vault + n - m, clouds[i].suffix) == 0)
+				return clouds[i].resource;
+		}
+	}
+	return "https://vault.azure.net";
+}
+
 /* kid is name's key, and version's when one was asked for. Key Vault's
  * names are case-insensitive. */
 static bool names_key(const char *kid, const char *name, const char *version)

@@ -8,7 +8,7 @@
 #include "keyfetch/keyfetch.h"
 
 #define KV_API "api-version=7.4"
-#define IMDS_TOKEN_PATH "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net"
+#define IMDS_TOKEN_PATH "/metadata/identity/oauth2/token?api-version=2018-02-01&resource="
 
 /* A response body: key material may be in it, so safe memory. */
 struct body {

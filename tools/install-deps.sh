@@ -6,7 +6,7 @@ set -eu
 pkgs="build-essential cmake pkg-config
   libcryptsetup-dev libdevmapper-dev libblkid-dev libjson-c-dev libinih-dev
   libntfs-3g89 ntfs-3g-dev libcmocka-dev libcurl4-openssl-dev libssl-dev
-  python3 python3-cryptography openssl ca-certificates
+  python3 python3-cryptography openssl ca-certificates curl
   qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio socat
   e2fsprogs xfsprogs ntfs-3g fdisk dmsetup cryptsetup-bin udev systemd
   qemu-utils debootstrap clang libclang-rt-14-dev"

@@ -164,8 +164,8 @@ int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len, str
 	}
 	/* dm-crypt keys are 16 to 64 bytes; the header's digest checks the rest. */
 	if (*len < 16 || *len > 64) {
-		reason_set(why, -EBADMSG, "%s: Key Vault unwrapped a %zu-byte key; a volume key is 16 to 64 bytes",
-			   dev, *len);
+		reason_set(why, -EBADMSG, "%s: %s unwrapped a %zu-byte key; a volume key is 16 to 64 bytes",
+			   dev, kid, *len);
 		safe_free(*key);
 		*key = NULL;
 		return -EBADMSG;

@@ -218,10 +218,14 @@ static int step_activate(const struct member *m, const struct dm_crypt_params *p
 {
 	const char *dev = m->v->disk.devnode;
 	int r = dm_luks_activate(dev, m->name, p, m->key, m->key_len, why);
+	char kid[512];
 
+	if (r == -EPERM && hbi_disk_kid(dev, kid, sizeof(kid)) == 0)
+		return reason_set(why, -EKEYREVOKED, "%s: the key that %s unwrapped does not match "
+				  "the LUKS2 header's digest; the disk stays closed", dev, kid);
 	if (r == -EPERM)
-		return reason_set(why, -EKEYREVOKED, "%s: the unwrapped key does not match the "
-				  "LUKS2 header's digest; the disk stays closed", dev);
+		return reason_set(why, -EKEYREVOKED, "%s: the key does not match the LUKS2 header's "
+				  "digest; the disk stays closed", dev);
 	if (r < 0) {
 		char lib[sizeof(why->text)];
 

@@ -94,10 +94,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		safe_free(out);
 	}
 #elif defined(FUZZ_EVENTS)
-	struct sched_event ev[8];
+	struct sched_doc doc;
 	s = as_string(data, size);
-	if (s)
-		(void)events_parse(s, "node-0", ev, 8);
+	if (s) {
+		(void)events_parse(s, "node-0", &doc);
+		for (size_t i = 0; i < doc.n; i++)
+			if (doc.ev[i].only_us && !doc.ev[i].for_us)
+				abort();
+		events_doc_free(&doc);
+	}
 #elif defined(FUZZ_LUKS_TOKEN)
 	struct sc_token t;
 	s = as_string(data, size);

@@ -8,7 +8,7 @@ It serves, with the request and response shapes Microsoft documents:
     GET  /metadata/instance?api-version=2021-02-01
     GET  /metadata/scheduledevents?api-version=2020-07-01
     POST /metadata/scheduledevents?api-version=2020-07-01   {"StartRequests":[...]}
-  Key Vault keys API 7.4 (real HTTPS, certificate from --tls-cert):
+  Key Vault keys API 7.0 to 2025-07-01 (real HTTPS, certificate from --tls-cert):
     GET  /keys/{name}[/{version}]
     POST /keys/{name}/{version}/wrapkey     {"alg":"RSA-OAEP-256","value":...}
     POST /keys/{name}/{version}/unwrapkey
@@ -42,7 +42,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 API_IMDS_TOKEN = "2018-02-01"
-API_KV = "7.4"
+# What the real Key Vault accepts; scratchcrypt sends 7.4, Microsoft's SDKs newer ones.
+API_KV = ("7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01")
 ALL_PERMS = {"get", "wrapKey", "unwrapKey"}
 
 
@@ -87,6 +88,7 @@ class State:
         self.client_id = a.client_id
         self.keys = {}  # name -> {"versions": {ver: key}, "current": ver, "kty": ..}
         self.hostile, self.cert = None, "right"
+        self.incarnation, self.events_latency = 0, 0.0
         for name in a.key:
             self.add_key(name)
         self.configure(vars(a))
@@ -130,6 +132,9 @@ class State:
             self.add_key(c["add_key"])
         if "events" in c and c["events"] is not None:
             self.events = c["events"]
+            self.incarnation = getattr(self, "incarnation", 0) + 1
+        if "events_latency" in c and c["events_latency"] is not None:
+            self.events_latency = float(c["events_latency"])
         if "hostile" in c:
             spec = c["hostile"] or ""
             mode, _, what = spec.partition("@")
@@ -330,8 +335,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class ImdsHandler(Handler):
+    def error(self, status, code, message, headers=None):
+        # IMDS's own error shape, not Key Vault's.
+        self.send(status, {"error": code, "error_description": message}, headers)
+
     def do_GET(self):
         u = urllib.parse.urlsplit(self.path)
+        u = u._replace(path=u.path.rstrip("/") or "/")  # IMDS takes a trailing slash
         q = urllib.parse.parse_qs(u.query)
         if u.path == "/_emu/log":
             with self.st.lock:
@@ -341,7 +351,7 @@ class ImdsHandler(Handler):
                 return self.send(200, {"keys": self.st.secrets})
         if self.headers.get("Metadata") != "true":
             self.record("missing-metadata", 400)
-            return self.error(400, "BadRequest", "Required metadata header not specified")
+            return self.error(400, "bad_request_102", "Required metadata header not specified")
         self.slow()
         fault = self.st.fail_imds.take()
         if fault:
@@ -368,9 +378,11 @@ class ImdsHandler(Handler):
                                                "tags": ";".join(f"{k}:{v}" for k, v in tags.items()),
                                                "tagsList": [{"name": k, "value": v} for k, v in tags.items()]}})
         if u.path == "/metadata/scheduledevents":
+            # The first call after boot can take up to two minutes.
+            time.sleep(self.st.events_latency)
             self.record("scheduledevents", 200)
             with self.st.lock:
-                return self.send(200, {"DocumentIncarnation": len(self.st.events),
+                return self.send(200, {"DocumentIncarnation": self.st.incarnation,
                                        "Events": self.st.events})
         self.record(u.path, 404)
         return self.error(404, "NotFound", "no such IMDS path")
@@ -386,18 +398,22 @@ class ImdsHandler(Handler):
                 return self.error(400, "BadParameter", str(e))
             return self.send(200, {"ok": True})
         if self.headers.get("Metadata") != "true":
-            return self.error(400, "BadRequest", "Required metadata header not specified")
+            return self.error(400, "bad_request_102", "Required metadata header not specified")
         if u.path == "/metadata/scheduledevents" and body and "StartRequests" in body:
             with self.st.lock:
                 ids = [r.get("EventId") for r in body["StartRequests"]]
                 self.st.acks.extend(ids)
-                self.st.events = [e for e in self.st.events if e.get("EventId") not in ids]
+                # An acknowledged event starts; the document changes.
+                for e in self.st.events:
+                    if e.get("EventId") in ids:
+                        e["EventStatus"] = "Started"
+                self.st.incarnation += 1
             self.record("ack", 200)
             return self.send(200, None)
         return self.error(400, "BadRequest", "unexpected POST")
 
 
-KEY_PATH = re.compile(r"^/keys/([A-Za-z0-9-]+)(?:/([0-9a-f]{32}))?(?:/(wrapkey|unwrapkey))?$")
+KEY_PATH = re.compile(r"^/keys/([A-Za-z0-9-]+)(?:/([0-9a-f]{32}))?(?:/(wrapkey|unwrapkey))?/?$")
 
 
 class KvHandler(Handler):
@@ -410,19 +426,20 @@ class KvHandler(Handler):
         q = urllib.parse.parse_qs(u.query)
         body = self.body_json() if method == "POST" else None
         m = KEY_PATH.match(u.path)
-        if not m or (method == "POST") != bool(m.group(3)):
-            self.record(u.path, 404)
-            return self.error(404, "NotFound", "no such path")
-        name, ver, op = m.groups()
-        what = op or "get"
-        if q.get("api-version") != [API_KV]:
-            self.record(what, 400)
-            return self.error(400, "BadParameter", "api-version must be " + API_KV)
+        what = (m.group(3) or "get") if m else u.path
+        # Like the real service: the challenge comes before anything else.
         auth = self.headers.get("Authorization", "")
         if auth != "Bearer " + self.st.token or self.st.reject_token:
             self.record(what, 401)
             return self.error(401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.",
                               self.challenge())
+        if not m or (method == "POST") != bool(m.group(3)):
+            self.record(u.path, 404)
+            return self.error(404, "NotFound", "no such path")
+        name, ver, op = m.groups()
+        if len(q.get("api-version", [])) != 1 or q["api-version"][0] not in API_KV:
+            self.record(what, 400)
+            return self.error(400, "BadParameter", "api-version must be one of " + ", ".join(API_KV))
         self.slow()
         fault = self.st.fail_kv.take()
         if fault:

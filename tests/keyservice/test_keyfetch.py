@@ -195,6 +195,36 @@ def main():
     tags_case("tags: a bad tag value is refused", ["scratchcrypt-node-role=gpu"], 78,
               "scratchcrypt-node-role = 'gpu'")
 
+    # The emulator, used by a client other than scratchcrypt (curl, as
+    # tests/README.md shows): it accepts what the real services accept.
+    emu = Emulator(tmp)
+    def curl(*args):
+        p = subprocess.run(["curl", "-sS", "-w", "\n%{http_code}", *args], capture_output=True, text=True)
+        body, _, code = p.stdout.rpartition("\n")
+        return code, body, p.stderr
+    kv = f"https://localhost:{emu.kv_port}"
+    checks = []
+    code, body, _ = curl("--cacert", ca, "-D", "-", f"{kv}/keys/tempdisk/?api-version=7.6")
+    checks.append(("no token: 401 with a Bearer challenge first", code == "401" and
+                   'WWW-Authenticate: Bearer authorization="https://login.microsoftonline.com/' in body))
+    code, body, _ = curl("-H", "Metadata: true", f"{emu.imds}/metadata/identity/oauth2/token/"
+                         "?api%2Dversion=2018-02-01&resource=https%3A%2F%2Fvault.azure.net")
+    token = json.loads(body).get("access_token", "") if code == "200" else ""
+    checks.append(("IMDS token with a trailing slash and a percent-encoded query name", bool(token)))
+    for api in ("7.0", "7.4", "7.6", "2025-07-01"):
+        code, body, _ = curl("--cacert", ca, "-H", f"Authorization: Bearer {token}",
+                             f"{kv}/keys/tempdisk/?api-version={api}")
+        checks.append((f"get key with api-version {api} and a trailing slash",
+                       code == "200" and '"kty": "RSA"' in body))
+    code, body, _ = curl(f"{emu.imds}/metadata/identity/oauth2/token"
+                         "?api-version=2018-02-01&resource=https://vault.azure.net")
+    checks.append(("IMDS errors in IMDS's shape", code == "400" and json.loads(body) == {
+        "error": "bad_request_102", "error_description": "Required metadata header not specified"}))
+    emu.stop()
+    for name, ok in checks:
+        results["passed" if ok else "failed"] += 1
+        print(f"{'ok  ' if ok else 'FAIL'} emulator with curl: {name}")
+
     # The emulator itself: IMDS without the Metadata header is 400.
     emu = Emulator(tmp)
     try:

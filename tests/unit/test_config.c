@@ -97,7 +97,7 @@ static void test_every_key(void **state)
 			      "[shred]\n"
 			      "discard = off\n"
 			      "[hbi]\n"
-			      "vault_url = https://myvault.vault.azure.net\n"
+			      "vault_url = https://MyVault.vault.azure.net/\n"
 			      "key_name = temp-disk\n"
 			      "key_version = 78deebed173b48e48f55abf87ed4cf71\n"
 			      "client_id = 11111111-2222-3333-4444-555555555555\n"
@@ -156,6 +156,9 @@ static const struct {
 	{ "[crypt]\nallow_discards = \n", "[crypt] allow_discards" },
 	{ "[shred]\ndiscard = sometimes\n", "[shred] discard" },
 	{ "[hbi]\nvault_url = http://v.vault.azure.net\n", "[hbi] vault_url" },
+	{ "[hbi]\nvault_url = https://v.vault.azure.net/keys/k\n", "[hbi] vault_url" },
+	{ "[hbi]\nvault_url = https://user@v.vault.azure.net\n", "[hbi] vault_url" },
+	{ "[hbi]\nvault_url = https:///\n", "[hbi] vault_url" },
 	{ "[hbi]\nkey_name = \n", "[hbi] key_name" },
 	{ "[hbi]\nca_bundle = ca.pem\n", "[hbi] ca_bundle" },
 	{ "[hbi]\nimds_endpoint = ftp://x\n", "[hbi] imds_endpoint" },

@@ -27,55 +27,100 @@ static const char doc[] =
 
 static void test_parse(void **state)
 {
-	struct sched_event ev[16];
-	int n;
+	struct sched_doc d;
 
 	(void)state;
-	n = events_parse(doc, "node-0", ev, 16);
-	assert_int_equal(n, 7);
-	assert_string_equal(ev[0].id, "602d9444-d2cd-49c7-8624-8643e7171297");
-	assert_string_equal(ev[0].type, "Terminate");
-	assert_true(ev[0].for_us);
-	assert_true(events_must_shred(&ev[0]));  /* Terminate for us */
-	assert_true(events_must_shred(&ev[1]));  /* Preempt, names us among others */
-	assert_false(events_must_shred(&ev[2])); /* another VM */
-	assert_false(events_must_shred(&ev[3])); /* a reboot keeps the disks */
-	assert_false(events_must_shred(&ev[4])); /* freeze */
-	assert_false(events_must_shred(&ev[5])); /* already started */
-	assert_false(events_must_shred(&ev[6])); /* redeploy: not in the shred list */
+	assert_int_equal(events_parse(doc, "node-0", &d), 0);
+	assert_int_equal(d.n, 7);
+	assert_int_equal(d.incarnation, 2);
+	assert_string_equal(d.ev[0].id, "602d9444-d2cd-49c7-8624-8643e7171297");
+	assert_string_equal(d.ev[0].type, "Terminate");
+	assert_true(d.ev[0].for_us && d.ev[0].only_us);
+	assert_true(events_must_shred(&d.ev[0], false));  /* Terminate for us */
+	assert_true(events_may_ack(&d.ev[0]));            /* ... and us alone */
+	assert_true(events_must_shred(&d.ev[1], false));  /* Preempt, names us among others */
+	assert_false(events_may_ack(&d.ev[1]));           /* ... so others keep their NotBefore */
+	assert_false(events_must_shred(&d.ev[2], false)); /* another VM */
+	assert_false(events_must_shred(&d.ev[3], false)); /* a reboot keeps the disks */
+	assert_false(events_must_shred(&d.ev[4], false)); /* freeze */
+	assert_true(events_must_shred(&d.ev[5], false));  /* already Started: still shred */
+	assert_false(events_may_ack(&d.ev[5]));           /* nothing left to release */
+	assert_false(events_must_shred(&d.ev[6], false)); /* redeploy, system keys: re-keyed anyway */
+	assert_true(events_must_shred(&d.ev[6], true));   /* redeploy in HBI mode: the data stays behind */
+	events_doc_free(&d);
 }
 
 static void test_bad_documents(void **state)
 {
-	struct sched_event ev[4];
+	struct sched_doc d;
 
 	(void)state;
-	assert_int_equal(events_parse("", "n", ev, 4), -EBADMSG);
-	assert_int_equal(events_parse("{\"Events\":{}}", "n", ev, 4), -EBADMSG);
-	assert_int_equal(events_parse("[1,2]", "n", ev, 4), -EBADMSG);
-	assert_int_equal(events_parse("{\"DocumentIncarnation\":0,\"Events\":[]}", "n", ev, 4), 0);
+	assert_int_equal(events_parse("", "n", &d), -EBADMSG);
+	assert_int_equal(events_parse("{\"Events\":{}}", "n", &d), -EBADMSG);
+	assert_int_equal(events_parse("[1,2]", "n", &d), -EBADMSG);
+	assert_int_equal(events_parse("{\"DocumentIncarnation\":0,\"Events\":[]}", "n", &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(d.incarnation, 0);
+	events_doc_free(&d);
 	/* An event without an id is skipped. */
-	assert_int_equal(events_parse("{\"Events\":[{\"EventType\":\"Terminate\"}]}", "n", ev, 4), 0);
+	assert_int_equal(events_parse("{\"Events\":[{\"EventType\":\"Terminate\"}]}", "n", &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(d.incarnation, -1);
+	events_doc_free(&d);
+	/* No Resources: shredded for, never acknowledged for others. */
+	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":\"a\",\"EventType\":\"Preempt\","
+				      "\"EventStatus\":\"Scheduled\"}]}", "n", &d), 0);
+	assert_true(events_must_shred(&d.ev[0], false));
+	assert_false(events_may_ack(&d.ev[0]));
+	events_doc_free(&d);
+}
+
+/* Any number of events: the 100th is seen like the first. */
+static void test_many_events(void **state)
+{
+	char buf[16384], *p = buf;
+	struct sched_doc d;
+
+	(void)state;
+	p += sprintf(p, "{\"DocumentIncarnation\":7,\"Events\":[");
+	for (int i = 0; i < 100; i++)
+		p += sprintf(p, "%s{\"EventId\":\"e%d\",\"EventType\":\"%s\",\"Resources\":[\"n\"],"
+			     "\"EventStatus\":\"Scheduled\"}", i ? "," : "", i, i == 99 ? "Terminate" : "Freeze");
+	sprintf(p, "]}");
+	assert_int_equal(events_parse(buf, "n", &d), 0);
+	assert_int_equal(d.n, 100);
+	assert_true(events_must_shred(&d.ev[99], false));
+	assert_false(events_must_shred(&d.ev[0], false));
+	events_doc_free(&d);
 }
 
 /* Regression: JSON null or numbers where strings belong were printed with
  * "%s" from a NULL pointer; a NULL or empty reply crashed the tokenizer. */
 static void test_hostile_documents(void **state)
 {
-	struct sched_event ev[4];
+	struct sched_doc d;
 
 	(void)state;
-	assert_int_equal(events_parse(NULL, "n", ev, 4), -EBADMSG);
-	assert_int_equal(events_parse("{\"Events\":[]} x", "n", ev, 4), -EBADMSG);
+	assert_int_equal(events_parse(NULL, "n", &d), -EBADMSG);
+	assert_int_equal(events_parse("{\"Events\":[]} x", "n", &d), -EBADMSG);
 	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":null,\"EventType\":\"Terminate\","
-				      "\"EventStatus\":\"Scheduled\"}]}", "n", ev, 4), 0);
+				      "\"EventStatus\":\"Scheduled\"}]}", "n", &d), 0);
+	assert_int_equal(d.n, 0);
+	events_doc_free(&d);
 	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":\"a\",\"EventType\":null,"
-				      "\"EventStatus\":\"Scheduled\"}]}", "n", ev, 4), 0);
-	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":\"a\",\"EventType\":\"Terminate\","
-				      "\"EventStatus\":\"Scheduled\",\"Resources\":[null,7,\"n\"]}]}",
-				      "n", ev, 4), 1);
-	assert_true(events_must_shred(&ev[0]));
-	assert_int_equal(events_parse("{\"Events\":[null,7,\"x\",[]]}", "n", ev, 4), 0);
+				      "\"EventStatus\":\"Scheduled\"}]}", "n", &d), 0);
+	assert_int_equal(d.n, 0);
+	events_doc_free(&d);
+	assert_int_equal(events_parse("{\"DocumentIncarnation\":\"x\",\"Events\":[{\"EventId\":\"a\","
+				      "\"EventType\":\"Terminate\",\"EventStatus\":\"Scheduled\","
+				      "\"Resources\":[null,7,\"n\"]}]}", "n", &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_true(events_must_shred(&d.ev[0], false));
+	assert_false(events_may_ack(&d.ev[0])); /* null and 7 are not this VM */
+	events_doc_free(&d);
+	assert_int_equal(events_parse("{\"Events\":[null,7,\"x\",[]]}", "n", &d), 0);
+	assert_int_equal(d.n, 0);
+	events_doc_free(&d);
 }
 
 /* Regression: past 32 handled events, watch-events read beyond its list. */
@@ -100,6 +145,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_bad_documents),
+		cmocka_unit_test(test_many_events),
 		cmocka_unit_test(test_hostile_documents),
 		cmocka_unit_test(test_seen_wraps),
 	};

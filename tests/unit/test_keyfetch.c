@@ -82,6 +82,22 @@ static void test_key_url(void **state)
 					  sizeof(vault), name, sizeof(name), ver, sizeof(ver)), -EINVAL);
 }
 
+/* The token's resource follows the vault's cloud. */
+static void test_vault_resource(void **state)
+{
+	(void)state;
+	assert_string_equal(kf_vault_resource("https://v.vault.azure.net"), "https://vault.azure.net");
+	assert_string_equal(kf_vault_resource("https://v.vault.usgovcloudapi.net"),
+			    "https://vault.usgovcloudapi.net");
+	assert_string_equal(kf_vault_resource("https://V.Vault.Azure.CN"), "https://vault.azure.cn");
+	assert_string_equal(kf_vault_resource("https://v.vault.azure.cn:443"), "https://vault.azure.cn");
+	/* A suffix only counts as a suffix. */
+	assert_string_equal(kf_vault_resource("https://vault.azure.cn.evil.example"),
+			    "https://vault.azure.net");
+	assert_string_equal(kf_vault_resource("https://localhost:8443"), "https://vault.azure.net");
+	assert_string_equal(kf_vault_resource(NULL), "https://vault.azure.net");
+}
+
 static void test_key_policy(void **state)
 {
 	static const struct {
@@ -391,6 +407,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_b64url),
 		cmocka_unit_test(test_key_url),
+		cmocka_unit_test(test_vault_resource),
 		cmocka_unit_test(test_key_policy),
 		cmocka_unit_test(test_backoff_schedule),
 		cmocka_unit_test(test_retry_run),

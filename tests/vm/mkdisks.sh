@@ -6,6 +6,7 @@
 #                 DATALOSS_WARNING_README.txt (mkntfs, ntfscp)
 #   ext4-data.img an ext4 filesystem with files (someone's data)
 #   os.img        a small ext4 filesystem the guest mounts at /boot
+# and the hostile layouts of mkhostile.py.
 set -euo pipefail
 dir=$1
 tmp=$(mktemp -d)
@@ -49,3 +50,5 @@ echo "my results" >"$tmp/results.csv"
 ntfscp -q "$tmp/part2.img" "$tmp/results.csv" results.csv
 cp --sparse=always "$dir/resource.img" "$dir/resource-used.img"
 dd if="$tmp/part2.img" of="$dir/resource-used.img" bs=1M seek=1 conv=notrunc,sparse status=none
+
+python3 "$(dirname "$0")/mkhostile.py" "$dir"

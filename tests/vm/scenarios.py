@@ -523,6 +523,80 @@ true
         check(sha256(f) == before[f], f"{os.path.basename(f)} changed: a disk holding data was touched")
 
 
+# Local disks (NVMe, the QEMU model is configured as local) with a layout
+# that is not scratchcrypt's, and what detect must say of each.
+HOSTILE_DISKS = [
+    ("luks1.img", "SCLUKS1", "crypto_LUKS"),
+    ("luks2.img", "SCLUKS2", "crypto_LUKS"),
+    ("badtoken.img", "SCBADTOKEN", "not this disk's"),
+    ("copied.img", "SCCOPIED", "made on another disk"),
+    ("md10.img", "SCMD10", "linux_raid_member"),
+    ("lvm.img", "SCLVM", "LVM2_member"),
+    ("gpt3.img", "SCGPT3", "gpt"),
+    ("randsig.img", "SCRANDSIG", ""),
+]
+
+
+@scenario
+def refuses_hostile_disks(build_dir):
+    """Hostile layouts (foreign LUKS1/2, a corrupt or copied scratchcrypt header, md 1.0, LVM, GPT, random data with a signature, NTFS with user files, a forged header on a non-local disk): refused with 65 or left alone, and byte-identical."""
+    fx = fixtures(build_dir)
+    node = Node(build_dir, "refuses_hostile_disks")
+    node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    for img, serial, _ in HOSTILE_DISKS:
+        node.add("nvme", img, serial, source=os.path.join(fx, img))
+    node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource-used.img"))
+    # A non-local disk (no resource identity, not NVMe) carrying a complete,
+    # self-consistent scratchcrypt header, claim and token.
+    node.add("scsi", "forged.img", "SCFORGED", source=os.path.join(fx, "forged.img"))
+    images = [d[1] for d in node.disks]
+    before = {f: sha256(f) for f in images}
+    one = "".join(f"""
+dev=$(nvme_by_serial {serial})
+printf '[disks]\ndevices = %s\n' "$dev" >/tmp/one.conf
+rc=0; scratchcrypt -c /tmp/one.conf start 2>/tmp/err || rc=$?
+echo "SC-VALUE one-{serial}=$rc"; echo "SC-BLOCK-BEGIN err-{serial}"; cat /tmp/err; echo "SC-BLOCK-END"
+""" for _, serial, _ in HOSTILE_DISKS)
+    r = node.boot(conf() + r"""
+RES=$(scsi_by_serial SCRES)
+FORGED=$(scsi_by_serial SCFORGED)
+echo "SC-VALUE FORGED=$FORGED"; echo "SC-VALUE RES=$RES"
+mkdir -p /boot && mount -o ro /dev/vda /boot
+mkdir -p /dev/disk/azure && ln -s ../../${RES#/dev/} /dev/disk/azure/resource
+""" + json_out("detect", "scratchcrypt --json detect") + r"""
+step "every candidate holds something not ours: 65, nothing mapped"
+expect_rc 65 scratchcrypt start
+dmsetup ls | grep -q scratchcrypt && fail "a mapping was created"
+step "each one alone, named in [disks] devices: 65"
+""" + one + r"""
+printf '[disks]\ndevices = /dev/disk/azure/resource\n' >/tmp/one.conf
+rc=0; scratchcrypt -c /tmp/one.conf start 2>/tmp/err || rc=$?
+echo "SC-VALUE one-SCRES=$rc"; echo "SC-BLOCK-BEGIN err-SCRES"; cat /tmp/err; echo "SC-BLOCK-END"
+step "stop (a shred) touches none of them"
+expect_rc 0 scratchcrypt stop
+""" + json_out("status", "scratchcrypt --json status") + "true\n")
+    det = {d["device"]: d for d in r.json("detect")["disks"]}
+    forged = det.get(r.value("FORGED"))
+    check(forged is not None, f"detect does not list the forged disk {r.value('FORGED')}")
+    check(forged["role"] not in ("temp", "scratch") and forged["action"] not in ("setup", "open", "reopen"),
+          f"a forged header on a non-local disk made it a candidate: {forged}")
+    print(f"  ok   forged header on a non-local disk: role {forged['role']}, {forged['action']}")
+    bad = []
+    for img, serial, word in HOSTILE_DISKS + [("resource.img", "SCRES", "ntfs")]:
+        rc = r.value(f"one-{serial}")
+        err = r.block(f"err-{serial}")
+        row = [d for d in det.values() if d.get("serial") == serial or
+               (serial == "SCRES" and d["device"] == r.value("RES"))]
+        reason = row[0]["reason"] if row else "(not listed)"
+        ok = rc == "65" and row and row[0]["action"] == "refuse" and word.lower() in (reason + err).lower()
+        print(f"  {'ok  ' if ok else 'FAIL'} {img}: exit {rc}, {reason}")
+        if not ok:
+            bad.append(f"{img}: exit {rc}, detect: {row[0] if row else None}, error: {err.strip()[-300:]}")
+    check(not bad, "hostile disks: " + " | ".join(bad))
+    for f in images:
+        check(sha256(f) == before[f], f"{os.path.basename(f)} changed: a disk scratchcrypt does not own was touched")
+
+
 @scenario
 def demo(build_dir):
     """The main job in an emulated node: detect, start, status, stop, shown as it runs."""
@@ -559,7 +633,7 @@ class KeyService:
         keyservice = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "keyservice")
         self.dir = certs or node.path("keyservice")
         os.makedirs(self.dir, exist_ok=True)
-        if not os.path.exists(os.path.join(self.dir, "ca.pem")):
+        if not os.path.exists(os.path.join(self.dir, "other.pem")):
             subprocess.run([os.path.join(keyservice, "mkcerts.sh"), self.dir,
                             "scvault.vault.azure.net"], check=True)
         sys.path.insert(0, keyservice)
@@ -569,6 +643,8 @@ class KeyService:
         self.proc, self.imds_port, self.kv_port = emulator.start(
             ["--token=" + self.token, "--tls-cert", os.path.join(self.dir, "server.pem"),
              "--tls-key", os.path.join(self.dir, "server.key"), "--vault-url", self.VAULT,
+             "--other-cert", os.path.join(self.dir, "other.pem"),
+             "--other-key", os.path.join(self.dir, "other.key"),
              "--key", "tempdisk", "--key", "tempdisk2", *args], os.path.join(self.dir, "ports"))
         node.forwards = [("169.254.169.254", 80, self.imds_port), ("169.254.169.100", 443, self.kv_port)]
         node.files["/etc/scratchcrypt/ca.pem"] = os.path.join(self.dir, "ca.pem")
@@ -804,6 +880,185 @@ dmsetup ls | grep -q scratchcrypt && fail "a mapping was opened"
         check(temp["state"] == "error" and "gave up" in temp["note"], f"status does not say why: {temp}")
         for f in DISKS:
             check(sha256(node.path(f)) == before[f], f"{f} changed while the key service was unavailable")
+    finally:
+        ks.stop()
+
+
+# The hostile key-service matrix: (emulator knobs, what start must exit).
+# 76: a malformed reply; 78: refused (a key, a name, a certificate); 69: no
+# usable answer within retry_cap_s. On new disks the wrap path runs
+# (token, get, wrapkey); on set-up disks the unwrap path (token, get, unwrapkey).
+HOSTILE_NEW = [
+    ({"hostile": "empty@token"}, 76), ({"hostile": "notjson@token"}, 76),
+    ({"hostile": "wrongtypes@token"}, 76), ({"hostile": "nulls@token"}, 76),
+    ({"hostile": "nul@token"}, 76), ({"hostile": "crlf@token"}, 76),
+    ({"hostile": "throttle@token"}, 69),
+    ({"hostile": "array@get"}, 76), ({"hostile": "trailing@get"}, 76), ({"hostile": "deep@get"}, 76),
+    ({"hostile": "wrongkid@get"}, 76), ({"hostile": "foreignkid@get"}, 76),
+    ({"hostile": "wrongkty@get"}, 78), ({"hostile": "smallkey@get"}, 78),
+    ({"hostile": "huge@get"}, 76), ({"hostile": "trickle@get"}, 69), ({"hostile": "shortbody@get"}, 69),
+    ({"hostile": "badstatus@get"}, 69), ({"hostile": "htmlerror@get"}, 69),
+    ({"hostile": "hang@wrapkey"}, 69), ({"hostile": "redirect@wrapkey"}, 76),
+    ({"hostile": "empty@wrapkey"}, 76), ({"hostile": "truncb64@wrapkey"}, 76),
+    ({"hostile": "longb64@wrapkey"}, 76), ({"hostile": "badb64@wrapkey"}, 76),
+    ({"hostile": "wrongkid@wrapkey"}, 76), ({"cert": "other"}, 78), ({"reject_token": 1}, 78),
+]
+HOSTILE_SET_UP = [
+    ({"hostile": "empty@unwrapkey"}, 76), ({"hostile": "notjson@unwrapkey"}, 76),
+    ({"hostile": "wrongtypes@unwrapkey"}, 76), ({"hostile": "nulls@unwrapkey"}, 76),
+    ({"hostile": "nul@unwrapkey"}, 76), ({"hostile": "foreignkid@unwrapkey"}, 76),
+    ({"hostile": "badb64@unwrapkey"}, 76), ({"hostile": "huge@unwrapkey"}, 76),
+    ({"hostile": "keysize@unwrapkey"}, 76), ({"hostile": "longb64@unwrapkey"}, 76),
+    ({"hostile": "truncb64@unwrapkey"}, 78), ({"hostile": "wrongkey@unwrapkey"}, 78),
+    ({"hostile": "trickle@unwrapkey"}, 69), ({"hostile": "redirect@unwrapkey"}, 76),
+    ({"cert": "other"}, 78), ({"reject_token": 1}, 78),
+]
+HOSTILE_CAP_S = 6
+CLEAR = {"hostile": "", "cert": "right", "reject_token": 0}
+
+
+def hostile_cases(cases):
+    """Guest shell: for each case, set the emulator's knobs (through the IMDS
+    forward), run start, and report its exit code, time and error."""
+    import json
+    out = r"""
+emu() { wget -q -O /dev/null --header "Metadata: true" --post-data "$1" http://169.254.169.254/_emu/config || fail "cannot set the emulator's knobs: $1"; }
+case_run() {
+	emu "$2"
+	t0=$(date +%s); rc=0; scratchcrypt start >/tmp/out 2>/tmp/err || rc=$?; t1=$(date +%s)
+	echo "SC-VALUE case-$1=$rc $((t1 - t0))"
+	echo "SC-BLOCK-BEGIN err-$1"; cat /tmp/err; echo "SC-BLOCK-END"
+	dmsetup ls | grep -q scratchcrypt && { echo "SC-VALUE mapped-$1=yes"; dmsetup ls; }
+	grep -q ' /mnt/' /proc/mounts && echo "SC-VALUE mounted-$1=yes"
+	emu '""" + json.dumps(CLEAR) + """'
+}
+"""
+    for i, (knobs, _) in enumerate(cases):
+        out += f"case_run {i} '{json.dumps(knobs)}'\n"
+    return out + "true\n"
+
+
+def check_hostile(r, cases, token):
+    bad = []
+    for i, (knobs, want) in enumerate(cases):
+        name = knobs.get("hostile") or ",".join(f"{k}={v}" for k, v in knobs.items())
+        rc, secs = r.value(f"case-{i}").split()
+        err = r.block(f"err-{i}")
+        why = []
+        if int(rc) != want:
+            why.append(f"exit {rc}, expected {want}")
+        if int(secs) > HOSTILE_CAP_S + 6:
+            why.append(f"took {secs} s with retry_cap_s={HOSTILE_CAP_S}")
+        if f"SC-VALUE mapped-{i}=yes" in r.text or f"SC-VALUE mounted-{i}=yes" in r.text:
+            why.append("left a mapping or a mount")
+        if "scvault.vault.azure.net" not in err and "169.254.169.254" not in err:
+            why.append(f"no clear error: {err.strip()[-300:]!r}")
+        if token in err:
+            why.append("the access token was printed")
+        print(f"  {'ok  ' if not why else 'FAIL'} {name}: exit {rc} in {secs} s: "
+              f"{err.strip().splitlines()[-1][:200] if err.strip() else ''}")
+        if why:
+            bad.append(f"{name}: {'; '.join(why)}")
+    check(not bad, "hostile replies: " + " | ".join(bad))
+
+
+@scenario
+def hbi_hostile_service(build_dir):
+    """HBI: 44 hostile key-service replies each give their documented exit code, no crash, and leave every disk byte-identical."""
+    node = hbi_node(build_dir, "hbi_hostile_service")
+    ks = KeyService(node)
+    conf_ = HBI_CONF.replace("retry_cap_s = 12", f"retry_cap_s = {HOSTILE_CAP_S}")
+    try:
+        before = {f: sha256(node.path(f)) for f in DISKS}
+        r = node.boot(conf_ + DEVICES + RESLINK + 'step "new disks: the wrap path against hostile replies"\n'
+                      + hostile_cases(HOSTILE_NEW))
+        check_hostile(r, HOSTILE_NEW, ks.token)
+        for f in DISKS:
+            check(sha256(node.path(f)) == before[f], f"{f} changed during the hostile replies on the wrap path")
+
+        node.boot(conf_ + DEVICES + RESLINK + f"""
+step "set up, with data, then close as for a reboot"
+expect_rc 0 scratchcrypt start
+echo "{MARKER}" >/mnt/resource/keep.txt
+expect_rc 0 scratchcrypt stop --keep
+""")
+        before = {f: sha256(node.path(f)) for f in DISKS}
+        r = node.boot(conf_ + DEVICES + RESLINK + 'step "set-up disks: the unwrap path against hostile replies"\n'
+                      + hostile_cases(HOSTILE_SET_UP))
+        check_hostile(r, HOSTILE_SET_UP, ks.token)
+        for f in DISKS:
+            check(sha256(node.path(f)) == before[f], f"{f} changed during the hostile replies on the unwrap path")
+
+        node.boot(conf_ + DEVICES + RESLINK + f"""
+step "an honest key service again: the data is there"
+expect_rc 0 scratchcrypt start
+grep -q "{MARKER}" /mnt/resource/keep.txt || fail "the temp disk lost its data"
+expect_rc 0 scratchcrypt stop --keep
+""")
+    finally:
+        ks.stop()
+
+
+def sched_event(eid, etype, resources, status="Scheduled"):
+    return {"EventId": eid, "EventType": etype, "ResourceType": "VirtualMachine",
+            "Resources": resources, "EventStatus": status, "NotBefore": "Mon, 19 Sep 2016 18:29:47 GMT",
+            "Description": "", "EventSource": "Platform", "DurationInSeconds": -1}
+
+
+# (name, events, shredded?, acknowledged ids). The VM is "node-0".
+EVENT_CASES = [
+    ("terminate-alone", [sched_event("e1", "Terminate", ["node-0"])], True, ["e1"]),
+    ("preempt-shared", [sched_event("e2", "Preempt", ["node-0", "node-1"])], True, []),
+    ("terminate-started", [sched_event("e3", "Terminate", ["node-0"], "Started")], True, []),
+    ("redeploy-system", [sched_event("e4", "Redeploy", ["node-0"])], False, []),
+    ("reboot", [sched_event("e5", "Reboot", ["node-0"])], False, []),
+    ("other-vm", [sched_event("e6", "Terminate", ["node-1"])], False, []),
+    ("forty-events", [sched_event(f"f{i}", "Freeze", ["node-0"]) for i in range(39)]
+     + [sched_event("e7", "Preempt", ["NODE-0"])], True, ["e7"]),
+]
+
+
+@scenario
+def scheduled_events(build_dir):
+    """Scheduled Events as documented: shred on Terminate/Preempt (Scheduled or Started), acknowledge only events for this VM alone, any number of events, a first call that takes 20 s."""
+    import json
+    import urllib.request
+    node = hbi_node(build_dir, "scheduled_events")
+    ks = KeyService(node)
+    try:
+        script = conf() + 'net_up ""\n' + DEVICES + RESLINK + r"""
+emu() { wget -q -O /dev/null --header "Metadata: true" --post-data "$1" http://169.254.169.254/_emu/config || fail "cannot set the emulator's knobs: $1"; }
+ev_case() {
+	expect_rc 0 scratchcrypt -q start
+	emu "{\"events\": $2}"
+	t0=$(date +%s); rc=0; scratchcrypt watch-events --once 2>/tmp/err || rc=$?; t1=$(date +%s)
+	if cryptsetup isLuks $RES; then what=kept; else what=shredded; fi
+	echo "SC-VALUE ev-$1=$rc $what $((t1 - t0))"
+	echo "SC-BLOCK-BEGIN log-$1"; cat /tmp/err; echo "SC-BLOCK-END"
+	emu '{"events": [], "events_latency": 0}'
+}
+"""
+        for name, events, _, _ in EVENT_CASES:
+            script += f"ev_case {name} '{json.dumps(events)}'\n"
+        script += ("emu '{\"events_latency\": 20}'\n"
+                   f"ev_case first-call-slow '{json.dumps([sched_event('e8', 'Terminate', ['node-0'])])}'\n"
+                   "true\n")
+        r = node.boot(script)
+        acks = json.load(urllib.request.urlopen(f"http://127.0.0.1:{ks.imds_port}/_emu/log"))["acks"]
+        bad = []
+        cases = EVENT_CASES + [("first-call-slow", [sched_event("e8", "Terminate", ["node-0"])], True, ["e8"])]
+        for name, events, shred, acked in cases:
+            rc, what, secs = r.value(f"ev-{name}").split()
+            ids = {e["EventId"] for e in events}
+            ours = sorted({a for a in acks if a in ids})
+            ok = rc == "0" and what == ("shredded" if shred else "kept") and ours == sorted(acked)
+            if name == "first-call-slow":
+                ok = ok and int(secs) >= 20
+            print(f"  {'ok  ' if ok else 'FAIL'} {name}: exit {rc}, disks {what} in {secs} s, acknowledged {sorted(set(ours))}")
+            if not ok:
+                bad.append(f"{name}: exit {rc}, {what}, acks {ours}, wanted shred={shred} acks={acked}: "
+                           + r.block(f"log-{name}")[-300:])
+        check(not bad, "scheduled events: " + " | ".join(bad))
     finally:
         ks.stop()
 
