@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <dirent.h>
 #include <limits.h>
 #include <sys/stat.h>
@@ -15,7 +16,6 @@
 #include "agent/detect/ntfs.h"
 #include "dm/dm.h"
 
-#define RESOURCE_LABEL "Temporary Storage"
 #define WARNING_FILE "DATALOSS_WARNING_README.txt"
 
 void sc_subsystem(char *buf, size_t size, enum disk_role role, unsigned index, unsigned members)
@@ -72,26 +72,33 @@ static const char *disk_swap(const struct sys_view *v, const struct sys_disk *d)
 	return NULL;
 }
 
-/* MBR, one NTFS partition labelled "Temporary Storage", holding nothing but
- * the platform's warning file. */
+/* Azure's pristine resource disk, by cloud-init's rule (can_dev_be_reformatted
+ * in its Azure datasource): MBR or GPT; one partition, or two with the NTFS
+ * one second (disks over 2 TiB: GPT, a Microsoft reserved partition first);
+ * that NTFS holding nothing but the platform's warning file and "System
+ * Volume Information", compared without case. The label is not checked, as
+ * cloud-init does not. Stricter than cloud-init: a first partition of two
+ * must carry no signature at all (the reserved partition carries none). */
 static bool pristine_resource(const struct sys_paths *paths, const struct sys_disk *d,
 			      const struct probe_result *p)
 {
+	const struct probe_part *ntfs;
 	char node[128], **names = NULL;
 	size_t n = 0;
 	bool ok = true;
 
-	if (p->kind != PROBE_PTABLE || strcmp(p->pttype, "dos") != 0 || p->n_parts != 1 ||
-	    strcmp(p->parts[0].type, "ntfs") != 0 || strcmp(p->parts[0].label, RESOURCE_LABEL) != 0)
+	if (p->kind != PROBE_PTABLE || (strcmp(p->pttype, "dos") != 0 && strcmp(p->pttype, "gpt") != 0) ||
+	    p->n_parts < 1 || p->n_parts > 2 || d->n_parts != p->n_parts)
 		return false;
-	if (d->n_parts != 1)
+	ntfs = &p->parts[p->n_parts - 1];
+	if (strcmp(ntfs->type, "ntfs") != 0 || (p->n_parts == 2 && p->parts[0].type[0]))
 		return false;
-	snprintf(node, sizeof(node), "%s/%s", paths->dev, d->parts[0].name);
+	snprintf(node, sizeof(node), "%s/%s", paths->dev, d->parts[p->n_parts - 1].name);
 	if (ntfs_list_root(node, &names, &n) < 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(names[i], WARNING_FILE) != 0 &&
-		    strcmp(names[i], "System Volume Information") != 0)
+		if (strcasecmp(names[i], WARNING_FILE) != 0 &&
+		    strcasecmp(names[i], "System Volume Information") != 0)
 			ok = false;
 	ntfs_names_free(names, n);
 	return ok;
@@ -331,7 +338,7 @@ static void judge_candidate(const struct detect_opts *o,
 	case CONTENT_PRISTINE_TEMP:
 		v->action = ACTION_ENCRYPT;
 		snprintf(v->reason, sizeof(v->reason),
-			 "Azure's pristine resource-disk layout (NTFS 'Temporary Storage' holding "
+			 "Azure's pristine resource-disk layout (an NTFS partition holding "
 			 "only " WARNING_FILE ")");
 		return;
 	case CONTENT_OURS:

@@ -48,7 +48,9 @@ int __wrap_ntfs_list_root(const char *devnode, char ***names, size_t *n)
 	for (size_t i = 0; i < n_fakes; i++) {
 		char part[80];
 
-		snprintf(part, sizeof(part), "%s1", fakes[i].dev);
+		/* The listing is the NTFS partition's: the last one. */
+		snprintf(part, sizeof(part), "%s%zu", fakes[i].dev,
+			 fakes[i].probe.n_parts ? fakes[i].probe.n_parts : 1);
 		if (strcmp(part, devnode) != 0 || !fakes[i].ntfs_names)
 			continue;
 		char *copy = strdup(fakes[i].ntfs_names), *save = NULL;
@@ -203,6 +205,22 @@ static void pristine_resource(const char *dev, const char *listing)
 	f->ntfs_names = listing;
 }
 
+/* A temp disk over 2 TiB: GPT, a Microsoft reserved partition (no
+ * signature) first, the NTFS partition second. */
+static struct fake *gpt_resource(const char *dev, const char *listing)
+{
+	struct fake *f = fake(dev, PROBE_PTABLE, NULL);
+
+	snprintf(f->probe.pttype, sizeof(f->probe.pttype), "gpt");
+	f->probe.n_parts = 2;
+	f->probe.parts[0].partno = 1;
+	f->probe.parts[1].partno = 2;
+	snprintf(f->probe.parts[1].type, sizeof(f->probe.parts[1].type), "ntfs");
+	snprintf(f->probe.parts[1].label, sizeof(f->probe.parts[1].label), "Temporary Storage");
+	f->ntfs_names = listing;
+	return f;
+}
+
 /* Our header, with a token that records the disk it was made on. */
 static void ours(const char *dev, const char *role, unsigned index, unsigned members,
 		 const char *key_source, const char *serial)
@@ -333,6 +351,43 @@ static void test_nvme_takes_temp_role_without_resource_disk(void **state)
 	expect("nvme1n1", ROLE_TEMP, ACTION_ENCRYPT, "blank");
 }
 
+/* cloud-init's rule: GPT with the reserved partition first (disks over
+ * 2 TiB), names compared without case, the label not required. Such a disk
+ * keeps the temp role: local NVMe disks never take it. */
+static void test_resource_disk_over_2tib(void **state)
+{
+	struct fake *f;
+
+	(void)state;
+	vmbus_disk("sda", "8:0\n", GEN1_RESOURCE, 0, "res");
+	partition("sda", "sda1", "8:1\n");
+	partition("sda", "sda2", "8:2\n");
+	gpt_resource("sda", "dataloss_warning_readme.txt,SYSTEM VOLUME INFORMATION");
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	run_detect(false);
+	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "pristine resource-disk layout");
+	expect("nvme0n1", ROLE_SCRATCH, ACTION_ENCRYPT, "blank");
+
+	/* A user's file on it, or a signature in the first partition: refused. */
+	n_fakes = 0;
+	gpt_resource("sda", "DATALOSS_WARNING_README.txt,results.csv");
+	run_detect(false);
+	expect("sda", ROLE_TEMP, ACTION_REFUSE, "ntfs");
+	expect("nvme0n1", ROLE_SCRATCH, ACTION_ENCRYPT, "blank");
+	n_fakes = 0;
+	f = gpt_resource("sda", "DATALOSS_WARNING_README.txt");
+	snprintf(f->probe.parts[0].type, sizeof(f->probe.parts[0].type), "ext4");
+	run_detect(false);
+	expect("sda", ROLE_TEMP, ACTION_REFUSE, "ext4");
+	/* Three partitions are never pristine. */
+	n_fakes = 0;
+	f = gpt_resource("sda", "DATALOSS_WARNING_README.txt");
+	f->probe.n_parts = 3;
+	partition("sda", "sda3", "8:3\n");
+	run_detect(false);
+	expect("sda", ROLE_TEMP, ACTION_REFUSE, "gpt");
+}
+
 static void test_used_resource_disk(void **state)
 {
 	(void)state;
@@ -346,6 +401,12 @@ static void test_used_resource_disk(void **state)
 	link_dev("disk/azure/resource", "../../sda");
 	run_detect(false);
 	expect("sda", ROLE_TEMP, ACTION_REFUSE, "ntfs 'Temporary Storage'");
+	/* The label is not checked (cloud-init does not), the names are. */
+	n_fakes = 0;
+	pristine_resource("sda", "DataLoss_Warning_ReadMe.TXT");
+	snprintf(fakes[0].probe.parts[0].label, sizeof(fakes[0].probe.parts[0].label), "Temporary");
+	run_detect(false);
+	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "pristine");
 }
 
 static void test_cloud_init_link_to_partition(void **state)
@@ -567,6 +628,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_standard_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvme_takes_temp_role_without_resource_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_resource_disk_over_2tib, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_used_resource_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cloud_init_link_to_partition, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_use_is_refused, setup, teardown),
