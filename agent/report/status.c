@@ -117,17 +117,24 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 
 		if (v->role != role)
 			continue;
-		if (r->n_devices < STATUS_MAX_DEVICES)
-			snprintf(r->devices[r->n_devices++], sizeof(r->devices[0]), "%s",
-				 v->disk.devnode);
 		if (v->content == CONTENT_OURS)
 			ks = v->ours_key_source;
 		if (v->action == ACTION_REFUSE) {
 			refused++;
+			if (r->n_refused < STATUS_MAX_DEVICES) {
+				snprintf(r->refused[r->n_refused], sizeof(r->refused[0]), "%s",
+					 v->disk.devnode);
+				snprintf(r->refused_reason[r->n_refused++], sizeof(r->refused_reason[0]),
+					 "%s", v->reason);
+			}
 			snprintf(note, sizeof(note), "Refused: %s.", v->reason);
 			note_append(r, note);
-		} else
-			members++;
+			continue;
+		}
+		members++;
+		if (r->n_devices < STATUS_MAX_DEVICES)
+			snprintf(r->devices[r->n_devices++], sizeof(r->devices[0]), "%s",
+				 v->disk.devnode);
 	}
 	r->key_source = key_source_to_status(ks);
 	if (ks == KEY_SOURCE_HBI)
@@ -213,6 +220,15 @@ struct json_object *status_to_json(const struct status *st)
 		for (size_t k = 0; k < r->n_devices; k++)
 			json_object_array_add(devs, json_object_new_string(r->devices[k]));
 		json_object_object_add(d, "devices", devs);
+		devs = json_object_new_array();
+		for (size_t k = 0; k < r->n_refused; k++) {
+			struct json_object *x = json_object_new_object();
+
+			json_object_object_add(x, "device", json_object_new_string(r->refused[k]));
+			json_object_object_add(x, "reason", json_object_new_string(r->refused_reason[k]));
+			json_object_array_add(devs, x);
+		}
+		json_object_object_add(d, "refused", devs);
 		json_object_object_add(d, "state", json_object_new_string(disk_state_to_string(r->state)));
 		json_object_object_add(d, "key_source", str_or_null(r->key_source));
 		json_object_object_add(d, "cipher", str_or_null(r->cipher));

@@ -11,8 +11,11 @@
 
 struct status_row {
 	enum disk_role role;
-	size_t n_devices;
+	size_t n_devices; /* the volume's disks: never a refused one */
 	char devices[STATUS_MAX_DEVICES][64];
+	size_t n_refused; /* disks of this role that were refused, and why */
+	char refused[STATUS_MAX_DEVICES][64];
+	char refused_reason[STATUS_MAX_DEVICES][256];
 	enum disk_state state;
 	const char *key_source;  /* "platform-managed", "system-managed", "hbi" */
 	char cipher[64];         /* "" when not known */

@@ -160,7 +160,13 @@ static void test_encrypted_with_a_refused_member(void **state)
 	assert_string_equal(s->key_source, "system-managed");
 	assert_string_equal(s->mapping, "/dev/mapper/scratchcrypt-scratch");
 	assert_string_equal(s->mount_point, "/mnt/scratch");
-	assert_int_equal(s->n_devices, 3);
+	/* The volume's disks only; the refused one in its own list. */
+	assert_int_equal(s->n_devices, 2);
+	for (size_t i = 0; i < s->n_devices; i++)
+		assert_string_not_equal(s->devices[i], "/dev/nvme2n1");
+	assert_int_equal(s->n_refused, 1);
+	assert_string_equal(s->refused[0], "/dev/nvme2n1");
+	assert_string_equal(s->refused_reason[0], "holds ext4");
 	assert_non_null(strstr(s->note, "Refused: holds ext4"));
 	assert_int_equal(s->sector_size, 4096);
 }
@@ -220,7 +226,7 @@ static void test_json_schema(void **state)
 	assert_true(json_object_object_get_ex(j, "disks", &disks));
 	assert_int_equal(json_object_array_length(disks), 3);
 	for (size_t i = 0; i < 3; i++) {
-		static const char *const keys[] = { "role", "devices", "state", "key_source", "cipher",
+		static const char *const keys[] = { "role", "devices", "refused", "state", "key_source", "cipher",
 						    "key_bits", "sector_size", "mapping", "mount_point",
 						    "cmk_supported", "note" };
 		d = json_object_array_get_idx(disks, i);

@@ -51,4 +51,16 @@ ntfscp -q "$tmp/part2.img" "$tmp/results.csv" results.csv
 cp --sparse=always "$dir/resource.img" "$dir/resource-used.img"
 dd if="$tmp/part2.img" of="$dir/resource-used.img" bs=1M seek=1 conv=notrunc,sparse status=none
 
+# A resource disk over 2 TiB comes as GPT: a Microsoft reserved partition
+# first, the NTFS one second (here small, the layout is what counts), with
+# the warning file's name in lower case (cloud-init compares without case).
+truncate -s 256M "$dir/resource-gpt.img"
+printf 'label: gpt\nstart=2048, size=32768, type=E3C9E316-0B5C-4DB8-817D-F92DF00215AE\nstart=34816, size=409600, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n' |
+	sfdisk -q "$dir/resource-gpt.img"
+rm -f "$tmp/part3.img"
+truncate -s $(( 409600 * 512 )) "$tmp/part3.img"
+mkntfs -q -F -Q -s 512 -L "Temporary Storage" -p 34816 -H 255 -S 63 "$tmp/part3.img" >/dev/null 2>&1
+ntfscp -q "$tmp/part3.img" "$tmp/warn.txt" dataloss_warning_readme.txt
+dd if="$tmp/part3.img" of="$dir/resource-gpt.img" bs=512 seek=34816 conv=notrunc,sparse status=none
+
 python3 "$(dirname "$0")/mkhostile.py" "$dir"

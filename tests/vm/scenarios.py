@@ -523,6 +523,48 @@ true
         check(sha256(f) == before[f], f"{os.path.basename(f)} changed: a disk holding data was touched")
 
 
+@scenario
+def resource_disk_gpt(build_dir):
+    """A temp disk over 2 TiB's layout (GPT, reserved partition, NTFS second) is encrypted; status lists exactly each volume's disks and the refused one apart; after a shred NVMe never takes the temp role."""
+    fx = fixtures(build_dir)
+    node = Node(build_dir, "resource_disk_gpt")
+    node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource-gpt.img"))
+    node.add("nvme", "nvme-a.img", "SCNVMEA")
+    node.add("nvme", "nvme-foreign.img", "SCNVMEFOREIGN", source=os.path.join(fx, "ext4-data.img"))
+    foreign = node.path("nvme-foreign.img")
+    before = sha256(foreign)
+    r = node.boot(conf() + r"""
+RES=$(scsi_by_serial SCRES)
+NA=$(nvme_by_serial SCNVMEA)
+NF=$(nvme_by_serial SCNVMEFOREIGN)
+echo "SC-VALUE RES=$RES"; echo "SC-VALUE NA=$NA"; echo "SC-VALUE NF=$NF"
+mkdir -p /boot && mount -o ro /dev/vda /boot
+""" + RESLINK + json_out("detect", "scratchcrypt --json detect") + r"""
+step "start: the GPT resource disk is temp, one NVMe is scratch, the other refused (65)"
+expect_rc 65 scratchcrypt start
+grep -q ' /mnt/resource ' /proc/mounts || fail "the temp disk is not mounted"
+""" + json_out("status", "scratchcrypt --json status") + r"""
+scratchcrypt status
+step "stop shreds; the temp role stays with the resource disk"
+expect_rc 0 scratchcrypt stop
+""" + json_out("after", "scratchcrypt --json status") + "true\n")
+    res, na, nf = r.value("RES"), r.value("NA"), r.value("NF")
+    det = {d["device"]: d for d in r.json("detect")["disks"]}
+    check(det[res]["role"] == "temp" and det[res]["action"] == "encrypt" and "pristine" in det[res]["reason"],
+          f"the GPT resource disk: {det[res]}")
+    st = r.json("status")
+    temp, scratch = role_row(st, "temp"), role_row(st, "scratch")
+    check(temp["state"] == "encrypted" and temp["devices"] == [res], f"temp: {temp}")
+    check(scratch["state"] == "encrypted" and scratch["devices"] == [na], f"scratch lists more than its volume: {scratch}")
+    check([x["device"] for x in scratch["refused"]] == [nf] and "ext4" in scratch["refused"][0]["reason"],
+          f"scratch's refused list: {scratch['refused']}")
+    after = role_row(r.json("after"), "temp")
+    check(after["devices"] == [res] and after["state"] == "shredded", f"temp after the shred: {after}")
+    check(sha256(foreign) == before, "the refused NVMe disk changed")
+    print(f"  ok   temp {temp['devices']}, scratch {scratch['devices']}, refused {[x['device'] for x in scratch['refused']]}")
+
+
 # Local disks (NVMe, the QEMU model is configured as local) with a layout
 # that is not scratchcrypt's, and what detect must say of each.
 HOSTILE_DISKS = [

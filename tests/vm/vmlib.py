@@ -283,7 +283,7 @@ class Result:
 def fixtures(build_dir):
     """Pristine disk images, made once per build and copied per scenario."""
     fdir = os.path.join(build_dir, "vm-fixtures")
-    stamp = os.path.join(fdir, ".done-2")  # bump when mkdisks.sh makes more
+    stamp = os.path.join(fdir, ".done-3")  # bump when mkdisks.sh makes more
     if os.path.exists(stamp):
         return fdir
     shutil.rmtree(fdir, ignore_errors=True)
