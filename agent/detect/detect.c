@@ -374,6 +374,21 @@ static bool file_has_line(const char *path, const char *prefix)
 	return found;
 }
 
+/* A udev rule is masked by a same-named link to /dev/null (or an empty
+ * file) in /etc/udev/rules.d. */
+static bool udev_rule_masked(const char *path)
+{
+	char target[64];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	struct stat st;
+
+	if (n > 0) {
+		target[n] = '\0';
+		return strcmp(target, "/dev/null") == 0;
+	}
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+}
+
 /* WALinuxAgent and cloud-init also claim the resource disk; the image
  * recipe turns them off, and detect says when that did not happen. */
 static void warn_other_agents(const struct detect_opts *o, struct detection *det)
@@ -396,6 +411,14 @@ static void warn_other_agents(const struct detect_opts *o, struct detection *det
 	snprintf(path, sizeof(path), "%s/cloud/cloud.cfg", o->paths->etc);
 	if (access(path, F_OK) != 0)
 		return;
+	/* Its Azure datasource merges disk_setup for ephemeral0 with
+	 * overwrite: true, ranked above cloud.cfg.d: only a resource disk
+	 * without the /dev/disk/cloud/azure_resource link is safe from it. */
+	snprintf(dir, sizeof(dir), "%s/udev/rules.d/66-azure-ephemeral.rules", o->paths->etc);
+	if (!udev_rule_masked(dir))
+		warn(det, "cloud-init's Azure datasource may repartition the resource disk under the "
+			  "mapping (its built-in disk_setup has overwrite: true and ranks above "
+			  "cloud.cfg.d): mask its udev rule with 'ln -s /dev/null %s'", dir);
 	snprintf(dir, sizeof(dir), "%s/cloud/cloud.cfg.d", o->paths->etc);
 	d = opendir(dir);
 	while (d && (e = readdir(d)) && !cloudinit_off) {

@@ -594,13 +594,27 @@ static void test_other_agents_claiming_the_disk(void **state)
 	put("etc/cloud/cloud.cfg", "mounts:\n");
 	put("etc/cloud/cloud.cfg.d/10-azure.cfg", "datasource_list: [ Azure ]\n");
 	run_detect(false);
-	assert_int_equal(det.n_warnings, 3);
+	assert_int_equal(det.n_warnings, 4);
 	assert_non_null(strstr(det.warnings[0], "ResourceDisk.Format=n"));
 	assert_non_null(strstr(det.warnings[1], "ResourceDisk.EnableSwap=n"));
-	assert_non_null(strstr(det.warnings[2], "ephemeral0"));
-	/* The image recipe's settings silence them. */
+	assert_non_null(strstr(det.warnings[2], "repartition"));
+	assert_non_null(strstr(det.warnings[2], "udev/rules.d/66-azure-ephemeral.rules"));
+	assert_non_null(strstr(det.warnings[3], "ephemeral0"));
+	/* The image recipe's settings silence them; a mask that is not
+	 * /dev/null does not count. */
 	put("etc/waagent.conf", "ResourceDisk.Format=n\nResourceDisk.EnableSwap=n\n");
 	put("etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg", "mounts:\n  - [ ephemeral0, null ]\n");
+	put("etc/udev/rules.d/66-azure-ephemeral.rules", "# edited\n");
+	run_detect(false);
+	assert_int_equal(det.n_warnings, 1);
+	assert_non_null(strstr(det.warnings[0], "repartition"));
+	{
+		char mask[512];
+
+		snprintf(mask, sizeof(mask), "%s/etc/udev/rules.d/66-azure-ephemeral.rules", root);
+		assert_int_equal(unlink(mask), 0);
+		assert_int_equal(symlink("/dev/null", mask), 0);
+	}
 	run_detect(false);
 	assert_int_equal(det.n_warnings, 0);
 }

@@ -73,6 +73,12 @@ echo "/dev/vda / ext4 defaults,errors=remount-ro 0 1" >"$root/etc/fstab"
 
 # The resource disk is scratchcrypt's: cloud-init and WALinuxAgent keep off it.
 install -D -m 0644 "$here/cloud-init-scratchcrypt.cfg" "$root/etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg"
+# cloud-init's Azure datasource merges its own disk_setup (overwrite: true)
+# above cloud.cfg.d, so the config above cannot stop it repartitioning the
+# disk: without its udev link /dev/disk/cloud/azure_resource it finds no
+# ephemeral0 to partition.
+mkdir -p "$root/etc/udev/rules.d"
+ln -sf /dev/null "$root/etc/udev/rules.d/66-azure-ephemeral.rules"
 if [ -e "$root/etc/waagent.conf" ]; then
 	sed -i -e 's/^ResourceDisk.Format=.*/ResourceDisk.Format=n/' \
 		-e 's/^ResourceDisk.EnableSwap=.*/ResourceDisk.EnableSwap=n/' "$root/etc/waagent.conf"
