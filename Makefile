@@ -4,7 +4,7 @@
 #   make check  builds with -Werror and runs every test, the vm tests included
 BUILD ?= build
 
-.PHONY: all deps build demo check fuzz bench clean
+.PHONY: all deps build demo check fuzz bench deb clean
 
 all: build
 
@@ -18,13 +18,22 @@ build: deps
 demo: build
 	python3 tests/vm/scenarios.py --build-dir $(BUILD) demo
 
+# The Debian package (dpkg-buildpackage, debhelper), built from the tracked
+# files in a clean tree, and checked with lintian: errors fail.
+deb: deps
+	rm -rf $(BUILD)-deb && mkdir -p $(BUILD)-deb/scratchcrypt
+	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(BUILD)-deb/scratchcrypt
+	cd $(BUILD)-deb/scratchcrypt && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(BUILD)-deb/scratchcrypt_*.changes
+	@ls $(BUILD)-deb/*.deb
+
 # Time until mounted for small and 32x larger disks, as a ratio (TCG is emulated).
 bench: build
 	python3 tests/vm/scenarios.py --build-dir $(BUILD) bench
 
 # ASan, UBSan and leak detection on every unit and integration test, the
 # fuzz targets for FUZZ_SECONDS each, then every test on the plain build.
-check: build fuzz
+check: build fuzz deb
 	cmake -S . -B $(BUILD)-asan -DSCRATCHCRYPT_WERROR=ON -DSCRATCHCRYPT_CRASHPOINTS=ON -DSANITIZE=address,undefined
 	cmake --build $(BUILD)-asan -j2
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L 'unit|integration'

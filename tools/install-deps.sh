@@ -9,7 +9,8 @@ pkgs="build-essential cmake pkg-config
   python3 python3-cryptography openssl ca-certificates curl
   qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio socat
   e2fsprogs xfsprogs ntfs-3g fdisk dmsetup cryptsetup-bin udev systemd
-  qemu-utils debootstrap clang libclang-rt-14-dev"
+  qemu-utils debootstrap clang libclang-rt-14-dev
+  dpkg-dev debhelper lintian git"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
