@@ -374,6 +374,11 @@ static bool file_has_line(const char *path, const char *prefix)
 	return found;
 }
 
+static bool remote_nvme(const char *model)
+{
+	return model && strncasecmp(model, "MSFT NVMe Accelerator", 21) == 0;
+}
+
 /* A udev rule is masked by a same-named link to /dev/null (or an empty
  * file) in /etc/udev/rules.d. */
 static bool udev_rule_masked(const char *path)
@@ -472,6 +477,10 @@ static void assign_role(const struct cfg *c, const struct detect_opts *o, const 
 	} else if (is_resource_link(o, sv, &v->disk)) {
 		v->role = ROLE_TEMP;
 		snprintf(v->identity, sizeof(v->identity), "Azure resource disk (/dev/disk/azure/resource)");
+	} else if (v->disk.transport == TRANSPORT_NVME && remote_nvme(v->disk.model)) {
+		/* Azure Boost's remote disks (OS and data disks on NVMe): never
+		 * local storage, whatever nvme_models says. */
+		snprintf(v->identity, sizeof(v->identity), "remote NVMe disk (%s)", v->disk.model);
 	} else if (v->disk.transport == TRANSPORT_NVME && cfg_nvme_model_matches(c, v->disk.model)) {
 		v->role = ROLE_SCRATCH;
 		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s)", v->disk.model);

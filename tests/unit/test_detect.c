@@ -274,6 +274,7 @@ static int teardown(void **state)
 
 static struct cfg cfg;
 static struct detection det;
+static const char *nvme_glob; /* replaces the default nvme_models when set */
 
 static const struct verdict *run_detect(bool force)
 {
@@ -282,6 +283,10 @@ static const struct verdict *run_detect(bool force)
 	detection_free(&det);
 	cfg_free(&cfg);
 	cfg_init(&cfg);
+	if (nvme_glob) {
+		strv_free(&cfg.nvme_models);
+		assert_int_equal(strv_push(&cfg.nvme_models, nvme_glob), 0);
+	}
 	assert_int_equal(detect_run(&cfg, &o, &det), 0);
 	lc_inspect(&cfg, &det);
 	return det.v;
@@ -339,6 +344,24 @@ static void test_standard_node(void **state)
 	expect("nvme3n1", ROLE_UNKNOWN, ACTION_SKIP, "blank");
 	/* Sorted like people count: nvme2n1 before nvme10n1. */
 	assert_string_equal(det.v[0].disk.name, "sda");
+}
+
+/* A VM whose OS and data disks are Azure Boost NVMe Accelerator namespaces
+ * and whose local disks are NVMe Direct (v6 sizes): the remote ones are
+ * never candidates, even when nvme_models matches everything. */
+static void test_nvme_accelerator_disks(void **state)
+{
+	(void)state;
+	disk("nvme1n1", "259:4\n", NULL, "MSFT NVMe Accelerator v1.0", "remote-data");
+	disk("nvme2n1", "259:5\n", NULL, NVME " v2", "local-0");
+	disk("nvme3n1", "259:6\n", NULL, NVME " v2", "local-1");
+	nvme_glob = "*";
+	run_detect(false);
+	nvme_glob = NULL;
+	expect("nvme1n1", ROLE_UNKNOWN, ACTION_SKIP, "blank");
+	assert_non_null(strstr(find("nvme1n1")->identity, "remote NVMe disk"));
+	expect("nvme2n1", ROLE_TEMP, ACTION_ENCRYPT, "blank");
+	expect("nvme3n1", ROLE_TEMP, ACTION_ENCRYPT, "blank");
 }
 
 static void test_nvme_takes_temp_role_without_resource_disk(void **state)
@@ -643,6 +666,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_standard_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvme_takes_temp_role_without_resource_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resource_disk_over_2tib, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nvme_accelerator_disks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_used_resource_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cloud_init_link_to_partition, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_use_is_refused, setup, teardown),
