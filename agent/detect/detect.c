@@ -93,8 +93,18 @@ static bool pristine_resource(const struct sys_paths *paths, const struct sys_di
 	ntfs = &p->parts[p->n_parts - 1];
 	if (strcmp(ntfs->type, "ntfs") != 0 || (p->n_parts == 2 && p->parts[0].type[0]))
 		return false;
-	snprintf(node, sizeof(node), "%s/%s", paths->dev, d->parts[p->n_parts - 1].name);
-	if (ntfs_list_root(node, &names, &n) < 0)
+	/* The kernel's partition of that number: sda2, nvme0n1p2 (sysfs lists
+	 * them in no particular order). */
+	node[0] = '\0';
+	for (size_t i = 0; i < d->n_parts; i++) {
+		char a[48], b[48];
+
+		snprintf(a, sizeof(a), "%s%u", d->name, ntfs->partno);
+		snprintf(b, sizeof(b), "%sp%u", d->name, ntfs->partno);
+		if (strcmp(d->parts[i].name, a) == 0 || strcmp(d->parts[i].name, b) == 0)
+			snprintf(node, sizeof(node), "%s/%s", paths->dev, d->parts[i].name);
+	}
+	if (!node[0] || ntfs_list_root(node, &names, &n) < 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (strcasecmp(names[i], WARNING_FILE) != 0 &&
