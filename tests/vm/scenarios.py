@@ -132,8 +132,11 @@ umount /mnt/resource /mnt/scratch
         check((row["cipher"], row["key_bits"], row["sector_size"]) == ("aes-xts-plain64", 512, 4096),
               f"{row['role']} row does not report the cipher, key size and sector size: {row}")
     check(scratch["state"] == "encrypted", f"scratch row: {scratch}")
-    check(sorted(scratch["devices"]) == sorted([dev["NA"], dev["NB"], dev["ND"]]),
+    # Exactly the volume's disks; the refused one in its own list.
+    check(sorted(scratch["devices"]) == sorted([dev["NA"], dev["NB"]]),
           f"scratch devices: {scratch['devices']}")
+    check([x["device"] for x in scratch["refused"]] == [dev["ND"]],
+          f"scratch's refused list: {scratch['refused']}")
     check(scratch["mapping"] == "/dev/mapper/scratchcrypt-scratch", f"scratch row: {scratch}")
     check("Refused" in scratch["note"] and dev["ND"] in scratch["note"],
           f"status does not list the refused disk with its reason: {scratch['note']}")
