@@ -308,10 +308,7 @@ class Handler(BaseHTTPRequestHandler):
     def reply(self, what, obj):
         """A successful answer, or the hostile mode set for what."""
         mode = self.st.hostile_for(what)
-        with self.st.lock:
-            self.st.log.append({"t": time.time(), "service": self.server.kind, "what": what,
-                                "method": self.command, "path": self.path.split("?")[0],
-                                "status": 200, "hostile": mode})
+        self.record(what, 200, mode)
         if not mode:
             return self.send(200, obj)
         try:
@@ -323,11 +320,11 @@ class Handler(BaseHTTPRequestHandler):
     def error(self, status, code, message, headers=None):
         self.send(status, {"error": {"code": code, "message": message}}, headers)
 
-    def record(self, what, status):
+    def record(self, what, status, hostile=None):
         with self.st.lock:
             self.st.log.append({"t": time.time(), "service": self.server.kind, "what": what,
                                 "method": self.command, "path": self.path.split("?")[0],
-                                "status": status})
+                                "status": status, "hostile": hostile})
 
     def slow(self):
         if self.st.latency:

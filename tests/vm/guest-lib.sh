@@ -33,3 +33,8 @@ net_up() {
 	echo "hosts: files" >/etc/nsswitch.conf
 	printf '127.0.0.1 localhost\n%s\n' "$1" >/etc/hosts
 }
+# emu_config JSON: sets the test key service's knobs through the IMDS forward.
+emu_config() {
+	wget -q -O /dev/null --header "Metadata: true" --post-data "$1" http://169.254.169.254/_emu/config ||
+		fail "cannot set the emulator's knobs: $1"
+}

@@ -967,15 +967,14 @@ def hostile_cases(cases):
     forward), run start, and report its exit code, time and error."""
     import json
     out = r"""
-emu() { wget -q -O /dev/null --header "Metadata: true" --post-data "$1" http://169.254.169.254/_emu/config || fail "cannot set the emulator's knobs: $1"; }
 case_run() {
-	emu "$2"
+	emu_config "$2"
 	t0=$(date +%s); rc=0; scratchcrypt start >/tmp/out 2>/tmp/err || rc=$?; t1=$(date +%s)
 	echo "SC-VALUE case-$1=$rc $((t1 - t0))"
 	echo "SC-BLOCK-BEGIN err-$1"; cat /tmp/err; echo "SC-BLOCK-END"
 	dmsetup ls | grep -q scratchcrypt && { echo "SC-VALUE mapped-$1=yes"; dmsetup ls; }
 	grep -q ' /mnt/' /proc/mounts && echo "SC-VALUE mounted-$1=yes"
-	emu '""" + json.dumps(CLEAR) + """'
+	emu_config '""" + json.dumps(CLEAR) + """'
 }
 """
     for i, (knobs, _) in enumerate(cases):
@@ -1014,26 +1013,22 @@ def hbi_hostile_service(build_dir):
     ks = KeyService(node)
     conf_ = HBI_CONF.replace("retry_cap_s = 12", f"retry_cap_s = {HOSTILE_CAP_S}")
     try:
-        before = {f: sha256(node.path(f)) for f in DISKS}
-        r = node.boot(conf_ + DEVICES + RESLINK + 'step "new disks: the wrap path against hostile replies"\n'
-                      + hostile_cases(HOSTILE_NEW))
-        check_hostile(r, HOSTILE_NEW, ks.token)
-        for f in DISKS:
-            check(sha256(node.path(f)) == before[f], f"{f} changed during the hostile replies on the wrap path")
+        def matrix(path, cases):
+            before = {f: sha256(node.path(f)) for f in DISKS}
+            r = node.boot(conf_ + DEVICES + RESLINK + f'step "the {path} path against hostile replies"\n'
+                          + hostile_cases(cases))
+            check_hostile(r, cases, ks.token)
+            for f in DISKS:
+                check(sha256(node.path(f)) == before[f], f"{f} changed during the hostile replies on the {path} path")
 
+        matrix("wrap", HOSTILE_NEW)  # new disks
         node.boot(conf_ + DEVICES + RESLINK + f"""
 step "set up, with data, then close as for a reboot"
 expect_rc 0 scratchcrypt start
 echo "{MARKER}" >/mnt/resource/keep.txt
 expect_rc 0 scratchcrypt stop --keep
 """)
-        before = {f: sha256(node.path(f)) for f in DISKS}
-        r = node.boot(conf_ + DEVICES + RESLINK + 'step "set-up disks: the unwrap path against hostile replies"\n'
-                      + hostile_cases(HOSTILE_SET_UP))
-        check_hostile(r, HOSTILE_SET_UP, ks.token)
-        for f in DISKS:
-            check(sha256(node.path(f)) == before[f], f"{f} changed during the hostile replies on the unwrap path")
-
+        matrix("unwrap", HOSTILE_SET_UP)  # disks holding data
         node.boot(conf_ + DEVICES + RESLINK + f"""
 step "an honest key service again: the data is there"
 expect_rc 0 scratchcrypt start
@@ -1072,20 +1067,19 @@ def scheduled_events(build_dir):
     ks = KeyService(node)
     try:
         script = conf() + 'net_up ""\n' + DEVICES + RESLINK + r"""
-emu() { wget -q -O /dev/null --header "Metadata: true" --post-data "$1" http://169.254.169.254/_emu/config || fail "cannot set the emulator's knobs: $1"; }
 ev_case() {
 	expect_rc 0 scratchcrypt -q start
-	emu "{\"events\": $2}"
+	emu_config "{\"events\": $2}"
 	t0=$(date +%s); rc=0; scratchcrypt watch-events --once 2>/tmp/err || rc=$?; t1=$(date +%s)
 	if cryptsetup isLuks $RES; then what=kept; else what=shredded; fi
 	echo "SC-VALUE ev-$1=$rc $what $((t1 - t0))"
 	echo "SC-BLOCK-BEGIN log-$1"; cat /tmp/err; echo "SC-BLOCK-END"
-	emu '{"events": [], "events_latency": 0}'
+	emu_config '{"events": [], "events_latency": 0}'
 }
 """
         for name, events, _, _ in EVENT_CASES:
             script += f"ev_case {name} '{json.dumps(events)}'\n"
-        script += ("emu '{\"events_latency\": 20}'\n"
+        script += ("emu_config '{\"events_latency\": 20}'\n"
                    f"ev_case first-call-slow '{json.dumps([sched_event('e8', 'Terminate', ['node-0'])])}'\n"
                    "true\n")
         r = node.boot(script)
