@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "agent/config.h"
+#include "agent/cfgvalue.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -55,131 +56,6 @@ void cfg_free(struct cfg *c)
 	free(c->hbi.imds_endpoint);
 }
 
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-	return s;
-}
-
-static int parse_list(const char *value, struct strv *out)
-{
-	char *copy = strdup(value), *save = NULL, *tok;
-	struct strv l = { 0 };
-
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *t = trim(tok);
-
-		if (*t && strv_push(&l, t) < 0)
-			goto oom;
-	}
-	free(copy);
-	strv_free(out);
-	*out = l;
-	return 0;
-oom:
-	free(copy);
-	strv_free(&l);
-	return -ENOMEM;
-}
-
-static int parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = { "true", "yes", "on", "1" };
-	static const char *const no[] = { "false", "no", "off", "0" };
-
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0)
-			return *out = true, 0;
-		if (strcasecmp(v, no[i]) == 0)
-			return *out = false, 0;
-	}
-	return -EINVAL;
-}
-
-static int parse_uint(const char *v, unsigned min, unsigned max, unsigned *out)
-{
-	char *end;
-	unsigned long n;
-
-	if (!*v || *v == '-' || *v == '+')
-		return -EINVAL;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno || *end || n < min || n > max)
-		return -EINVAL;
-	*out = (unsigned)n;
-	return 0;
-}
-
-static int set_str(char **dst, const char *v)
-{
-	char *n = strdup(v);
-
-	if (!n)
-		return -ENOMEM;
-	free(*dst);
-	*dst = n;
-	return 0;
-}
-
-static int set_abs_path(char **dst, const char *v)
-{
-	if (v[0] != '/' || strlen(v) >= PATH_MAX || strstr(v, "/../") || strcmp(v, "/") == 0)
-		return -EINVAL;
-	return set_str(dst, v);
-}
-
-/* A vault as the portal shows it, "https://NAME.vault.azure.net/": kept
- * as "https://name.vault.azure.net", so that request paths are /keys/...
- * and kids compare. A path, query, user or empty host is refused. */
-static int set_vault_url(char **dst, const char *v)
-{
-	size_t n;
-	char *u;
-
-	if (strncasecmp(v, "https://", 8) != 0 || strpbrk(v, " \t?#@"))
-		return -EINVAL;
-	n = strcspn(v + 8, "/");
-	if (!n || strspn(v + 8 + n, "/") != strlen(v + 8 + n))
-		return -EINVAL;
-	if (asprintf(&u, "https://%.*s", (int)n, v + 8) < 0)
-		return -ENOMEM;
-	for (char *p = u + 8; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	free(*dst);
-	*dst = u;
-	return 0;
-}
-
-static int set_http_url(char **dst, const char *v)
-{
-	if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) || strpbrk(v, " \t?#"))
-		return -EINVAL;
-	return set_str(dst, v);
-}
-
-/* The ciphers that are known to work with dm-crypt and their key sizes. */
-static bool cipher_key_bits_ok(const char *cipher, unsigned bits)
-{
-	if (!strcmp(cipher, "aes-xts-plain64") || !strcmp(cipher, "serpent-xts-plain64") ||
-	    !strcmp(cipher, "twofish-xts-plain64"))
-		return bits == 256 || bits == 512;
-	if (!strcmp(cipher, "aes-cbc-essiv:sha256"))
-		return bits == 128 || bits == 256;
-	if (!strcmp(cipher, "xchacha12,aes-adiantum-plain64") ||
-	    !strcmp(cipher, "xchacha20,aes-adiantum-plain64"))
-		return bits == 256;
-	return false;
-}
-
 struct parse_ctx {
 	struct cfg *c;
 	char msg[256]; /* first error, without the line */
@@ -188,167 +64,6 @@ struct parse_ctx {
 	int long_line; /* the first line longer than inih takes, or 0 */
 };
 
-/* Value parsers: each reads value into the struct cfg field it is given. */
-static int p_role(const char *v, void *f)
-{
-	int r = node_role_from_string(v);
-
-	return r < 0 ? r : (*(enum node_role *)f = r, 0);
-}
-
-static int p_key_source(const char *v, void *f)
-{
-	int r = key_source_from_string(v);
-
-	return r < 0 ? r : (*(enum key_source *)f = r, 0);
-}
-
-static int p_fs(const char *v, void *f)
-{
-	int r = fs_type_from_string(v);
-
-	return r < 0 ? r : (*(enum fs_type *)f = r, 0);
-}
-
-static int p_bool(const char *v, void *f)
-{
-	return parse_bool(v, f);
-}
-
-static int p_devices(const char *v, void *f)
-{
-	struct strv *l = f;
-	int r = parse_list(v, l);
-
-	for (size_t i = 0; r == 0 && i < l->n; i++)
-		if (strncmp(l->v[i], "/dev/", 5) != 0)
-			r = -EINVAL;
-	return r;
-}
-
-static int p_list(const char *v, void *f)
-{
-	return parse_list(v, f);
-}
-
-static int p_abs_path(const char *v, void *f)
-{
-	return set_abs_path(f, v);
-}
-
-/* A normalised absolute path: no empty, "." or ".." components, no
- * trailing slash. */
-static bool normalised(const char *v)
-{
-	if (v[0] != '/' || !v[1] || v[strlen(v) - 1] == '/' || strstr(v, "//"))
-		return false;
-	for (const char *c = v; c; c = strchr(c + 1, '/'))
-		if (!strncmp(c, "/./", 3) || !strcmp(c, "/.") || !strncmp(c, "/../", 4) || !strcmp(c, "/.."))
-			return false;
-	return true;
-}
-
-/* Whether path is dir or lies under it. */
-static bool path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/' || !strcmp(dir, "/"));
-}
-
-/* Where a volume may be mounted: anywhere but the system's own trees. */
-static int p_mount_point(const char *v, void *f)
-{
-	static const char *const system_dirs[] = { "/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/usr" };
-
-	if (!normalised(v) || strlen(v) >= PATH_MAX)
-		return -EINVAL;
-	for (size_t i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
-		if (path_under(v, system_dirs[i]))
-			return -EINVAL;
-	return set_str(f, v);
-}
-
-static int p_string(const char *v, void *f)
-{
-	return set_str(f, v);
-}
-
-/* Key Vault's own rules: a name of 1 to 127 letters, digits and dashes; a
- * version of 32 hex digits. */
-static int p_key_name(const char *v, void *f)
-{
-	size_t n = strlen(v);
-
-	if (n < 1 || n > 127 || strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != n)
-		return -EINVAL;
-	return set_str(f, v);
-}
-
-static int p_key_version(const char *v, void *f)
-{
-	size_t n = strlen(v);
-
-	if (n && (n != 32 || strspn(v, "0123456789abcdefABCDEF") != n))
-		return -EINVAL;
-	return set_str(f, v);
-}
-
-static int p_cipher(const char *v, void *f)
-{
-	if (!cipher_key_bits_ok(v, 256) && !cipher_key_bits_ok(v, 128))
-		return -EINVAL;
-	return set_str(f, v);
-}
-
-static int p_key_bits(const char *v, void *f)
-{
-	unsigned u;
-
-	if (parse_uint(v, 128, 512, &u) < 0 || (u != 128 && u != 256 && u != 512))
-		return -EINVAL;
-	*(unsigned *)f = u;
-	return 0;
-}
-
-static int p_sector_size(const char *v, void *f)
-{
-	unsigned u;
-
-	if (parse_uint(v, 512, 4096, &u) < 0 || (u & (u - 1)))
-		return -EINVAL;
-	*(unsigned *)f = u;
-	return 0;
-}
-
-static int p_textfile(const char *v, void *f)
-{
-	size_t len = strlen(v);
-
-	const char *base = strrchr(v, '/');
-
-	/* An absolute path to a .prom file, with no "." or ".." on the way. */
-	if (len && (v[0] != '/' || len < 6 || strcmp(v + len - 5, ".prom") != 0 ||
-		    strstr(v, "/./") || strstr(v, "/../") || strstr(v, "//") || !base || base[1] == '.'))
-		return -EINVAL;
-	return set_str(f, v);
-}
-
-static int p_seconds(const char *v, void *f)
-{
-	return parse_uint(v, 1, 3600, f) < 0 ? -EINVAL : 0;
-}
-
-static int p_vault_url(const char *v, void *f)
-{
-	return set_vault_url(f, v);
-}
-
-static int p_http(const char *v, void *f)
-{
-	return set_http_url(f, v);
-}
-
 #define MOUNT_POINT_HELP \
 	"must be a normalised absolute path, not / and not in /proc, /sys, /dev, /run, /boot, /etc or /usr"
 
@@ -356,37 +71,37 @@ static int p_http(const char *v, void *f)
 	{ sec, key, parser, offsetof(struct cfg, field), help }
 
 static const struct cfg_key keys[] = {
-	K("node", "role", p_role, role, "must be compute-instance or serverless"),
-	K("node", "key_source", p_key_source, key_source, "must be system, hbi or customer"),
-	K("node", "imds_tags", p_bool, imds_tags, "must be true or false"),
-	K("disks", "devices", p_devices, devices, "must be a comma-separated list of /dev paths"),
-	K("disks", "nvme_models", p_list, nvme_models, "must be a comma-separated list of model globs"),
-	K("temp", "mount_point", p_mount_point, temp_mount, MOUNT_POINT_HELP),
-	K("scratch", "mount_point", p_mount_point, scratch_mount, MOUNT_POINT_HELP),
-	K("filesystem", "type", p_fs, fs, "must be ext4 or xfs"),
-	K("crypt", "cipher", p_cipher, cipher,
+	K("node", "role", cfgv_role, role, "must be compute-instance or serverless"),
+	K("node", "key_source", cfgv_key_source, key_source, "must be system, hbi or customer"),
+	K("node", "imds_tags", cfgv_bool, imds_tags, "must be true or false"),
+	K("disks", "devices", cfgv_devices, devices, "must be a comma-separated list of /dev paths"),
+	K("disks", "nvme_models", cfgv_list, nvme_models, "must be a comma-separated list of model globs"),
+	K("temp", "mount_point", cfgv_mount_point, temp_mount, MOUNT_POINT_HELP),
+	K("scratch", "mount_point", cfgv_mount_point, scratch_mount, MOUNT_POINT_HELP),
+	K("filesystem", "type", cfgv_fs, fs, "must be ext4 or xfs"),
+	K("crypt", "cipher", cfgv_cipher, cipher,
 	  "must be aes-xts-plain64, serpent-xts-plain64, twofish-xts-plain64, "
 	  "aes-cbc-essiv:sha256 or xchacha{12,20},aes-adiantum-plain64"),
-	K("crypt", "key_bits", p_key_bits, key_bits, "must be 128, 256 or 512"),
-	K("crypt", "sector_size", p_sector_size, sector_size, "must be 512, 1024, 2048 or 4096"),
-	K("crypt", "no_read_workqueue", p_bool, no_read_workqueue, "must be true or false"),
-	K("crypt", "no_write_workqueue", p_bool, no_write_workqueue, "must be true or false"),
-	K("crypt", "allow_discards", p_bool, allow_discards, "must be true or false"),
-	K("shred", "discard", p_bool, shred_discard, "must be true or false"),
-	K("metrics", "textfile", p_textfile, metrics_textfile,
+	K("crypt", "key_bits", cfgv_key_bits, key_bits, "must be 128, 256 or 512"),
+	K("crypt", "sector_size", cfgv_sector_size, sector_size, "must be 512, 1024, 2048 or 4096"),
+	K("crypt", "no_read_workqueue", cfgv_bool, no_read_workqueue, "must be true or false"),
+	K("crypt", "no_write_workqueue", cfgv_bool, no_write_workqueue, "must be true or false"),
+	K("crypt", "allow_discards", cfgv_bool, allow_discards, "must be true or false"),
+	K("shred", "discard", cfgv_bool, shred_discard, "must be true or false"),
+	K("metrics", "textfile", cfgv_textfile, metrics_textfile,
 	  "must be empty or an absolute path ending in .prom"),
-	K("events", "poll_s", p_seconds, events_poll_s, "must be a number of seconds from 1 to 3600"),
-	K("hbi", "vault_url", p_vault_url, hbi.vault_url,
+	K("events", "poll_s", cfgv_seconds, events_poll_s, "must be a number of seconds from 1 to 3600"),
+	K("hbi", "vault_url", cfgv_vault_url, hbi.vault_url,
 	  "must be a vault's https:// URL, without a path (a trailing slash is fine)"),
-	K("hbi", "key_name", p_key_name, hbi.key_name,
+	K("hbi", "key_name", cfgv_key_name, hbi.key_name,
 	  "must be 1 to 127 letters, digits and dashes (Key Vault's rule)"),
-	K("hbi", "key_version", p_key_version, hbi.key_version,
+	K("hbi", "key_version", cfgv_key_version, hbi.key_version,
 	  "must be empty (the current version) or 32 hex digits"),
-	K("hbi", "client_id", p_string, hbi.client_id, "a managed identity's client id"),
-	K("hbi", "msi_res_id", p_string, hbi.msi_res_id, "a managed identity's resource id"),
-	K("hbi", "ca_bundle", p_abs_path, hbi.ca_bundle, "must be an absolute path"),
-	K("hbi", "imds_endpoint", p_http, hbi.imds_endpoint, "must be an http:// or https:// URL"),
-	K("hbi", "retry_cap_s", p_seconds, hbi.retry_cap_s, "must be a number of seconds from 1 to 3600"),
+	K("hbi", "client_id", cfgv_string, hbi.client_id, "a managed identity's client id"),
+	K("hbi", "msi_res_id", cfgv_string, hbi.msi_res_id, "a managed identity's resource id"),
+	K("hbi", "ca_bundle", cfgv_abs_path, hbi.ca_bundle, "must be an absolute path"),
+	K("hbi", "imds_endpoint", cfgv_http, hbi.imds_endpoint, "must be an http:// or https:// URL"),
+	K("hbi", "retry_cap_s", cfgv_seconds, hbi.retry_cap_s, "must be a number of seconds from 1 to 3600"),
 	{ NULL, NULL, NULL, 0, NULL },
 };
 
@@ -455,12 +170,12 @@ static int check_together(struct cfg *c, const char *path)
 {
 	const char *t = c->temp_mount, *s = c->scratch_mount;
 
-	if (!cipher_key_bits_ok(c->cipher, c->key_bits)) {
+	if (!cfg_cipher_key_bits_ok(c->cipher, c->key_bits)) {
 		snprintf(c->error, sizeof(c->error), "%s: [crypt] key_bits = %u does not fit cipher %s",
 			 path, c->key_bits, c->cipher);
 		return -EINVAL;
 	}
-	if (path_under(t, s) || path_under(s, t)) {
+	if (cfg_path_under(t, s) || cfg_path_under(s, t)) {
 		snprintf(c->error, sizeof(c->error),
 			 "%s: [temp] mount_point = %s and [scratch] mount_point = %s must be distinct "
 			 "and not inside each other", path, t, s);
@@ -543,7 +258,7 @@ int cfg_apply_tag(struct cfg *c, const char *name, const char *value)
 		}
 		c->role = r;
 	} else if (strcmp(name, CFG_TAG_HBI) == 0) {
-		if (parse_bool(value, &hbi) < 0) {
+		if (cfg_parse_bool(value, &hbi) < 0) {
 			snprintf(c->error, sizeof(c->error),
 				 "instance-metadata tag %s = '%s': must be true or false", name, value);
 			return -EINVAL;

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "agent/detect/detect-internal.h"
 #include "agent/detect/ntfs.h"
 #include "dm/dm.h"
 
@@ -123,8 +124,7 @@ bool detect_has_our_label(const struct probe_result *p)
 	       strcmp(p->label, DM_LUKS_LABEL) == 0;
 }
 
-static void warn(struct detection *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(struct detection *det, const char *fmt, ...)
+void detect_warn(struct detection *det, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -183,7 +183,7 @@ static void check_listed(const struct cfg *c, const struct detect_opts *o, struc
 			found |= same_device(rdev, kname, &det->v[k].disk);
 		if (!found) {
 			det->n_unlisted++;
-			warn(det, "[disks] devices: %s is not a disk on this node (%s)", c->devices.v[i],
+			detect_warn(det, "[disks] devices: %s is not a disk on this node (%s)", c->devices.v[i],
 			     r < 0 ? strerror(-r) : "not a whole local disk");
 		}
 	}
@@ -204,108 +204,6 @@ static bool is_resource_link(const struct detect_opts *o, const struct sys_view 
 			return true;
 	}
 	return false;
-}
-
-static void mark_os(struct detection *det, const struct sys_view *sv, const struct sys_disk *d,
-		    const char *why)
-{
-	struct verdict *v = &det->v[d - sv->disks];
-
-	v->role = ROLE_OS;
-	snprintf(v->reason, sizeof(v->reason), "%s", why);
-}
-
-/* The disks under device major:minor (through dm, md and partitions);
- * how many. */
-static size_t mark_under(const struct detect_opts *o, struct sys_view *sv, struct detection *det,
-			 unsigned major, unsigned minor, const char *why)
-{
-	struct sys_disk *under[8];
-	size_t n = sys_disks_under(o->paths, sv, major, minor, under, 8);
-
-	for (size_t j = 0; j < n; j++)
-		mark_os(det, sv, under[j], why);
-	return n;
-}
-
-/* The disks under a path's filesystem, or under the block device it is. */
-static size_t mark_under_path(const struct detect_opts *o, struct sys_view *sv,
-			      struct detection *det, const char *path, const char *why)
-{
-	struct stat st;
-	dev_t dev;
-
-	if (stat(path, &st) < 0)
-		return 0;
-	dev = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
-	return mark_under(o, sv, det, major(dev), minor(dev), why);
-}
-
-/* A ZFS pool's member disks: libblkid labels each zfs_member with the
- * pool's name. */
-static void mark_zfs_pool(struct sys_view *sv, struct detection *det, const char *dataset,
-			  const char *why)
-{
-	size_t n = strcspn(dataset, "/");
-
-	for (size_t i = 0; i < det->n; i++) {
-		const struct probe_result *p = &det->v[i].probe;
-		bool member = !strcmp(p->type, "zfs_member") && strlen(p->label) == n &&
-			      !strncmp(p->label, dataset, n);
-
-		for (size_t k = 0; !member && k < p->n_parts; k++)
-			member = !strcmp(p->parts[k].type, "zfs_member") &&
-				 strlen(p->parts[k].label) == n && !strncmp(p->parts[k].label, dataset, n);
-		if (member)
-			mark_os(det, sv, &sv->disks[i], why);
-	}
-}
-
-/* The disks under the filesystems the system runs from, whatever they are:
- * a block device (ext4, xfs, also through dm and md), btrfs (whose mount
- * shows an anonymous device: its source names a member), a ZFS dataset
- * (its pool's members), overlay (the filesystems of its upper and lower
- * directories). */
-static void mark_os_disks(const struct detect_opts *o, struct sys_view *sv, struct detection *det)
-{
-	static const char *const os_mounts[] = { "/", "/boot", "/boot/efi", "/usr" };
-	char kname[64], why[300];
-
-	for (size_t i = 0; i < sv->n_mounts; i++) {
-		const struct sys_mount *m = &sv->mounts[i];
-
-		for (size_t k = 0; k < sizeof(os_mounts) / sizeof(os_mounts[0]); k++) {
-			if (strcmp(m->target, os_mounts[k]) != 0)
-				continue;
-			snprintf(why, sizeof(why), "holds %s", os_mounts[k]);
-			mark_under(o, sv, det, m->major, m->minor, why);
-			if (!strncmp(m->source, "/dev/", 5)) {
-				char dev[PATH_MAX];
-				struct sys_disk *d;
-
-				snprintf(dev, sizeof(dev), "%s%s", o->paths->dev, m->source + 4);
-				/* /dev/NAME is also the kernel's name for it. */
-				if (!mark_under_path(o, sv, det, dev, why) &&
-				    (d = sys_find_by_kname(sv, strrchr(m->source, '/') + 1)))
-					mark_os(det, sv, d, why);
-			}
-			if (!strcmp(m->fstype, "zfs"))
-				mark_zfs_pool(sv, det, m->source, why);
-			if (!strcmp(m->fstype, "overlay"))
-				for (char *opt = strstr(m->options, "dir="); opt; opt = strstr(opt + 1, "dir=")) {
-					char dir[PATH_MAX];
-					size_t len = strcspn(opt + 4, ",:");
-
-					snprintf(dir, sizeof(dir), "%.*s", (int)len, opt + 4);
-					mark_under_path(o, sv, det, dir, why);
-				}
-		}
-	}
-	if (sys_resolve_link(o->paths, "disk/azure/root", kname, sizeof(kname)) == 0) {
-		struct sys_disk *d = sys_find_by_kname(sv, kname);
-		if (d)
-			mark_os(det, sv, d, "Azure OS disk (/dev/disk/azure/root)");
-	}
 }
 
 /* The safety half of a verdict: may scratchcrypt write to this candidate? */
@@ -370,84 +268,9 @@ static void judge_candidate(const struct detect_opts *o,
 	}
 }
 
-static bool file_has_line(const char *path, const char *prefix)
-{
-	char line[512];
-	bool found = false;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strncmp(line, prefix, strlen(prefix)) == 0;
-	fclose(f);
-	return found;
-}
-
 static bool remote_nvme(const char *model)
 {
 	return model && strncasecmp(model, "MSFT NVMe Accelerator", 21) == 0;
-}
-
-/* A udev rule is masked by a same-named link to /dev/null (or an empty
- * file) in /etc/udev/rules.d. */
-static bool udev_rule_masked(const char *path)
-{
-	char target[64];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	struct stat st;
-
-	if (n > 0) {
-		target[n] = '\0';
-		return strcmp(target, "/dev/null") == 0;
-	}
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
-}
-
-/* WALinuxAgent and cloud-init also claim the resource disk; the image
- * recipe turns them off, and detect says when that did not happen. */
-static void warn_other_agents(const struct detect_opts *o, struct detection *det)
-{
-	char path[512], dir[512];
-	bool have_temp = false, cloudinit_off = false;
-	struct dirent *e;
-	DIR *d;
-
-	for (size_t i = 0; i < det->n; i++)
-		have_temp |= det->v[i].role == ROLE_TEMP;
-	if (!have_temp || !o->paths->etc)
-		return;
-	snprintf(path, sizeof(path), "%s/waagent.conf", o->paths->etc);
-	if (file_has_line(path, "ResourceDisk.Format=y"))
-		warn(det, "WALinuxAgent still formats the resource disk: set ResourceDisk.Format=n in %s", path);
-	if (file_has_line(path, "ResourceDisk.EnableSwap=y"))
-		warn(det, "WALinuxAgent still puts swap on the resource disk: set ResourceDisk.EnableSwap=n in %s", path);
-
-	snprintf(path, sizeof(path), "%s/cloud/cloud.cfg", o->paths->etc);
-	if (access(path, F_OK) != 0)
-		return;
-	/* Its Azure datasource merges disk_setup for ephemeral0 with
-	 * overwrite: true, ranked above cloud.cfg.d: only a resource disk
-	 * without the /dev/disk/cloud/azure_resource link is safe from it. */
-	snprintf(dir, sizeof(dir), "%s/udev/rules.d/66-azure-ephemeral.rules", o->paths->etc);
-	if (!udev_rule_masked(dir))
-		warn(det, "cloud-init's Azure datasource may repartition the resource disk under the "
-			  "mapping (its built-in disk_setup has overwrite: true and ranks above "
-			  "cloud.cfg.d): mask its udev rule with 'ln -s /dev/null %s'", dir);
-	snprintf(dir, sizeof(dir), "%s/cloud/cloud.cfg.d", o->paths->etc);
-	d = opendir(dir);
-	while (d && (e = readdir(d)) && !cloudinit_off) {
-		char cfg[1024];
-
-		snprintf(cfg, sizeof(cfg), "%s/%s", dir, e->d_name);
-		cloudinit_off = file_has_line(cfg, "  - [ ephemeral0, null ]") ||
-				file_has_line(cfg, "  - [ephemeral0, null]");
-	}
-	if (d)
-		closedir(d);
-	if (!cloudinit_off)
-		warn(det, "cloud-init may still mount the resource disk (ephemeral0): add \"mounts: "
-			  "[[ephemeral0, null]]\" under %s (the image recipe's 90-scratchcrypt.cfg)", dir);
 }
 
 /* What is on each disk, as libblkid sees it. */
@@ -558,11 +381,11 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 		out->v[i].action = ACTION_SKIP;
 	}
 	probe_all(out);
-	mark_os_disks(o, &sv, out);
+	detect_mark_os_disks(o, &sv, out);
 	assign_roles(c, o, &sv, out);
 	judge_all(o, &sv, out);
 	check_listed(c, o, out);
-	warn_other_agents(o, out);
+	detect_warn_other_agents(o, out);
 	sys_view_free(&sv);
 	return 0;
 }

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the files of agent/detect/ only. */
+#pragma once
+#include "agent/detect/detect.h"
+
+/* Adds a warning to det (at most as many as det->warnings holds). */
+void detect_warn(struct detection *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Marks the disks holding /, /boot, /boot/efi, /usr (through dm, md,
+ * partitions, btrfs, ZFS and overlay) and /dev/disk/azure/root as ROLE_OS. */
+void detect_mark_os_disks(const struct detect_opts *o, struct sys_view *sv, struct detection *det);
+
+/* Warns when WALinuxAgent or cloud-init could still format, repartition or
+ * mount the resource disk. */
+void detect_warn_other_agents(const struct detect_opts *o, struct detection *det);
