@@ -15,6 +15,7 @@
 
 #include "agent/detect/detect-internal.h"
 #include "agent/detect/ntfs.h"
+#include "agent/detect/nvmeid.h"
 #include "dm/dm.h"
 
 #define WARNING_FILE "DATALOSS_WARNING_README.txt"
@@ -268,9 +269,23 @@ static void judge_candidate(const struct detect_opts *o,
 	}
 }
 
-static bool remote_nvme(const char *model)
+/* Remote NVMe namespaces: by the Accelerator's model, or because the
+ * controller itself says the namespace is an OS or a data disk. */
+static bool remote_nvme(const struct sys_disk *d)
 {
-	return model && strncasecmp(model, "MSFT NVMe Accelerator", 21) == 0;
+	return strncasecmp(d->model, "MSFT NVMe Accelerator", 21) == 0 ||
+	       !strcmp(d->platform.type, "os") || !strcmp(d->platform.type, "data");
+}
+
+static void local_nvme_identity(struct verdict *v)
+{
+	const struct sys_platform_id *id = &v->disk.platform;
+
+	if (id->index >= 0)
+		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s, platform index %d%s%s)",
+			 v->disk.model, id->index, id->name[0] ? ", " : "", id->name);
+	else
+		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s)", v->disk.model);
 }
 
 /* What is on each disk, as libblkid sees it. */
@@ -310,13 +325,15 @@ static void assign_role(const struct cfg *c, const struct detect_opts *o, const 
 	} else if (is_resource_link(o, sv, &v->disk)) {
 		v->role = ROLE_TEMP;
 		snprintf(v->identity, sizeof(v->identity), "Azure resource disk (/dev/disk/azure/resource)");
-	} else if (v->disk.transport == TRANSPORT_NVME && remote_nvme(v->disk.model)) {
+	} else if (v->disk.transport == TRANSPORT_NVME && remote_nvme(&v->disk)) {
 		/* Azure Boost's remote disks (OS and data disks on NVMe): never
 		 * local storage, whatever nvme_models says. */
-		snprintf(v->identity, sizeof(v->identity), "remote NVMe disk (%s)", v->disk.model);
+		snprintf(v->identity, sizeof(v->identity), "remote NVMe disk (%s%s%s)", v->disk.model,
+			 v->disk.platform.type[0] ? ", the controller says type=" : "",
+			 v->disk.platform.type);
 	} else if (v->disk.transport == TRANSPORT_NVME && cfg_nvme_model_matches(c, v->disk.model)) {
 		v->role = ROLE_SCRATCH;
-		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s)", v->disk.model);
+		local_nvme_identity(v);
 	}
 	if (v->role == ROLE_TEMP && v->content == CONTENT_FOREIGN &&
 	    pristine_resource(o->paths, &v->disk, &v->probe))
@@ -377,6 +394,8 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 	out->n = sv.n_disks;
 	for (size_t i = 0; i < sv.n_disks; i++) {
 		out->v[i].disk = sv.disks[i];
+		if (sv.disks[i].transport == TRANSPORT_NVME)
+			nvme_identify(o->paths, &out->v[i].disk);
 		out->v[i].role = ROLE_UNKNOWN;
 		out->v[i].action = ACTION_SKIP;
 	}

@@ -149,6 +149,7 @@ static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_di
 	struct dirent *e;
 
 	memset(d, 0, sizeof(*d));
+	d->platform.index = -1;
 	snprintf(d->name, sizeof(d->name), "%s", kname);
 	snprintf(d->devnode, sizeof(d->devnode), "%s/%s", p->dev, kname);
 	if (read_attrf(buf, sizeof(buf), "%s/block/%s/dev", p->sysfs, kname) < 0 ||

@@ -31,6 +31,14 @@ struct sys_part {
 	unsigned major, minor;
 };
 
+/* What the platform's controller says a disk is, where it says anything
+ * (Azure's NVMe Direct Disk v2: type=local, index=N, name=...). */
+struct sys_platform_id {
+	char type[16];  /* "local", "os", "data"; "" when not said */
+	int index;      /* the platform's index among the local disks, or -1 */
+	char name[64];
+};
+
 struct sys_disk {
 	char name[32];     /* "nvme0n1" */
 	char devnode[64];  /* "/dev/nvme0n1" */
@@ -41,6 +49,7 @@ struct sys_disk {
 	char serial[64];   /* NVMe or virtio serial, else the SCSI WWID */
 	char vmbus_id[64]; /* the VMBus device it hangs off, if any */
 	bool resource_disk; /* the VMBus identity of Azure's resource disk */
+	struct sys_platform_id platform; /* NVMe: from Identify Namespace */
 	uint64_t size_bytes;
 	unsigned logical_block_size;
 	bool ro;

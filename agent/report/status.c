@@ -326,6 +326,9 @@ struct json_object *detection_to_json(const struct detection *d)
 		json_object_object_add(o, "model", str_or_null(v->disk.model));
 		json_object_object_add(o, "serial", str_or_null(v->disk.serial));
 		json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)v->disk.size_bytes));
+		json_object_object_add(o, "identity", str_or_null(v->identity));
+		json_object_object_add(o, "platform_index", v->disk.platform.index >= 0 ?
+				       json_object_new_int(v->disk.platform.index) : NULL);
 		json_object_array_add(arr, o);
 	}
 	json_object_object_add(root, "disks", arr);

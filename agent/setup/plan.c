@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/setup/disk.h"
@@ -128,6 +129,29 @@ void lc_inspect(const struct cfg *c, struct detection *det)
 	}
 }
 
+static int cmp_platform_index(const void *a, const void *b)
+{
+	const struct verdict *x = *(const struct verdict *const *)a, *y = *(const struct verdict *const *)b;
+
+	return (x->disk.platform.index > y->disk.platform.index) -
+	       (x->disk.platform.index < y->disk.platform.index);
+}
+
+/* New volumes take their members in the platform's order of its local
+ * disks (NVMe Direct Disk v2 says each one's index) when every member has
+ * an index of its own; otherwise in the kernel's order. */
+static void order_by_platform_index(struct verdict **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (list[i]->disk.platform.index < 0)
+			return;
+		for (size_t j = 0; j < i; j++)
+			if (list[j]->disk.platform.index == list[i]->disk.platform.index)
+				return;
+	}
+	qsort(list, n, sizeof(*list), cmp_platform_index);
+}
+
 static void place_members(struct volume *vol, struct verdict **list, size_t n)
 {
 	const struct verdict *placed[PLAN_MAX_MEMBERS] = { NULL };
@@ -143,6 +167,8 @@ static void place_members(struct volume *vol, struct verdict **list, size_t n)
 		if (ok)
 			placed[v->ours_index] = v;
 	}
+	if (!ok)
+		order_by_platform_index(list, n);
 	vol->n = n;
 	for (size_t i = 0; i < n; i++) {
 		struct member *m = &vol->m[i];

@@ -2,7 +2,7 @@
 /* libFuzzer targets for everything scratchcrypt parses that others write.
  * One source, one target per FUZZ_* definition (tests/fuzz/CMakeLists.txt):
  * config, token, imds_token, key, op_reply, tags, error_body, retry_after,
- * b64url, events, luks_token, hbi_token. */
+ * b64url, events, luks_token, hbi_token, nvme_vs. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/config.h"
+#include "agent/detect/nvmeid.h"
 #include "agent/events.h"
 #include "agent/setup/token.h"
 #include "base/log.h"
@@ -114,6 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (s && token_hbi_parse(s, kid, sizeof(kid), &w) == 0 && !w)
 		abort();
 	free(w);
+#elif defined(FUZZ_NVME_VS)
+	/* The bytes exactly as the controller hands them, no NUL added. */
+	struct sys_platform_id id;
+	if (nvme_vs_parse((const char *)data, size, &id) == 0 &&
+	    (strlen(id.type) >= sizeof(id.type) || strlen(id.name) >= sizeof(id.name) || id.index > 9999))
+		abort();
 #else
 #error "define one FUZZ_* target"
 #endif

@@ -14,6 +14,8 @@
 
 #include "agent/detect/detect.h"
 #include "agent/detect/ntfs.h"
+#include "agent/detect/nvmeid.h"
+#include "agent/setup/plan.h"
 #include "agent/setup/lifecycle.h"
 #include "dm/dm.h"
 
@@ -73,6 +75,27 @@ int __wrap_dm_luks_token_get(const char *dev, const char *type, char **json)
 			return 0;
 		}
 	return -ENOENT;
+}
+
+/* What each fake NVMe controller says in Identify Namespace's
+ * vendor-specific bytes, by device node; NULL: the ioctl fails. */
+struct fake_vs {
+	char dev[64];
+	const char *vs;
+};
+static struct fake_vs vs_fakes[16];
+static size_t n_vs_fakes;
+
+int __wrap_nvme_vs_read(const char *devnode, unsigned nsid, char *buf, size_t size)
+{
+	(void)nsid;
+	for (size_t i = 0; i < n_vs_fakes; i++)
+		if (strcmp(vs_fakes[i].dev, devnode) == 0 && vs_fakes[i].vs) {
+			memset(buf, 0, size);
+			memcpy(buf, vs_fakes[i].vs, strlen(vs_fakes[i].vs));
+			return 0;
+		}
+	return -ENOTTY;
 }
 
 static void put(const char *rel, const char *content)
@@ -258,6 +281,7 @@ static int setup(void **state)
 			 "23 22 0:5 / /dev rw shared:2 - devtmpfs udev rw\n");
 	put("swaps", "Filename\tType\tSize\tUsed\tPriority\n");
 	n_fakes = 0;
+	n_vs_fakes = 0;
 	fake("vda", PROBE_PTABLE, NULL);
 	return 0;
 }
@@ -660,6 +684,224 @@ static void test_subsystem_roundtrip(void **state)
 	assert_int_equal(sc_subsystem_parse("", &role, &idx, &n), -EINVAL);
 }
 
+/* Identify Namespace's vendor-specific bytes, as NVMe Direct Disk v2 fills
+ * them (azure-vm-utils' doc/disk-identification.md), and what is not that. */
+static void test_nvme_vs_parse(void **state)
+{
+	struct sys_platform_id id;
+	char big[NVME_VS_SIZE];
+
+	(void)state;
+	assert_int_equal(nvme_vs_parse("type=local,index=1,name=nvme-440G-1", 36, &id), 0);
+	assert_string_equal(id.type, "local");
+	assert_int_equal(id.index, 1);
+	assert_string_equal(id.name, "nvme-440G-1");
+	assert_int_equal(nvme_vs_parse("type=data,lun=4,name=data-db", 29, &id), 0);
+	assert_string_equal(id.type, "data");
+	assert_int_equal(id.index, -1);
+	assert_int_equal(nvme_vs_parse("type=os", 8, &id), 0);
+	assert_string_equal(id.type, "os");
+	/* A NUL first: the controller does not say. */
+	memset(big, 0, sizeof(big));
+	assert_int_equal(nvme_vs_parse(big, sizeof(big), &id), -ENODATA);
+	/* No NUL within the field, no '=', a bad index, control bytes. */
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(nvme_vs_parse(big, sizeof(big), &id), -EBADMSG);
+	assert_int_equal(nvme_vs_parse("type", 5, &id), -EBADMSG);
+	assert_int_equal(nvme_vs_parse("=x", 3, &id), -EBADMSG);
+	assert_int_equal(nvme_vs_parse("type=local,index=x", 19, &id), -EBADMSG);
+	assert_int_equal(nvme_vs_parse("type=local,index=", 18, &id), -EBADMSG);
+	assert_int_equal(nvme_vs_parse("type=local,index=123456", 24, &id), -EBADMSG);
+	assert_int_equal(nvme_vs_parse("type=lo\ncal", 12, &id), -EBADMSG);
+	/* An over-long name is cut, never overrun. */
+	memset(big, 'n', sizeof(big));
+	memcpy(big, "name=", 5);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(nvme_vs_parse(big, sizeof(big), &id), 0);
+	assert_int_equal(strlen(id.name), sizeof(id.name) - 1);
+}
+
+/* VM families, each as its disks show up in sysfs (the OS, resource, data
+ * and local disks that azure-vm-utils' doc/disk-identification.md lists
+ * for that size). */
+
+/* / on this partition of this disk; the default vda is not there. */
+static void os_root_on(const char *part, const char *devno)
+{
+	char line[256], cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/sys/block/vda", root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(line, sizeof(line), "22 1 %s / / rw,relatime shared:1 - ext4 /dev/%s rw\n", devno, part);
+	put("mountinfo", line);
+}
+
+/* An NVMe namespace: its model, serial and nsid in sysfs, and what its
+ * controller says in the vendor-specific identify bytes (NULL: nothing). */
+static void nvme_ns(const char *name, const char *devno, const char *model, const char *serial,
+		    unsigned nsid, const char *vs)
+{
+	char rel[256], val[16];
+
+	disk(name, devno, NULL, model, serial);
+	snprintf(rel, sizeof(rel), "sys/block/%s/nsid", name);
+	snprintf(val, sizeof(val), "%u\n", nsid);
+	put(rel, val);
+	snprintf(vs_fakes[n_vs_fakes].dev, sizeof(vs_fakes[0].dev), "%s/%s", devdir, name);
+	vs_fakes[n_vs_fakes++].vs = vs;
+}
+
+#define GEN2_DATA_CONTROLLER "{f8b3781b-1e82-4818-a1c3-63d806ec15bb}"
+#define NVME_ACCEL "MSFT NVMe Accelerator v1.0"
+
+static const char *member_name(const struct volume *vol, size_t i)
+{
+	assert_true(i < vol->n);
+	return vol->m[i].v->disk.name;
+}
+
+/* Standard_D2ds_v4, generation 1: the OS disk on VMBus 00000000-0000-...,
+ * the resource disk on 00000000-0001-..., data disks on the SCSI
+ * controller. */
+static void test_family_gen1_scsi_temp(void **state)
+{
+	(void)state;
+	vmbus_disk("sda", "8:0\n", GEN1_OS, 0, "os");
+	partition("sda", "sda1", "8:1\n");
+	os_root_on("sda1", "8:1");
+	vmbus_disk("sdb", "8:16\n", GEN1_RESOURCE, 1, "res");
+	partition("sdb", "sdb1", "8:17\n");
+	pristine_resource("sdb", "DATALOSS_WARNING_README.txt,System Volume Information");
+	vmbus_disk("sdc", "8:32\n", GEN2_DATA_CONTROLLER, 0, "data0");
+	fake("sdc", PROBE_SIGNATURE, "xfs");
+	vmbus_disk("sdd", "8:48\n", GEN2_DATA_CONTROLLER, 1, "data1");
+	run_detect(false);
+	expect("sda", ROLE_OS, ACTION_SKIP, "holds /");
+	expect("sdb", ROLE_TEMP, ACTION_ENCRYPT, "pristine resource-disk layout");
+	expect("sdc", ROLE_DATA, ACTION_SKIP, "xfs");
+	expect("sdd", ROLE_UNKNOWN, ACTION_SKIP, "blank");
+}
+
+/* Standard_D2ds_v5, generation 2: OS disk and resource disk are LUN 0 and
+ * LUN 1 of one controller; a blank data disk is no candidate. */
+static void test_family_gen2_scsi_temp(void **state)
+{
+	(void)state;
+	vmbus_disk("sda", "8:0\n", GEN2_CONTROLLER, 0, "os");
+	partition("sda", "sda1", "8:1\n");
+	os_root_on("sda1", "8:1");
+	vmbus_disk("sdb", "8:16\n", GEN2_CONTROLLER, 1, "res");
+	partition("sdb", "sdb1", "8:17\n");
+	pristine_resource("sdb", "DATALOSS_WARNING_README.txt,System Volume Information");
+	vmbus_disk("sdc", "8:32\n", GEN2_DATA_CONTROLLER, 0, "data0");
+	run_detect(false);
+	expect("sda", ROLE_OS, ACTION_SKIP, "holds /");
+	expect("sdb", ROLE_TEMP, ACTION_ENCRYPT, "pristine resource-disk layout");
+	assert_non_null(strstr(find("sdb")->identity, GEN2_CONTROLLER));
+	expect("sdc", ROLE_UNKNOWN, ACTION_SKIP, "blank");
+}
+
+/* Standard_L8s_v3: a SCSI resource disk and four NVMe Direct Disk (v1)
+ * local disks whose controllers say nothing: the resource disk is temp,
+ * the NVMe disks scratch, striped in the kernel's order. */
+static void test_family_scsi_temp_and_local_nvme(void **state)
+{
+	struct volume vol[2];
+	unsigned refused;
+
+	(void)state;
+	vmbus_disk("sda", "8:0\n", GEN2_CONTROLLER, 0, "os");
+	partition("sda", "sda1", "8:1\n");
+	os_root_on("sda1", "8:1");
+	vmbus_disk("sdb", "8:16\n", GEN2_CONTROLLER, 1, "res");
+	partition("sdb", "sdb1", "8:17\n");
+	pristine_resource("sdb", "DATALOSS_WARNING_README.txt,System Volume Information");
+	nvme_ns("nvme0n1", "259:0\n", NVME, "f0451a1ba53a00000001", 1, NULL);
+	nvme_ns("nvme1n1", "259:1\n", NVME, "f0451a1ba53a00000002", 1, NULL);
+	nvme_ns("nvme2n1", "259:2\n", NVME, "f0451a1ba53a00000003", 1, "");
+	nvme_ns("nvme3n1", "259:3\n", NVME, "f0451a1ba53a00000004", 1, "");
+	run_detect(false);
+	expect("sdb", ROLE_TEMP, ACTION_ENCRYPT, "pristine");
+	for (int i = 0; i < 4; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "nvme%dn1", i);
+		expect(name, ROLE_SCRATCH, ACTION_ENCRYPT, "blank");
+		assert_int_equal(find(name)->disk.platform.index, -1);
+	}
+	plan_volumes(&cfg, &det, vol, &refused);
+	assert_int_equal(vol[0].n, 1);
+	assert_string_equal(member_name(&vol[0], 0), "sdb");
+	assert_int_equal(vol[1].n, 4);
+	for (size_t i = 0; i < 4; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "nvme%zun1", i);
+		assert_string_equal(member_name(&vol[1], i), name);
+	}
+}
+
+/* An NVMe-only v6 size: OS and data disks are NVMe Accelerator namespaces,
+ * the local disks NVMe Direct Disk v2 whose controllers give each its
+ * platform index. No resource disk: the local disks are the temp volume,
+ * its members in the platform's order whatever the kernel's. A namespace
+ * whose controller says it is a data disk is never a candidate. */
+static void test_family_nvme_only_v6(void **state)
+{
+	struct volume vol[2];
+	unsigned refused;
+
+	(void)state;
+	nvme_ns("nvme0n1", "259:0\n", NVME_ACCEL, "os", 1, "type=os");
+	partition("nvme0n1", "nvme0n1p1", "259:1\n");
+	os_root_on("nvme0n1p1", "259:1");
+	nvme_ns("nvme0n2", "259:2\n", NVME_ACCEL, "data", 2, "type=data,lun=0,name=data-db");
+	nvme_ns("nvme1n1", "259:3\n", NVME " v2", "ebeb91bd841bceb90002", 1,
+		"type=local,index=2,name=nvme-440G-2");
+	nvme_ns("nvme2n1", "259:4\n", NVME " v2", "ebeb91bd841bceb90001", 1,
+		"type=local,index=1,name=nvme-440G-1");
+	nvme_ns("nvme3n1", "259:5\n", NVME " v2", "says-data", 1, "type=data,lun=1");
+	run_detect(false);
+	expect("nvme0n1", ROLE_OS, ACTION_SKIP, "holds /");
+	expect("nvme0n2", ROLE_UNKNOWN, ACTION_SKIP, "blank");
+	assert_non_null(strstr(find("nvme0n2")->identity, "remote NVMe disk"));
+	expect("nvme3n1", ROLE_UNKNOWN, ACTION_SKIP, "blank");
+	assert_non_null(strstr(find("nvme3n1")->identity, "type=data"));
+	expect("nvme1n1", ROLE_TEMP, ACTION_ENCRYPT, "blank");
+	expect("nvme2n1", ROLE_TEMP, ACTION_ENCRYPT, "blank");
+	assert_non_null(strstr(find("nvme2n1")->identity, "platform index 1, nvme-440G-1"));
+	plan_volumes(&cfg, &det, vol, &refused);
+	assert_int_equal(vol[0].n, 2);
+	assert_string_equal(member_name(&vol[0], 0), "nvme2n1");
+	assert_string_equal(member_name(&vol[0], 1), "nvme1n1");
+	assert_string_equal(vol[0].m[0].name, "scratchcrypt-temp-0");
+	assert_int_equal(vol[1].n, 0);
+}
+
+/* Standard_E2bs_v5 with the NVMe disk controller: OS and four data disks
+ * on one NVMe Accelerator controller, no local disks at all: nothing is a
+ * candidate, even with nvme_models matching every model. */
+static void test_family_accelerator_os_and_data(void **state)
+{
+	(void)state;
+	nvme_ns("nvme0n1", "259:0\n", NVME_ACCEL, "acc", 1, "");
+	partition("nvme0n1", "nvme0n1p1", "259:1\n");
+	os_root_on("nvme0n1p1", "259:1");
+	for (unsigned i = 2; i <= 5; i++) {
+		char name[16], devno[16];
+
+		snprintf(name, sizeof(name), "nvme0n%u", i);
+		snprintf(devno, sizeof(devno), "259:%u\n", i + 1);
+		nvme_ns(name, devno, NVME_ACCEL, "acc", i, NULL);
+	}
+	nvme_glob = "*";
+	run_detect(false);
+	nvme_glob = NULL;
+	expect("nvme0n1", ROLE_OS, ACTION_SKIP, "holds /");
+	for (size_t i = 0; i < det.n; i++)
+		assert_true(det.v[i].role != ROLE_TEMP && det.v[i].role != ROLE_SCRATCH);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +919,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_explicit_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_agents_claiming_the_disk, setup, teardown),
 		cmocka_unit_test(test_subsystem_roundtrip),
+		cmocka_unit_test(test_nvme_vs_parse),
+		cmocka_unit_test_setup_teardown(test_family_gen1_scsi_temp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_family_gen2_scsi_temp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_family_scsi_temp_and_local_nvme, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_family_nvme_only_v6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_family_accelerator_os_and_data, setup, teardown),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 
