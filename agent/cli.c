@@ -30,6 +30,7 @@ struct args {
 	bool keep;
 	bool once;
 	const char *key_url;
+	const char *phase; /* boot-phase --is */
 	const char *command;
 };
 
@@ -66,6 +67,7 @@ static void usage(FILE *f)
 		   "      --keep         stop: close without shredding (reboot path)\n"
 		   "      --key URL      rewrap: https://VAULT.vault.azure.net/keys/NAME[/VERSION]\n"
 		   "      --once         watch-events: poll once\n"
+		   "      --is PHASE     boot-phase: exit 0 if the configuration's phase is PHASE, else 1\n"
 		   "  -v, --verbose      more messages\n"
 		   "  -q, --quiet        errors only\n"
 		   "  -h, --help         this text\n"
@@ -127,6 +129,7 @@ static int check_command_options(const struct args *a)
 		{ a->keep, "--keep", "stop" },
 		{ a->key_url != NULL, "--key", "rewrap" },
 		{ a->once, "--once", "watch-events" },
+		{ a->phase != NULL, "--is", "boot-phase" },
 	};
 	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
 		if (only[i].given && strcmp(a->command, only[i].command) != 0) {
@@ -139,7 +142,7 @@ static int check_command_options(const struct args *a)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY, OPT_ONCE };
+	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY, OPT_ONCE, OPT_IS };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -147,6 +150,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "is", required_argument, NULL, OPT_IS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -177,6 +181,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_ONCE:
 			a->once = true;
+			break;
+		case OPT_IS:
+			a->phase = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
@@ -328,6 +335,29 @@ static int cmd_version(struct cfg *c, const struct args *a)
 	return EX_OK;
 }
 
+/* Which boot unit sets the disks up: scratchcrypt.service before
+ * local-fs.target ("early") for system keys, scratchcrypt-online.service
+ * after network-online.target ("online") when the key or the tags come from
+ * the network. The units ask with --is in ExecCondition=, where 1 skips the
+ * unit. A configuration that does not load counts as early, so that the
+ * early unit runs start and fails visibly with 78. */
+static int cmd_boot_phase(struct cfg *c, const struct args *a)
+{
+	const char *phase = "early";
+
+	if (cfg_load(c, a->config) == 0 && (c->key_source == KEY_SOURCE_HBI || c->imds_tags))
+		phase = "online";
+	if (!a->phase) {
+		puts(phase);
+		return EX_OK;
+	}
+	if (strcmp(a->phase, "early") != 0 && strcmp(a->phase, "online") != 0) {
+		fprintf(stderr, "scratchcrypt: --is takes early or online, not '%s'\n", a->phase);
+		return EX_USAGE;
+	}
+	return strcmp(a->phase, phase) == 0 ? EX_OK : 1;
+}
+
 #ifdef SCRATCHCRYPT_CRASHPOINTS
 static int cmd_crash_points(struct cfg *c, const struct args *a)
 {
@@ -353,6 +383,8 @@ static const struct verb verb_table[] = {
 	  cmd_rewrap, true, true, true },
 	{ "watch-events", "[--once]", "shred on a Terminate or Preempt scheduled event",
 	  cmd_watch_events, true, true, true },
+	{ "boot-phase", "[--is PHASE]", "which boot unit sets the disks up: early or online",
+	  cmd_boot_phase, false, false, false },
 	{ "version", "", "print the version", cmd_version, false, false, false },
 #ifdef SCRATCHCRYPT_CRASHPOINTS
 	{ "crash-points", "", "test build: the named steps a test can stop at", cmd_crash_points,

@@ -1137,19 +1137,38 @@ def image(build_dir):
     if os.path.exists(os.path.join(out, ".ok")):
         os.unlink(os.path.join(out, ".ok"))
     subprocess.run([os.path.join(here, "..", "..", "vm-images", "debian12", "build-image.sh"),
-                    "--overlay", staging, out], check=True)
+                    "--vhd", "--overlay", staging, out], check=True)
     open(os.path.join(out, ".ok"), "w").close()
     return out
 
 
-def image_node(build_dir, name):
+def bake_config(root_img, keysource):
+    """Writes the node's scratchcrypt.conf into its root filesystem before
+    it boots, as an image builder bakes it in: the boot units and the
+    generator read it before any unit of the image runs."""
+    import subprocess
+    conf = root_img + ".scratchcrypt.conf"
+    with open(conf, "w") as f:
+        f.write(f"[node]\nkey_source = {keysource}\n[disks]\nnvme_models = QEMU NVMe Ctrl\n"
+                "[hbi]\nvault_url = https://scvault.vault.azure.net\nkey_name = tempdisk\n"
+                "ca_bundle = /etc/scratchcrypt/test-ca.pem\nretry_cap_s = 30\n[events]\npoll_s = 1\n")
+    cmds = f"cd /etc/scratchcrypt\nrm scratchcrypt.conf\nwrite {conf} scratchcrypt.conf\n"
+    subprocess.run(["debugfs", "-w", "-f", "-", root_img], input=cmds.encode(), check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = subprocess.run(["debugfs", "-R", "cat /etc/scratchcrypt/scratchcrypt.conf", root_img],
+                         capture_output=True, check=True).stdout.decode()
+    check(f"key_source = {keysource}" in out, f"the config did not reach {root_img}")
+
+
+def image_node(build_dir, name, keysource):
     import subprocess
     img = image(build_dir)
     fx = fixtures(build_dir)
     node = Node(build_dir, name)
-    root = node.path("root.qcow2")
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", os.path.join(img, "root.img"),
-                    "-F", "raw", root], check=True)
+    # A copy of its own (sparse), so the config can be written into it.
+    root = node.path("root.img")
+    subprocess.run(["cp", "--sparse=always", os.path.join(img, "root.img"), root], check=True)
+    bake_config(root, keysource)
     node.disks.append(("root", root, "SCROOT"))
     node.add("nvme", "nvme-a.img", "SCNVMEA")
     node.add("nvme", "nvme-b.img", "SCNVMEB")
@@ -1164,9 +1183,27 @@ def image_prepare(build_dir):
 
 
 def check_boot(r, keysource):
-    check(r.value("unit_state") == "active/success", f"scratchcrypt.service: {r.value('unit_state')}")
-    unit, localfs = int(r.value("unit_active_at")), int(r.value("localfs_active_at"))
-    check(0 < unit < localfs, f"scratchcrypt.service was active at {unit} us, local-fs.target at {localfs} us")
+    """System keys: scratchcrypt.service before local-fs.target. HBI:
+    scratchcrypt-online.service once the network (DHCP) is online. Either
+    way a service ordered after scratchcrypt.target finds the disk mounted."""
+    at = lambda u: int(r.value(f"active_at:{u}"))
+    unit, other = (("scratchcrypt.service", "scratchcrypt-online.service") if keysource == "system"
+                   else ("scratchcrypt-online.service", "scratchcrypt.service"))
+    check(r.value(f"state:{unit}") == "active/success", f"{unit}: {r.value(f'state:{unit}')}\n{r.block('journal')}")
+    check(not r.value(f"state:{other}").startswith("active"),
+          f"{other} ran as well: {r.value(f'state:{other}')}")
+    if keysource == "system":
+        check(0 < at(unit) < at("local-fs.target"),
+              f"{unit} was active at {at(unit)} us, local-fs.target at {at('local-fs.target')} us")
+    else:
+        check(0 < at("network-online.target") < at(unit),
+              f"{unit} was active at {at(unit)} us, network-online.target at {at('network-online.target')} us")
+        check(r.value("address").startswith("169.254."), f"no DHCP address on the link-local network: {r.value('address')!r}")
+    check(at(unit) <= at("scratchcrypt.target") <= at("sctest-consumer.service"),
+          f"{unit} {at(unit)} us, scratchcrypt.target {at('scratchcrypt.target')} us, "
+          f"its user {at('sctest-consumer.service')} us")
+    check(r.value("consumer_saw") == "/dev/mapper/scratchcrypt-temp",
+          f"the service ordered after scratchcrypt.target found {r.value('consumer_saw')!r} at /mnt/resource")
     check(r.value("temp_source") == "/dev/mapper/scratchcrypt-temp",
           f"/mnt/resource comes from {r.value('temp_source')!r}")
     check(r.value("scratch_source") == "/dev/mapper/scratchcrypt-scratch",
@@ -1187,14 +1224,14 @@ def check_boot(r, keysource):
 def image_systemd_boot(build_dir):
     """The baked image under systemd: encrypted and mounted before local-fs.target,
     a reboot re-keys, a shutdown leaves nothing in the clear, a Terminate event shreds."""
-    node, img = image_node(build_dir, "image_systemd_boot")
+    node, img = image_node(build_dir, "image_systemd_boot", "system")
     ks = KeyService(node, certs=os.path.join(img, "ca"))
     try:
-        r = node.boot_image(img, "sctest.keysource=system sctest.action=write")
+        r = node.boot_image(img, "sctest.action=write")
         check_boot(r, "system")
         for f in DISKS:
             check(not contains(node.path(f), MARKER.encode()), f"{f}: plaintext after a shutdown")
-        r = node.boot_image(img, "sctest.keysource=system")
+        r = node.boot_image(img, "")
         check_boot(r, "system")
         check(r.value("had_marker") == "no", "the system key survived a reboot: the old files are readable")
 
@@ -1203,7 +1240,7 @@ def image_systemd_boot(build_dir):
                            "Resources": ["node-0"], "EventStatus": "Scheduled",
                            "NotBefore": "Mon, 19 Sep 2016 18:29:47 GMT", "Description": "",
                            "EventSource": "Platform", "DurationInSeconds": -1}])
-        r = node.boot_image(img, "sctest.keysource=system sctest.action=wait-shred")
+        r = node.boot_image(img, "sctest.action=wait-shred")
         st = r.json("after-event")
         check(role_row(st, "temp")["state"] == "shredded", f"after Terminate: {role_row(st, 'temp')}\n{r.block('events-journal')}")
         import json
@@ -1219,17 +1256,82 @@ def image_systemd_boot(build_dir):
 @scenario
 def image_hbi_reboot(build_dir):
     """The baked image in HBI mode: a reboot reopens the disks with the data on them."""
-    node, img = image_node(build_dir, "image_hbi_reboot")
+    node, img = image_node(build_dir, "image_hbi_reboot", "hbi")
     ks = KeyService(node, certs=os.path.join(img, "ca"))
     try:
-        r = node.boot_image(img, "sctest.keysource=hbi sctest.action=write")
+        r = node.boot_image(img, "sctest.action=write")
         check_boot(r, "hbi")
         for f in DISKS:
             check(not contains(node.path(f), MARKER.encode()), f"{f}: plaintext after a shutdown")
-        r = node.boot_image(img, "sctest.keysource=hbi")
+        r = node.boot_image(img, "")
         check_boot(r, "hbi")
         check(r.value("had_marker") == "yes", "HBI data did not survive the reboot")
         check(ks.token not in r.text, "the access token reached the console")
+    finally:
+        ks.stop()
+
+
+@scenario
+def image_cloud_init(build_dir):
+    """Debian's cloud-init with the Azure datasource's built-in ephemeral0
+    config (disk_setup with overwrite, fs_setup, mounts) runs on a node that
+    scratchcrypt set up: the mapping, the LUKS2 header and the data survive.
+    The control, cloud-init's udev rule unmasked, shows the same config
+    repartitioning the disk: the recipe's mask is what keeps it off."""
+    node, img = image_node(build_dir, "image_cloud_init", "system")
+    ks = KeyService(node, certs=os.path.join(img, "ca"))
+    try:
+        r = node.boot_image(img, "sctest.action=cloud-init")
+        check_boot(r, "system")
+        v = r.value
+        check(v("link_masked") == "no", "/dev/disk/cloud/azure_resource exists although the recipe masks its rule")
+        check(v("init_rc") == "0", f"cloud-init init failed ({v('init_rc')}):\n{r.block('cloud-init-log')}")
+        check(v("after_mapping") == "scratchcrypt-temp", f"after cloud-init: mapping {v('after_mapping')!r}")
+        check(v("after_luks") == "yes" and v("after_pttype") == "",
+              f"after cloud-init: LUKS2 header {v('after_luks')}, partition table {v('after_pttype')!r}")
+        check(v("after_keep") == v("before_keep"), "after cloud-init: the data on /mnt/resource changed")
+        check(v("after_fstab") == "0", "cloud-init put the resource disk into /etc/fstab")
+        # The control must show harm, or the test above could not fail.
+        check(v("link_unmasked") == "yes", "cloud-init's rule made no link even unmasked: the control proves nothing")
+        check(v("control_luks") == "no" or v("control_pttype") == "gpt",
+              f"the control: cloud-init's disk_setup left the header alone "
+              f"(LUKS2 {v('control_luks')}, table {v('control_pttype')!r}):\n{r.block('cloud-init-control')}")
+    finally:
+        ks.stop()
+
+
+@scenario
+def image_azure_vhd(build_dir):
+    """The Azure-ready VHD from vm-images/ (the recipe's --vhd, with the test
+    probes added) boots under OVMF with Secure Boot and Microsoft's keys:
+    shim, GRUB and the kernel from its GPT disk, root by UUID, the EFI
+    system partition mounted; scratchcrypt from its Debian package encrypts
+    and mounts the resource disk before local-fs.target."""
+    import subprocess
+    img = image(build_dir)
+    fx = fixtures(build_dir)
+    node = Node(build_dir, "image_azure_vhd")
+    root = node.path("os.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
+                    os.path.join(img, "scratchcrypt-debian12.vhd"), "-F", "vpc", root], check=True)
+    node.disks.append(("root", root, "SCROOT"))
+    node.add("nvme", "nvme-a.img", "SCNVMEA")
+    node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource.img"))
+    ks = KeyService(node, certs=os.path.join(img, "ca"))
+    try:
+        r = node.boot_image(img, "", uefi=True, timeout=600)
+        v = r.value
+        check(v("secure_boot") == "1", f"Secure Boot was not on: {v('secure_boot')!r}")
+        check(v("esp_source").endswith("1"), f"/boot/efi comes from {v('esp_source')!r}")
+        check(v("root_source").endswith("2"), f"/ comes from {v('root_source')!r}")
+        check(v("state:scratchcrypt.service") == "active/success",
+              f"scratchcrypt.service: {v('state:scratchcrypt.service')}\n{r.block('journal')}")
+        at = lambda u: int(v(f"active_at:{u}"))
+        check(0 < at("scratchcrypt.service") < at("local-fs.target"), "scratchcrypt.service after local-fs.target")
+        check(v("temp_source") == "/dev/mapper/scratchcrypt-temp", f"/mnt/resource comes from {v('temp_source')!r}")
+        row = role_row(r.json("status"), "temp")
+        check(row["state"] == "encrypted" and row["key_source"] == "system-managed", f"temp: {row}")
+        check(v("package") .startswith("ii"), f"scratchcrypt is not installed as a package: {v('package')!r}")
     finally:
         ks.stop()
 

@@ -141,14 +141,21 @@ class Node:
         self.disks.append((kind, f, serial))
         return f
 
-    def qemu_args(self, initrd, log, kernel=None, append=None, mem="768"):
+    def qemu_args(self, initrd, log, kernel=None, append=None, mem="768", firmware=None):
+        """firmware: (code, vars) pflash images to boot through UEFI with
+        Secure Boot instead of handing QEMU the kernel."""
         accel = "kvm" if os.environ.get("SCRATCHCRYPT_VM_KVM") == "1" else "tcg"
+        machine = f"q35,accel={accel}" + (",smm=on" if firmware else "")
         args = ["qemu-system-x86_64", "-nodefaults", "-nographic", "-no-reboot",
-                "-machine", f"q35,accel={accel}", "-cpu", "max", "-smp", "2", "-m", mem,
-                "-kernel", kernel or self.kernel, "-initrd", initrd,
-                "-append", append or "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60",
-                "-serial", f"file:{log}",
-                "-device", "virtio-scsi-pci,id=scsi0"]
+                "-machine", machine, "-cpu", "max", "-smp", "2", "-m", mem]
+        if firmware:
+            args += ["-global", "driver=cfi.pflash01,property=secure,value=on",
+                     "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={firmware[0]}",
+                     "-drive", f"if=pflash,format=raw,unit=1,file={firmware[1]}"]
+        else:
+            args += ["-kernel", kernel or self.kernel, "-initrd", initrd,
+                     "-append", append or "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60"]
+        args += ["-serial", f"file:{log}", "-device", "virtio-scsi-pci,id=scsi0"]
         if self.forwards:
             # A link-local network with no way out (restrict=on): the guest
             # reaches only the forwards, each to a port on host loopback.
@@ -164,7 +171,8 @@ class Node:
             drive = f"file={f},if=none,id=d{i},format=raw,cache={self.cache},discard=unmap"
             args += ["-drive", drive]
             if kind == "root":
-                drive = f"file={f},if=none,id=d{i},format=qcow2,cache=unsafe,discard=unmap"
+                fmt = "qcow2" if f.endswith(".qcow2") else "vpc" if f.endswith(".vhd") else "raw"
+                drive = f"file={f},if=none,id=d{i},format={fmt},cache=unsafe,discard=unmap"
                 args[-1] = drive
                 args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
             elif kind == "nvme":
@@ -176,19 +184,28 @@ class Node:
                 args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
         return args
 
-    def boot_image(self, image_dir, cmdline, timeout=420):
-        """Boots the baked image (systemd as init) on a copy-on-write root;
-        the image's own probes report on the serial console."""
+    def boot_image(self, image_dir, cmdline, timeout=420, uefi=False):
+        """Boots the baked image (systemd as init); the image's own probes
+        report on the serial console. uefi: through OVMF with Secure Boot
+        and Microsoft's keys (as Azure's Trusted Launch), from the boot
+        loader on the root disk, instead of QEMU loading the kernel."""
         self.boots += 1
         tag = f"boot{self.boots}"
         log = self.path(f"{tag}.serial.log")
         append = ("root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 systemd.show_status=0 "
                   "nvme.io_timeout=60 " + cmdline)
+        firmware = None
+        if uefi:
+            code, varstore = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+            if not (os.path.exists(code) and os.path.exists(varstore)):
+                skip("no OVMF with Secure Boot (apt-get install ovmf)")
+            firmware = (code, self.path(f"{tag}.efivars.fd"))
+            shutil.copy(varstore, firmware[1])
         start = time.monotonic()
         try:
             subprocess.run(self.qemu_args(os.path.join(image_dir, "initrd.img"), log,
                                           kernel=os.path.join(image_dir, "vmlinuz"), append=append,
-                                          mem="1024"),
+                                          mem="1024", firmware=firmware),
                            timeout=timeout, check=False, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise Failure(f"{tag}: the image did not power off within {timeout}s (serial log: {log})")

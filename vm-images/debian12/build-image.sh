@@ -2,27 +2,34 @@
 # SPDX-License-Identifier: MIT
 # Bakes scratchcrypt into a Debian 12 image, from Debian packages only.
 #
-#   build-image.sh [--overlay DIR] [--size SIZE] OUT_DIR
+#   build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] OUT_DIR
 #
-# Builds scratchcrypt from this checkout for /usr (OUT_DIR/build), and
-# makes in OUT_DIR:
+# Makes in OUT_DIR:
 #   rootfs/        the image's tree (kept, so a second run only reinstalls)
-#   root.img       an ext4 root filesystem image (boot it with root=/dev/vda)
+#   root.img       its root filesystem alone (ext4, boot with root=/dev/vda
+#                  and the kernel and initramfs below): what the tests boot
 #   vmlinuz, initrd.img   Debian's cloud kernel and its initramfs
-# --overlay copies DIR over the tree last (tests add their probes that way).
-# The Debian mirror is the build host's own (its first main-archive URI in
-# /etc/apt), or MIRROR when set.
+#   scratchcrypt-debian12.vhd   with --vhd: an Azure-ready disk, a fixed-size
+#                  VHD (GPT, an EFI system partition with shim and GRUB signed
+#                  for Secure Boot, the root filesystem), for generation 2 VMs
+# scratchcrypt is installed from its Debian package: FILE, or one built from
+# this checkout's committed files (make deb). --overlay copies DIR over the
+# tree last (the tests add their probes that way). The Debian mirror is the
+# build host's own (its first main-archive URI in /etc/apt), or MIRROR.
 set -euo pipefail
 
-overlay="" size=2G
+overlay="" size=3G deb="" vhd=no vhd_size=8G
 while [ $# -gt 1 ]; do
 	case $1 in
 	--overlay) overlay=$2; shift 2 ;;
 	--size) size=$2; shift 2 ;;
+	--deb) deb=$(realpath "$2"); shift 2 ;;
+	--vhd) vhd=yes; shift ;;
+	--vhd-size) vhd_size=$2; shift 2 ;;
 	*) echo "build-image: unknown option $1" >&2; exit 64 ;;
 	esac
 done
-[ $# = 1 ] || { echo "usage: build-image.sh [--overlay DIR] [--size SIZE] OUT_DIR" >&2; exit 64; }
+[ $# = 1 ] || { echo "usage: build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] OUT_DIR" >&2; exit 64; }
 out=$(realpath -m "$1")
 host_mirror() {
 	# deb822 sources first, then one-line ones; the main archive, not security.
@@ -44,35 +51,48 @@ src=$(cd "$here/../.." && pwd)
 root=$out/rootfs
 mkdir -p "$out"
 
-# What scratchcrypt needs at run time, the kernel, and systemd as init.
+# What scratchcrypt needs at run time, the kernel, systemd as init, and what
+# an Azure image has: cloud-init (its Azure datasource provisions the VM),
+# WALinuxAgent, SSH, and the boot loader signed for Secure Boot. The recipe
+# keeps cloud-init and WALinuxAgent off the resource disk; the tests run
+# cloud-init against it.
 packages=systemd,systemd-sysv,udev,kmod,iproute2,ca-certificates,linux-image-cloud-amd64,\
 libcryptsetup12,libdevmapper1.02.1,libblkid1,libjson-c5,libinih1,libcurl4,libssl3,libntfs-3g89,\
-e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup
+e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup,cloud-init,gdisk,fdisk,waagent,openssh-server,sudo,\
+shim-signed,grub-efi-amd64-signed
 
-if [ ! -e "$root/.debootstrap-done" ]; then
+stamp=$root/.debootstrap-done
+if [ "$(cat "$stamp" 2>/dev/null)" != "$packages" ]; then
 	rm -rf "$root"
 	echo "build-image: debootstrap bookworm from $mirror (a few minutes, once)"
 	debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
 		{ tail -20 "$out/debootstrap.log" >&2; exit 1; }
-	touch "$root/.debootstrap-done"
+	echo "$packages" >"$stamp"
 fi
 
-# scratchcrypt itself, where Debian puts things.
-cmake -S "$src" -B "$out/build" -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$out/build" -j"$(nproc)" >/dev/null
-# What an earlier run installed goes first, so that renamed files do not linger.
-if [ -e "$out/build/install_manifest.txt" ]; then
-	while read -r f; do rm -f "$root${f#"$root"}"; done <"$out/build/install_manifest.txt"
+# scratchcrypt, from its package: the units and the generator enabled by
+# its maintainer scripts, as on any Debian system.
+if [ -z "$deb" ]; then
+	echo "build-image: building the Debian package (make deb)"
+	make -C "$src" deb BUILD="$out/pkg" >"$out/deb.log" 2>&1 || { tail -20 "$out/deb.log" >&2; exit 1; }
+	deb=$(ls "$out"/pkg-deb/scratchcrypt_*_amd64.deb | head -n 1)
 fi
-DESTDIR=$root cmake --install "$out/build" >/dev/null
+cp "$deb" "$root/tmp/scratchcrypt.deb"
+chroot "$root" dpkg -i /tmp/scratchcrypt.deb >"$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log" >&2; exit 1; }
+rm -f "$root/tmp/scratchcrypt.deb"
 
-# Boot: the units on, a root filesystem, a serial console.
-systemctl --root="$root" enable scratchcrypt.service scratchcrypt-watch-events.service >/dev/null 2>&1
+# Boot: networking by DHCP (systemd-networkd) on Azure's synthetic NIC, not
+# on the accelerated-networking VF that shares its MAC.
+systemctl --root="$root" enable systemd-networkd.service >/dev/null 2>&1
+mkdir -p "$root/etc/systemd/network"
+printf '[Match]\nDriver=hv_netvsc\n\n[Network]\nDHCP=ipv4\n' >"$root/etc/systemd/network/10-azure.network"
 echo "scratchcrypt-node" >"$root/etc/hostname"
-echo "/dev/vda / ext4 defaults,errors=remount-ro 0 1" >"$root/etc/fstab"
+# Host keys are made on the VM's first boot (cloud-init), never baked in.
+rm -f "$root"/etc/ssh/ssh_host_*
 
 # The resource disk is scratchcrypt's: cloud-init and WALinuxAgent keep off it.
 install -D -m 0644 "$here/cloud-init-scratchcrypt.cfg" "$root/etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg"
+printf 'datasource_list: [ Azure ]\n' >"$root/etc/cloud/cloud.cfg.d/91-azure-datasource.cfg"
 # cloud-init's Azure datasource merges its own disk_setup (overwrite: true)
 # above cloud.cfg.d, so the config above cannot stop it repartitioning the
 # disk: without its udev link /dev/disk/cloud/azure_resource it finds no
@@ -84,11 +104,76 @@ if [ -e "$root/etc/waagent.conf" ]; then
 		-e 's/^ResourceDisk.EnableSwap=.*/ResourceDisk.EnableSwap=n/' "$root/etc/waagent.conf"
 fi
 
+# The root filesystem by UUID, the same in root.img and in the VHD; the
+# EFI system partition only where there is one.
+uuid_file=$out/root.uuid
+[ -s "$uuid_file" ] || cat /proc/sys/kernel/random/uuid >"$uuid_file"
+root_uuid=$(cat "$uuid_file")
+esp_id=$(printf '%s' "$root_uuid" | tr -d '-' | cut -c1-8 | tr a-f A-F)
+esp_uuid="${esp_id:0:4}-${esp_id:4:4}"
+mkdir -p "$root/boot/efi"
+cat >"$root/etc/fstab" <<EOF
+UUID=$root_uuid / ext4 defaults,errors=remount-ro 0 1
+UUID=$esp_uuid /boot/efi vfat umask=0077,nofail,x-systemd.device-timeout=2s 0 1
+EOF
+kver=$(basename "$(readlink -f "$root/vmlinuz")" | sed 's/^vmlinuz-//')
+# Azure's Linux guidance: serial console, rootdelay for slow storage.
+mkdir -p "$root/boot/grub"
+cat >"$root/boot/grub/grub.cfg" <<EOF
+set timeout=1
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+menuentry 'Debian GNU/Linux 12 with scratchcrypt' {
+	search --no-floppy --fs-uuid --set=root $root_uuid
+	linux /boot/vmlinuz-$kver root=UUID=$root_uuid ro console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0 rootdelay=300
+	initrd /boot/initrd.img-$kver
+}
+EOF
+
 [ -n "$overlay" ] && cp -a "$overlay/." "$root/"
 
 cp -L "$root/vmlinuz" "$out/vmlinuz"
 cp -L "$root/initrd.img" "$out/initrd.img"
 rm -f "$out/root.img"
 truncate -s "$size" "$out/root.img"
-mkfs.ext4 -q -F -L root -d "$root" "$out/root.img"
+mkfs.ext4 -q -F -L root -U "$root_uuid" -d "$root" "$out/root.img"
 echo "build-image: $out/root.img"
+
+[ "$vhd" = yes ] || exit 0
+
+# The Azure disk: GPT, the EFI system partition (shim signed by Microsoft
+# loads GRUB and the kernel signed by Debian, so Secure Boot and Trusted
+# Launch work), the root filesystem. Written without loop devices: each
+# filesystem is made in a file of its own and copied to its offset.
+mib=$((1024 * 1024))
+total=$(numfmt --from=iec "$vhd_size")
+[ $((total % mib)) = 0 ] || { echo "build-image: --vhd-size must be whole MiB (Azure's rule)" >&2; exit 64; }
+esp_start=1 esp_mib=128
+root_start=$((esp_start + esp_mib))
+root_mib=$((total / mib - root_start - 1)) # the backup GPT in the last MiB
+raw=$out/disk.raw
+rm -f "$raw" "$out/esp.img" "$out/root.part"
+truncate -s "$total" "$raw"
+sfdisk --quiet "$raw" <<EOF
+label: gpt
+start=${esp_start}MiB, size=${esp_mib}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system partition"
+start=${root_start}MiB, size=${root_mib}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="root"
+EOF
+mkfs.vfat -F 32 -n ESP -i "$esp_id" -C "$out/esp.img" $((esp_mib * 1024)) >/dev/null
+cfg=$out/esp-grub.cfg
+printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n' \
+	"$root_uuid" >"$cfg"
+mmd -i "$out/esp.img" ::/EFI ::/EFI/BOOT ::/EFI/debian
+mcopy -i "$out/esp.img" "$root/usr/lib/shim/shimx64.efi.signed" ::/EFI/BOOT/BOOTX64.EFI
+mcopy -i "$out/esp.img" "$root/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" ::/EFI/BOOT/grubx64.efi
+mcopy -i "$out/esp.img" "$cfg" ::/EFI/BOOT/grub.cfg
+mcopy -i "$out/esp.img" "$cfg" ::/EFI/debian/grub.cfg
+truncate -s $((root_mib * mib)) "$out/root.part"
+mkfs.ext4 -q -F -L root -U "$root_uuid" -d "$root" "$out/root.part"
+dd if="$out/esp.img" of="$raw" bs=1M seek=$esp_start conv=notrunc,sparse status=none
+dd if="$out/root.part" of="$raw" bs=1M seek=$root_start conv=notrunc,sparse status=none
+rm -f "$out/esp.img" "$out/root.part" "$cfg"
+qemu-img convert -f raw -O vpc -o subformat=fixed,force_size "$raw" "$out/scratchcrypt-debian12.vhd"
+rm -f "$raw"
+echo "build-image: $out/scratchcrypt-debian12.vhd"
