@@ -9,6 +9,7 @@
 #include "agent/config.h"
 #include "agent/tags.h"
 #include "agent/detect/detect.h"
+#include "agent/detect/nvmeid.h"
 #include "agent/events.h"
 #include "agent/setup/lifecycle.h"
 #include "agent/report/metrics.h"
@@ -30,7 +31,8 @@ struct args {
 	bool keep;
 	bool once;
 	const char *key_url;
-	const char *phase; /* boot-phase --is */
+	const char *phase;  /* boot-phase --is */
+	const char *device; /* nvme-id --device */
 	const char *command;
 };
 
@@ -68,6 +70,7 @@ static void usage(FILE *f)
 		   "      --key URL      rewrap: https://VAULT.vault.azure.net/keys/NAME[/VERSION]\n"
 		   "      --once         watch-events: poll once\n"
 		   "      --is PHASE     boot-phase: exit 0 if the configuration's phase is PHASE, else 1\n"
+		   "      --device PATH  nvme-id: the NVMe namespace to ask\n"
 		   "  -v, --verbose      more messages\n"
 		   "  -q, --quiet        errors only\n"
 		   "  -h, --help         this text\n"
@@ -130,6 +133,7 @@ static int check_command_options(const struct args *a)
 		{ a->key_url != NULL, "--key", "rewrap" },
 		{ a->once, "--once", "watch-events" },
 		{ a->phase != NULL, "--is", "boot-phase" },
+		{ a->device != NULL, "--device", "nvme-id" },
 	};
 	for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
 		if (only[i].given && strcmp(a->command, only[i].command) != 0) {
@@ -142,7 +146,7 @@ static int check_command_options(const struct args *a)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY, OPT_ONCE, OPT_IS };
+	enum { OPT_JSON = 256, OPT_FORCE, OPT_KEEP, OPT_VERSION, OPT_KEY, OPT_ONCE, OPT_IS, OPT_DEVICE };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, OPT_JSON },
@@ -151,6 +155,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "key", required_argument, NULL, OPT_KEY },
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "is", required_argument, NULL, OPT_IS },
+		{ "device", required_argument, NULL, OPT_DEVICE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -184,6 +189,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case OPT_IS:
 			a->phase = optarg;
+			break;
+		case OPT_DEVICE:
+			a->device = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
@@ -358,6 +366,35 @@ static int cmd_boot_phase(struct cfg *c, const struct args *a)
 	return strcmp(a->phase, phase) == 0 ? EX_OK : 1;
 }
 
+/* For udev's IMPORT{program}: what the NVMe controller says of a namespace
+ * (Azure's NVMe Direct Disk v2), as KEY=value lines; nothing when it says
+ * nothing. The rule names local disks by the platform's index with it. */
+static int cmd_nvme_id(struct cfg *c, const struct args *a)
+{
+	struct sys_disk d = { 0 };
+	const char *base;
+
+	(void)c;
+	if (!a->device) {
+		fprintf(stderr, "scratchcrypt: nvme-id needs --device /dev/nvmeXnY\n");
+		return EX_USAGE;
+	}
+	base = strrchr(a->device, '/');
+	base = base ? base + 1 : a->device;
+	if (strncmp(base, "nvme", 4) != 0 || strlen(base) >= sizeof(d.name)) {
+		fprintf(stderr, "scratchcrypt: nvme-id: %s is not an NVMe namespace\n", a->device);
+		return EX_USAGE;
+	}
+	snprintf(d.name, sizeof(d.name), "%s", base);
+	snprintf(d.devnode, sizeof(d.devnode), "/dev/%s", base);
+	nvme_identify(&sys_paths_default, &d);
+	if (d.platform.type[0])
+		printf("SCRATCHCRYPT_PLATFORM_TYPE=%s\n", d.platform.type);
+	if (d.platform.index >= 0)
+		printf("SCRATCHCRYPT_PLATFORM_INDEX=%d\n", d.platform.index);
+	return EX_OK;
+}
+
 #ifdef SCRATCHCRYPT_CRASHPOINTS
 static int cmd_crash_points(struct cfg *c, const struct args *a)
 {
@@ -385,6 +422,8 @@ static const struct verb verb_table[] = {
 	  cmd_watch_events, true, true, true },
 	{ "boot-phase", "[--is PHASE]", "which boot unit sets the disks up: early or online",
 	  cmd_boot_phase, false, false, false },
+	{ "nvme-id", "--device PATH", "udev: the platform's type and index of a local NVMe disk",
+	  cmd_nvme_id, false, false, false },
 	{ "version", "", "print the version", cmd_version, false, false, false },
 #ifdef SCRATCHCRYPT_CRASHPOINTS
 	{ "crash-points", "", "test build: the named steps a test can stop at", cmd_crash_points,

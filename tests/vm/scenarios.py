@@ -1127,7 +1127,8 @@ def image(build_dir):
     shutil.copy(os.path.join(ca, "ca.pem"), os.path.join(staging, "etc/scratchcrypt/test-ca.pem"))
     # QEMU's NVMe model stands in for "Microsoft NVMe Direct Disk" in the
     # real udev rules, so their names and hotplug wants are exercised.
-    rules = open(os.path.join(here, "..", "..", "udev", "90-scratchcrypt.rules")).read()
+    rules = open(os.path.join(here, "..", "..", "udev", "90-scratchcrypt.rules.in")).read()
+    rules = rules.replace("@CMAKE_INSTALL_FULL_SBINDIR@", "/usr/sbin")
     os.makedirs(os.path.join(staging, "etc/udev/rules.d"), exist_ok=True)
     with open(os.path.join(staging, "etc/udev/rules.d/90-scratchcrypt.rules"), "w") as f:
         # QEMU has no VMBus: the test's resource disk is known by its serial
