@@ -179,11 +179,46 @@ static int ack(struct kf_session *s, const struct sched_event *e)
 	return 0;
 }
 
+/* Shreds for each event of the document that asks for it, then
+ * acknowledges what may be acknowledged; *all_done when nothing is left
+ * to retry. Returns the last error, or 0. */
+static int handle_events(const struct cfg *c, const struct lc_opts *o, struct kf_session *s,
+			 const struct sched_doc *doc, struct events_seen *handled, bool *all_done)
+{
+	bool hbi = c->key_source == KEY_SOURCE_HBI;
+	int r = 0;
+
+	for (size_t i = 0; i < doc->n; i++) {
+		const struct sched_event *ev = &doc->ev[i];
+
+		if (!events_must_shred(ev, hbi))
+			continue;
+		/* Shred first, acknowledge after: never let the VM go with
+		 * readable disks. A failed shred is retried. */
+		if (!events_seen(handled, ev->id)) {
+			r = shred_for(c, o, ev);
+			if (r < 0) {
+				*all_done = false;
+				continue;
+			}
+			events_remember(handled, ev->id);
+		}
+		if (events_may_ack(ev))
+			r = ack(s, ev);
+		else if (strcmp(ev->status, "Scheduled") == 0)
+			log_info("scheduled event %s names other VMs too: not acknowledged, so that "
+				 "theirs keep their full NotBefore", ev->id);
+		if (r < 0)
+			*all_done = false;
+	}
+	return r;
+}
+
 int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 {
 	struct events_seen handled = { 0 };
 	long long done_incarnation = -2; /* every event of it handled */
-	bool first = true, hbi = c->key_source == KEY_SOURCE_HBI;
+	bool first = true;
 	char name[256] = "";
 	int r = 0;
 
@@ -216,29 +251,7 @@ int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 		/* The document changes only with its incarnation. */
 		if (doc.incarnation >= 0 && doc.incarnation == done_incarnation)
 			goto next;
-		for (size_t i = 0; i < doc.n; i++) {
-			const struct sched_event *ev = &doc.ev[i];
-
-			if (!events_must_shred(ev, hbi))
-				continue;
-			/* Shred first, acknowledge after: never let the VM go
-			 * with readable disks. A failed shred is retried. */
-			if (!events_seen(&handled, ev->id)) {
-				r = shred_for(c, o, ev);
-				if (r < 0) {
-					all_done = false;
-					continue;
-				}
-				events_remember(&handled, ev->id);
-			}
-			if (events_may_ack(ev))
-				r = ack(s, ev);
-			else if (strcmp(ev->status, "Scheduled") == 0)
-				log_info("scheduled event %s names other VMs too: not acknowledged, so that "
-					 "theirs keep their full NotBefore", ev->id);
-			if (r < 0)
-				all_done = false;
-		}
+		r = handle_events(c, o, s, &doc, &handled, &all_done);
 		if (all_done)
 			done_incarnation = doc.incarnation;
 next:
