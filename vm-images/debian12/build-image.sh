@@ -51,23 +51,37 @@ src=$(cd "$here/../.." && pwd)
 root=$out/rootfs
 mkdir -p "$out"
 
-# What scratchcrypt needs at run time, the kernel, systemd as init, and what
-# an Azure image has: cloud-init (its Azure datasource provisions the VM),
-# WALinuxAgent, SSH, and the boot loader signed for Secure Boot. The recipe
-# keeps cloud-init and WALinuxAgent off the resource disk; the tests run
-# cloud-init against it.
+# What scratchcrypt needs at run time, the kernel and systemd as init
+# (debootstrap), then what an Azure image has (apt, which resolves virtual
+# packages that debootstrap cannot): cloud-init, whose Azure datasource
+# provisions the VM, WALinuxAgent, SSH, and the boot loader signed for
+# Secure Boot. The recipe keeps cloud-init and WALinuxAgent off the
+# resource disk; the tests run cloud-init against it.
 packages=systemd,systemd-sysv,udev,kmod,iproute2,ca-certificates,linux-image-cloud-amd64,\
 libcryptsetup12,libdevmapper1.02.1,libblkid1,libjson-c5,libinih1,libcurl4,libssl3,libntfs-3g89,\
-e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup,cloud-init,gdisk,fdisk,waagent,openssh-server,sudo,\
-shim-signed,grub-efi-amd64-signed
+e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup
+azure_packages="cloud-init gdisk fdisk waagent openssh-server sudo shim-signed grub-efi-amd64-signed"
 
 stamp=$root/.debootstrap-done
-if [ "$(cat "$stamp" 2>/dev/null)" != "$packages" ]; then
+if [ "$(cat "$stamp" 2>/dev/null)" != "$packages $azure_packages" ]; then
 	rm -rf "$root"
 	echo "build-image: debootstrap bookworm from $mirror (a few minutes, once)"
 	debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
 		{ tail -20 "$out/debootstrap.log" >&2; exit 1; }
-	echo "$packages" >"$stamp"
+	# apt in the tree: no daemon may start there, and /proc, /sys, /dev
+	# are the host's only while it runs.
+	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+	chmod 0755 "$root/usr/sbin/policy-rc.d"
+	for d in proc sys dev; do mount --bind "/$d" "$root/$d"; done
+	trap 'for d in dev sys proc; do umount "$root/$d" 2>/dev/null || true; done' EXIT
+	# shellcheck disable=SC2086
+	chroot "$root" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends $azure_packages" >"$out/apt.log" 2>&1 || { tail -20 "$out/apt.log" >&2; exit 1; }
+	chroot "$root" apt-get clean
+	for d in dev sys proc; do umount "$root/$d"; done
+	trap - EXIT
+	rm -f "$root/usr/sbin/policy-rc.d"
+	echo "$packages $azure_packages" >"$stamp"
 fi
 
 # scratchcrypt, from its package: the units and the generator enabled by
