@@ -1332,7 +1332,12 @@ def image_azure_vhd(build_dir):
         check(v("temp_source") == "/dev/mapper/scratchcrypt-temp", f"/mnt/resource comes from {v('temp_source')!r}")
         row = role_row(r.json("status"), "temp")
         check(row["state"] == "encrypted" and row["key_source"] == "system-managed", f"temp: {row}")
-        check(v("package") .startswith("ii"), f"scratchcrypt is not installed as a package: {v('package')!r}")
+        check(v("package").startswith("ii"), f"scratchcrypt is not installed as a package: {v('package')!r}")
+        # The recipe turned the other agents off as detect wants them.
+        check(sorted(v("waagent").split()) == ["ResourceDisk.EnableSwap=n", "ResourceDisk.Format=n"],
+              f"waagent.conf: {v('waagent')!r}")
+        warnings = r.json("detect")["warnings"]
+        check(warnings == [], f"detect warns on the baked image: {warnings}")
     finally:
         ks.stop()
 
