@@ -760,18 +760,25 @@ static const char *member_name(const struct volume *vol, size_t i)
 	return vol->m[i].v->disk.name;
 }
 
+/* A SCSI OS disk holding / (sda) and a pristine resource disk (sdb), on
+ * the VMBus devices and LUNs of a generation's layout. */
+static void scsi_os_and_resource(const char *os_id, const char *res_id, unsigned res_lun)
+{
+	vmbus_disk("sda", "8:0\n", os_id, 0, "os");
+	partition("sda", "sda1", "8:1\n");
+	os_root_on("sda1", "8:1");
+	vmbus_disk("sdb", "8:16\n", res_id, res_lun, "res");
+	partition("sdb", "sdb1", "8:17\n");
+	pristine_resource("sdb", "DATALOSS_WARNING_README.txt,System Volume Information");
+}
+
 /* Standard_D2ds_v4, generation 1: the OS disk on VMBus 00000000-0000-...,
  * the resource disk on 00000000-0001-..., data disks on the SCSI
  * controller. */
 static void test_family_gen1_scsi_temp(void **state)
 {
 	(void)state;
-	vmbus_disk("sda", "8:0\n", GEN1_OS, 0, "os");
-	partition("sda", "sda1", "8:1\n");
-	os_root_on("sda1", "8:1");
-	vmbus_disk("sdb", "8:16\n", GEN1_RESOURCE, 1, "res");
-	partition("sdb", "sdb1", "8:17\n");
-	pristine_resource("sdb", "DATALOSS_WARNING_README.txt,System Volume Information");
+	scsi_os_and_resource(GEN1_OS, GEN1_RESOURCE, 1);
 	vmbus_disk("sdc", "8:32\n", GEN2_DATA_CONTROLLER, 0, "data0");
 	fake("sdc", PROBE_SIGNATURE, "xfs");
 	vmbus_disk("sdd", "8:48\n", GEN2_DATA_CONTROLLER, 1, "data1");
@@ -787,12 +794,7 @@ static void test_family_gen1_scsi_temp(void **state)
 static void test_family_gen2_scsi_temp(void **state)
 {
 	(void)state;
-	vmbus_disk("sda", "8:0\n", GEN2_CONTROLLER, 0, "os");
-	partition("sda", "sda1", "8:1\n");
-	os_root_on("sda1", "8:1");
-	vmbus_disk("sdb", "8:16\n", GEN2_CONTROLLER, 1, "res");
-	partition("sdb", "sdb1", "8:17\n");
-	pristine_resource("sdb", "DATALOSS_WARNING_README.txt,System Volume Information");
+	scsi_os_and_resource(GEN2_CONTROLLER, GEN2_CONTROLLER, 1);
 	vmbus_disk("sdc", "8:32\n", GEN2_DATA_CONTROLLER, 0, "data0");
 	run_detect(false);
 	expect("sda", ROLE_OS, ACTION_SKIP, "holds /");
@@ -810,12 +812,7 @@ static void test_family_scsi_temp_and_local_nvme(void **state)
 	unsigned refused;
 
 	(void)state;
-	vmbus_disk("sda", "8:0\n", GEN2_CONTROLLER, 0, "os");
-	partition("sda", "sda1", "8:1\n");
-	os_root_on("sda1", "8:1");
-	vmbus_disk("sdb", "8:16\n", GEN2_CONTROLLER, 1, "res");
-	partition("sdb", "sdb1", "8:17\n");
-	pristine_resource("sdb", "DATALOSS_WARNING_README.txt,System Volume Information");
+	scsi_os_and_resource(GEN2_CONTROLLER, GEN2_CONTROLLER, 1);
 	nvme_ns("nvme0n1", "259:0\n", NVME, "f0451a1ba53a00000001", 1, NULL);
 	nvme_ns("nvme1n1", "259:1\n", NVME, "f0451a1ba53a00000002", 1, NULL);
 	nvme_ns("nvme2n1", "259:2\n", NVME, "f0451a1ba53a00000003", 1, "");
