@@ -174,7 +174,8 @@ class Node:
                 fmt = "qcow2" if f.endswith(".qcow2") else "vpc" if f.endswith(".vhd") else "raw"
                 drive = f"file={f},if=none,id=d{i},format={fmt},cache=unsafe,discard=unmap"
                 args[-1] = drive
-                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
+                # The OS disk is what the firmware boots, as on Azure.
+                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial},bootindex=0"]
             elif kind == "nvme":
                 args += ["-device", f"nvme,drive=d{i},serial={serial}"]
             elif kind == "scsi":
