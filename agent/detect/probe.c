@@ -158,10 +158,10 @@ void probe_describe(const struct probe_result *p, char *buf, size_t size)
 		break;
 	case PROBE_SIGNATURE:
 		if (p->label[0])
-			snprintf(buf, size, "a %s signature (%s, label '%s')", p->type,
+			snprintf(buf, size, "the signature of %s (%s, label '%s')", p->type,
 				 p->usage[0] ? p->usage : "other", p->label);
 		else
-			snprintf(buf, size, "a %s signature (%s)", p->type,
+			snprintf(buf, size, "the signature of %s (%s)", p->type,
 				 p->usage[0] ? p->usage : "other");
 		break;
 	case PROBE_PTABLE: {
