@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 
 #include "agent/commands.h"
@@ -280,6 +281,15 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 	return EX_OK;
 }
 
+/* make bench reads this: scratchcrypt's own peak, without mkfs's. */
+static void log_peak_memory(const char *verb)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		log_debug("%s: peak resident memory %ld KiB", verb, ru.ru_maxrss);
+}
+
 int cli_main(int argc, char **argv)
 {
 	const struct verb *v;
@@ -303,5 +313,6 @@ int cli_main(int argc, char **argv)
 	if (r == EX_OK)
 		r = v->run(&c, &a);
 	cfg_free(&c);
+	log_peak_memory(v->name);
 	return r;
 }

@@ -5,7 +5,7 @@
 # (found with ldd, plus libgcc_s which glibc loads at run time), and the
 # kernel's dm, crypto, SCSI, virtio and xfs modules with their modules.dep
 # dependencies, in load order.
-# Usage: mkinitramfs.sh KVER SCRATCHCRYPT_BINARY OUTPUT.cpio
+# Usage: [EXTRA_TOOLS="/usr/bin/fio ..."] mkinitramfs.sh KVER SCRATCHCRYPT_BINARY OUTPUT.cpio
 set -euo pipefail
 
 kver=$1 binary=$2 out=$3
@@ -30,7 +30,8 @@ copy_with_libs() {
 	done
 }
 copy_with_libs "$binary" /usr/sbin/scratchcrypt
-for t in /sbin/mke2fs /sbin/mkfs.xfs /sbin/dmsetup /sbin/cryptsetup; do
+# EXTRA_TOOLS: more programs for the guest (make bench adds fio).
+for t in /sbin/mke2fs /sbin/mkfs.xfs /sbin/dmsetup /sbin/cryptsetup ${EXTRA_TOOLS:-}; do
 	real=$(readlink -f "$t")
 	copy_with_libs "$real" "/usr/sbin/$(basename "$t")"
 done

@@ -100,7 +100,7 @@ def head_is_zero(path, nbytes=MiB):
 class Node:
     """An emulated compute node: disk images and a way to boot them."""
 
-    def __init__(self, build_dir, name):
+    def __init__(self, build_dir, name, extra_tools=()):
         self.build_dir = build_dir
         self.kernel, self.kver = find_kernel()
         if not shutil.which("qemu-system-x86_64"):
@@ -116,15 +116,17 @@ class Node:
         # before it completes, and the guest can cut its own power.
         self.cache = "unsafe"
         self.power_switch = False
-        self.initramfs = self._base_initramfs()
+        self.initramfs = self._base_initramfs(extra_tools)
 
-    def _base_initramfs(self):
+    def _base_initramfs(self, extra_tools):
         binary = os.path.join(self.build_dir, "scratchcrypt")
-        out = os.path.join(self.build_dir, "vm-initramfs.cpio")
+        suffix = "-" + "-".join(os.path.basename(t) for t in extra_tools) if extra_tools else ""
+        out = os.path.join(self.build_dir, f"vm-initramfs{suffix}.cpio")
         inputs = [binary] + glob.glob(os.path.join(HERE, "*.sh"))
         if not os.path.exists(out) or any(os.path.getmtime(i) > os.path.getmtime(out) for i in inputs):
             tmp = out + ".tmp"
-            run([os.path.join(HERE, "mkinitramfs.sh"), self.kver, binary, tmp])
+            run([os.path.join(HERE, "mkinitramfs.sh"), self.kver, binary, tmp],
+                env=dict(os.environ, EXTRA_TOOLS=" ".join(extra_tools)))
             os.replace(tmp, out)
         return out
 

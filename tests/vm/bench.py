@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""make bench: time to a mounted filesystem, side by side in one emulated
+node, for the pipelines that put a filesystem on a local disk at boot.
+
+    bench.py --build-dir DIR [--out DIR] [--short]
+
+One boot of the test VM (TCG, so only ratios mean anything) with sparse NVMe
+disks of every size; on each disk, one after another:
+  unencrypted   WALinuxAgent's way: mkfs.ext4, mount
+  crypttab      crypttab's "tmp": plain dm-crypt, 512-byte sectors, a key
+                from /dev/urandom, default mkfs.ext4, mount
+  ade           Azure Disk Encryption's way: LUKS2 with argon2id, open,
+                default mkfs.ext4, mount
+  sc-ext4       scratchcrypt start, ext4   (and its stop: the shred)
+  sc-xfs        scratchcrypt start, xfs
+then scratchcrypt with 1, 4 and 8 striped disks, and fio through the
+mappings against the raw disk. Each row has the seconds until mounted, the
+MiB written to the disk until then (/sys/block/*/stat), and for scratchcrypt
+its own peak resident memory (not mkfs's). Writes a table, a CSV and a plot
+(gnuplot) to --out, and checks the ratios the README states.
+"""
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmlib import Failure, Node  # noqa: E402
+
+GiB = 1 << 30
+SIZES = {"16G": 16 * GiB, "256G": 256 * GiB, "1T": 1024 * GiB, "4T": 4096 * GiB}
+SHORT_SIZES = ("16G", "256G")
+PIPELINES = ("unencrypted", "crypttab", "ade", "sc-ext4", "sc-xfs")
+
+# The pipelines, in the guest's shell. $1 is the disk (/dev/nvmeXn1).
+GUEST = r"""
+up() { cut -d' ' -f1 /proc/uptime; }
+wr() { awk '{ print $7 }' /sys/block/${1#/dev/}/stat; }
+mkdir -p /mnt/b /etc/scratchcrypt
+sc_conf() { # FS DEVICES...
+	fs=$1; shift
+	{ printf '[disks]\ndevices = %s\n[filesystem]\ntype = %s\n' "$(echo "$@" | tr ' ' ',')" "$fs"
+	  printf '[temp]\nmount_point = /mnt/b\n'; } >/etc/scratchcrypt/scratchcrypt.conf
+}
+p_unencrypted() { mkfs.ext4 -q -F "$1" && mount "$1" /mnt/b; }
+u_unencrypted() { umount /mnt/b; }
+p_crypttab() {
+	cryptsetup open --type plain --cipher aes-xts-plain64 --key-size 512 --key-file /dev/urandom \
+		--sector-size 512 "$1" bench && mkfs.ext4 -q -F /dev/mapper/bench && mount /dev/mapper/bench /mnt/b
+}
+u_crypttab() { umount /mnt/b; cryptsetup close bench; }
+p_ade() {
+	printf 'bench-passphrase' >/tmp/kf
+	cryptsetup luksFormat -q --type luks2 --pbkdf argon2id --key-file /tmp/kf "$1" &&
+		cryptsetup open --key-file /tmp/kf "$1" bench && mkfs.ext4 -q -F /dev/mapper/bench &&
+		mount /dev/mapper/bench /mnt/b
+}
+u_ade() { umount /mnt/b; cryptsetup close bench; }
+p_sc() { scratchcrypt -v start >/tmp/sc.log 2>&1; }
+p_sc_ext4() { sc_conf ext4 "$@" && p_sc; }
+p_sc_xfs() { sc_conf xfs "$@" && p_sc; }
+# Each run: the seconds until mounted, the MiB written to its disks, and
+# scratchcrypt's peak resident memory; then undone, and the disks
+# discarded (their images stay sparse).
+bench() { # NAME SIZE DISKS...
+	name=$1 size=$2; shift 2
+	w0=0; for d in "$@"; do w0=$((w0 + $(wr $d))); done
+	t0=$(up)
+	p_$(echo $name | tr - _) "$@" || { cat /tmp/sc.log 2>/dev/null; fail "$name $size failed"; }
+	t1=$(up)
+	w1=0; for d in "$@"; do w1=$((w1 + $(wr $d))); done
+	rss=$(sed -n 's/.*start: peak resident memory \([0-9]*\) KiB/\1/p' /tmp/sc.log 2>/dev/null || true)
+	echo "SC-BENCH $name $size $# $t0 $t1 $(( (w1 - w0) / 2048 )) ${rss:--}"
+	rm -f /tmp/sc.log
+	case $name in
+	sc-*)
+		t0=$(up); scratchcrypt -v stop >/tmp/sc.log 2>&1 || fail "stop $size failed"; t1=$(up)
+		rss=$(sed -n 's/.*stop: peak resident memory \([0-9]*\) KiB/\1/p' /tmp/sc.log)
+		echo "SC-BENCH stop-${name#sc-} $size $# $t0 $t1 0 ${rss:--}" ;;
+	*) u_$name "$@" ;;
+	esac
+	for d in "$@"; do blkdiscard "$d" 2>/dev/null || true; done
+}
+# Steady state: fio through a mapping of each kind, and on the raw disk.
+fio_run() { # LABEL DEVICE
+	for rw in read write randread randwrite; do
+		bs=1M; case $rw in rand*) bs=4k ;; esac
+		out=$(fio --name=b --filename="$2" --rw=$rw --bs=$bs --direct=1 --ioengine=psync \
+			--size=128M --runtime=3 --time_based --output-format=terse --terse-version=3 2>&1) ||
+			fail "fio $1 $rw: $out"
+		# terse v3: field 7 read bandwidth KiB/s, field 48 write bandwidth KiB/s
+		echo "$out" | awk -F';' -v l="$1" -v rw="$rw" '{ print "SC-FIO", l, rw, $7 + $48 }'
+	done
+}
+"""
+
+
+def guest_script(sizes, stripes):
+    s = GUEST
+    for size in sizes:
+        s += f'D=$(nvme_by_serial SIZE{size})\n'
+        for p in PIPELINES:
+            s += f'step "{p} {size}"; bench {p} {size} $D\n'
+    stripe_disks = " ".join(f"$(nvme_by_serial STRIPE{i})" for i in range(max(stripes)))
+    s += f"set -- {stripe_disks}\n"
+    s += 'ALL="$*"\n'
+    for n in stripes:
+        s += f'step "stripe {n}"; set -- $ALL; bench sc-ext4 stripe{n} $(echo $ALL | cut -d" " -f1-{n})\n'
+    # fio: the raw disk, scratchcrypt's mapping (4096-byte sectors, no
+    # workqueues), crypttab's (512-byte sectors, workqueues).
+    s += r'''D=$(nvme_by_serial SIZE16G)
+step "fio raw"; fio_run raw $D; blkdiscard $D
+sc_conf ext4 $D; scratchcrypt -q start || fail "start for fio"
+step "fio scratchcrypt"; fio_run scratchcrypt /mnt/b/fio.dat; scratchcrypt -q stop
+cryptsetup open --type plain --cipher aes-xts-plain64 --key-size 512 --key-file /dev/urandom --sector-size 512 $D bench
+mkfs.ext4 -q -F /dev/mapper/bench && mount /dev/mapper/bench /mnt/b
+step "fio crypttab"; fio_run crypttab /mnt/b/fio.dat; umount /mnt/b; cryptsetup close bench
+mkfs.ext4 -q -F $D && mount $D /mnt/b
+step "fio unencrypted"; fio_run unencrypted /mnt/b/fio.dat; umount /mnt/b
+'''
+    return s
+
+
+# The targets the README states, as (what, ratio function, comparison, bound).
+def targets(t, sizes, stripes):
+    big = "1T" if "1T" in sizes else sizes[-1]
+    small, top = sizes[0], sizes[-1]
+    out = [
+        (f"sc-ext4 vs unencrypted, {big}", t[("sc-ext4", big)] / t[("unencrypted", big)], "<=", 1.1),
+        (f"ade vs sc-ext4, {big}", t[("ade", big)] / t[("sc-ext4", big)], ">=", 20),
+        (f"sc-ext4 {top} vs {small}", t[("sc-ext4", top)] / t[("sc-ext4", small)], "<=", 1.2),
+        (f"sc-xfs {top} vs {small}", t[("sc-xfs", top)] / t[("sc-xfs", small)], "<=", 1.2),
+        (f"stop {top} vs {small}", t[("stop-ext4", top)] / t[("stop-ext4", small)], "<=", 1.2),
+        (f"{max(stripes)} disks vs 1", t[("sc-ext4", f"stripe{max(stripes)}")] / t[("sc-ext4", "stripe1")], "<=", 1.5),
+    ]
+    return out
+
+
+def plot(csv_path, png, sizes):
+    if not shutil.which("gnuplot"):
+        print("bench: no gnuplot (apt-get install gnuplot-nox): no plot")
+        return
+    xs = {s: i for i, s in enumerate(sizes)}
+    dat = png + ".dat"
+    with open(csv_path) as f, open(dat, "w") as d:
+        rows = [r for r in csv.DictReader(f) if r["size"] in xs]
+        for p in PIPELINES:
+            d.write(f'"{p}"\n')
+            for r in rows:
+                if r["pipeline"] == p:
+                    d.write(f'{xs[r["size"]]} {r["seconds"]}\n')
+            d.write("\n\n")
+    tics = ", ".join(f'"{s}" {i}' for s, i in xs.items())
+    script = f"""set terminal pngcairo size 900,560
+set output '{png}'
+set title 'Time until mounted, one emulated node (TCG: compare, do not read as speeds)'
+set xlabel 'disk size'; set ylabel 'seconds'; set logscale y; set key outside right
+set xtics ({tics})
+plot for [i=0:{len(PIPELINES) - 1}] '{dat}' index i using 1:2 with linespoints title columnheader(1)
+"""
+    subprocess.run(["gnuplot"], input=script.encode(), check=True)
+    os.unlink(dat)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--out", default="bench/results")
+    ap.add_argument("--short", action="store_true", help="16 GiB and 256 GiB, 1 and 4 disks (CI)")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args()
+    sizes = list(SHORT_SIZES if args.short else SIZES)
+    stripes = (1, 4) if args.short else (1, 4, 8)
+    fio = shutil.which("fio")
+    if not fio:
+        print("bench: fio is not installed (apt-get install fio)")
+        return 1
+    node = Node(args.build_dir, "bench", extra_tools=(fio,))
+    for s in sizes:
+        node.add("nvme", f"size-{s}.img", f"SIZE{s}", size=SIZES[s])
+    for i in range(max(stripes)):
+        node.add("nvme", f"stripe-{i}.img", f"STRIPE{i}", size=256 * GiB)
+    r = node.boot(guest_script(sizes, stripes), timeout=3600)
+    os.makedirs(args.out, exist_ok=True)
+    rows, t = [], {}
+    for line in r.text.split("\n"):
+        f = line.split()
+        if f[:1] == ["SC-BENCH"]:
+            name, size, n, t0, t1, mib, rss = f[1:8]
+            secs = float(t1) - float(t0)
+            t[(name, size)] = secs
+            rows.append({"pipeline": name, "size": size, "disks": n, "seconds": f"{secs:.2f}",
+                         "mib_written": mib, "peak_rss_kib": rss})
+    fio_rows = [l.split()[1:] for l in r.text.split("\n") if l.startswith("SC-FIO ")]
+    csv_path = os.path.join(args.out, "results.csv")
+    with open(csv_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    lines = [f"{'pipeline':<12} {'size':<8} {'disks':>5} {'seconds':>8} {'MiB written':>12} {'peak RSS KiB':>13}"]
+    for row in rows:
+        lines.append(f"{row['pipeline']:<12} {row['size']:<8} {row['disks']:>5} {row['seconds']:>8} "
+                     f"{row['mib_written']:>12} {row['peak_rss_kib']:>13}")
+    bw = {(l, rw): float(v) for l, rw, v in fio_rows}
+    lines.append("")
+    lines.append("fio, bandwidth as a ratio to the raw disk (same run):")
+    for label in ("scratchcrypt", "crypttab", "unencrypted"):
+        lines.append(f"  {label:<13}" + "  ".join(
+            f"{rw} {bw[(label, rw)] / bw[('raw', rw)]:.2f}" for rw in ("read", "write", "randread", "randwrite")
+            if bw.get(("raw", rw))))
+    lines.append("")
+    lines.append("targets (ratios in this run):")
+    missed = 0
+    for what, ratio, op, bound in targets(t, sizes, stripes):
+        ok = ratio <= bound if op == "<=" else ratio >= bound
+        missed += not ok
+        lines.append(f"  {'ok  ' if ok else 'MISS'} {what}: {ratio:.2f} (target {op} {bound})")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(args.out, "results.txt"), "w") as f:
+        f.write(text)
+    with open(os.path.join(args.out, "command.txt"), "w") as f:
+        f.write("make bench  # " + " ".join(sys.argv) + "\n")
+    plot(csv_path, os.path.join(args.out, "time-to-mount.png"), sizes)
+    print(text)
+    return 1 if (args.check and missed) else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Failure as e:
+        print(f"FAIL bench: {e}")
+        sys.exit(1)
