@@ -32,6 +32,7 @@ deb: deps
 BENCH_ARGS ?=
 bench: build
 	python3 tests/vm/bench.py --build-dir $(BUILD) --out bench/results $(BENCH_ARGS)
+	python3 tests/keyservice/storm.py $(BUILD)/tests/kfstorm --nodes 1000 --out bench/results
 
 # ASan, UBSan and leak detection on every unit and integration test, the
 # fuzz targets for FUZZ_SECONDS each, then every test on the plain build.

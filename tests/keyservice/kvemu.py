@@ -28,6 +28,7 @@ other serves a certificate for another name. The modes are in HOSTILE.
 import argparse
 import base64
 import json
+import math
 import os
 import re
 import secrets
@@ -45,6 +46,8 @@ API_IMDS_TOKEN = "2018-02-01"
 # What the real Key Vault accepts; scratchcrypt sends 7.4, Microsoft's SDKs newer ones.
 API_KV = ("7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01")
 ALL_PERMS = {"get", "wrapKey", "unwrapKey"}
+# Key Vault counts its transactions per vault in windows of 10 seconds.
+THROTTLE_WINDOW_S = 10
 
 
 def b64u(data):
@@ -89,6 +92,10 @@ class State:
         self.keys = {}  # name -> {"versions": {ver: key}, "current": ver, "kty": ..}
         self.hostile, self.cert = None, "right"
         self.incarnation, self.events_latency = 0, 0.0
+        # Key Vault's throttling: at most throttle transactions per 10 s
+        # window per vault; a 429 does not count (the service's docs).
+        self.throttle, self.window, self.window_used = a.throttle, None, 0
+        self.started = time.monotonic()
         for name in a.key:
             self.add_key(name)
         self.configure(vars(a))
@@ -143,6 +150,20 @@ class State:
             self.hostile = (mode, what) if spec else None
         if "cert" in c:
             self.cert = c["cert"] or "right"
+
+    def admit(self):
+        """None to serve the transaction, or the Retry-After seconds of a 429."""
+        if not self.throttle:
+            return None
+        with self.lock:
+            now = time.monotonic() - self.started
+            window = int(now // THROTTLE_WINDOW_S)
+            if window != self.window:
+                self.window, self.window_used = window, 0
+            if self.window_used < self.throttle:
+                self.window_used += 1
+                return None
+            return max(1, math.ceil((window + 1) * THROTTLE_WINDOW_S - now))
 
     def hostile_for(self, what):
         return self.hostile[0] if self.hostile and self.hostile[1] == what else None
@@ -438,6 +459,11 @@ class KvHandler(Handler):
             self.record(what, 400)
             return self.error(400, "BadParameter", "api-version must be one of " + ", ".join(API_KV))
         self.slow()
+        wait = self.st.admit()
+        if wait is not None:
+            self.record(what, 429)
+            return self.error(429, "Throttled", "Request was not processed because too many requests "
+                              "were received. Reason: VaultRequestTypeLimitReached", {"Retry-After": str(wait)})
         fault = self.st.fail_kv.take()
         if fault:
             self.record(what, fault)
@@ -489,7 +515,10 @@ class KvHandler(Handler):
 
 
 def serve(kind, handler, addr, port, state, verbose, tags=None, tls=None, other_tls=None):
-    srv = ThreadingHTTPServer((addr, port), handler)
+    srv = ThreadingHTTPServer((addr, port), handler, bind_and_activate=False)
+    srv.request_queue_size = 4096  # a fleet's burst waits in the backlog, as at a real front end
+    srv.server_bind()
+    srv.server_activate()
     srv.daemon_threads = True
     srv.state, srv.verbose, srv.kind, srv.tags = state, verbose, kind, tags or {}
     if tls:
@@ -533,6 +562,9 @@ def main():
     ap.add_argument("--fail-imds", default=None, metavar="STATUS[:COUNT]", help="IMDS answers STATUS COUNT times")
     ap.add_argument("--fail-kv", default=None, metavar="STATUS[:COUNT]", help="Key Vault answers STATUS COUNT times")
     ap.add_argument("--retry-after", type=int, default=1, help="Retry-After seconds on 429")
+    ap.add_argument("--throttle", type=int, default=0, metavar="N",
+                    help="Key Vault's throttling: N transactions per 10 s window, then 429 with Retry-After "
+                         "until the window ends; 429s do not count (RSA-2048: 4000 software keys, 2000 HSM)")
     ap.add_argument("--latency", type=float, default=0, help="seconds added to every answer")
     ap.add_argument("--tag", action="append", default=[], metavar="NAME=VALUE", help="an instance-metadata tag")
     ap.add_argument("--hostile", default="", metavar="MODE@WHAT",
