@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <sys/io.h>
@@ -25,12 +26,34 @@ static void power_cut(void)
 #endif
 }
 
+/* SCRATCHCRYPT_STEP_TIMES=1: each step's end on stderr, in seconds since
+ * the process started (make bench shows where start's time goes). */
+static struct timespec process_start;
+
+__attribute__((constructor)) static void note_process_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &process_start);
+}
+
+static void step_time(const char *step)
+{
+	struct timespec t;
+
+	if (!getenv("SCRATCHCRYPT_STEP_TIMES"))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	fprintf(stderr, "scratchcrypt: step %s at %.3f s\n", step,
+		(double)(t.tv_sec - process_start.tv_sec) +
+			(double)(t.tv_nsec - process_start.tv_nsec) / 1e9);
+}
+
 void crash_point(const char *step)
 {
 	const char *at = getenv("SCRATCHCRYPT_CRASH_AT"), *mode, *hash;
 	unsigned want = 1, n;
 	size_t len;
 
+	step_time(step);
 	if (!at || !*at)
 		return;
 	hash = strchr(at, '#');

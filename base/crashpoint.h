@@ -10,7 +10,8 @@
  * time STEP is done. SCRATCHCRYPT_CRASH_MODE: "kill" (default, SIGKILL of
  * the whole process), "power" (the test VM's isa-debug-exit device: QEMU
  * exits at once, as if the power was cut) or "pause" (SIGSTOP, for a test
- * to look at the process; it goes on after SIGCONT). */
+ * to look at the process; it goes on after SIGCONT). SCRATCHCRYPT_STEP_TIMES=1
+ * prints when each step ends (make bench). */
 
 #ifdef SCRATCHCRYPT_CRASHPOINTS
 void crash_point(const char *step);

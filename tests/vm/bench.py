@@ -59,7 +59,7 @@ p_ade() {
 		mount /dev/mapper/bench /mnt/b
 }
 u_ade() { umount /mnt/b; cryptsetup close bench; }
-p_sc() { scratchcrypt -v start >/tmp/sc.log 2>&1; }
+p_sc() { SCRATCHCRYPT_STEP_TIMES=1 scratchcrypt -v start >/tmp/sc.log 2>&1; }
 p_sc_ext4() { sc_conf ext4 "$@" && p_sc; }
 p_sc_xfs() { sc_conf xfs "$@" && p_sc; }
 # Each run: the seconds until mounted, the MiB written to its disks, and
@@ -74,6 +74,8 @@ bench() { # NAME SIZE DISKS...
 	w1=0; for d in "$@"; do w1=$((w1 + $(wr $d))); done
 	rss=$(sed -n 's/.*start: peak resident memory \([0-9]*\) KiB/\1/p' /tmp/sc.log 2>/dev/null || true)
 	echo "SC-BENCH $name $size $# $t0 $t1 $(( (w1 - w0) / 2048 )) ${rss:--}"
+	[ -f /tmp/sc.log ] && echo "SC-STEPS $name $size" \
+		$(sed -n 's/^scratchcrypt: step \([^ ]*\) at \([0-9.]*\) s$/\1=\2/p' /tmp/sc.log)
 	rm -f /tmp/sc.log
 	case $name in
 	sc-*)
@@ -195,6 +197,17 @@ def main():
             rows.append({"pipeline": name, "size": size, "disks": n, "seconds": f"{secs:.2f}",
                          "mib_written": mib, "peak_rss_kib": rss})
     fio_rows = [l.split()[1:] for l in r.text.split("\n") if l.startswith("SC-FIO ")]
+    # Where scratchcrypt's start spends its time: each named step's share.
+    steps = []
+    for l in r.text.split("\n"):
+        if l.startswith("SC-STEPS "):
+            f = l.split()
+            prev, parts = 0.0, []
+            for kv in f[3:]:
+                k, _, v = kv.partition("=")
+                parts.append(f"{k} {float(v) - prev:.2f}")
+                prev = float(v)
+            steps.append(f"  {f[1]:<8} {f[2]:<8} " + ", ".join(parts))
     csv_path = os.path.join(args.out, "results.csv")
     with open(csv_path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -205,6 +218,9 @@ def main():
         lines.append(f"{row['pipeline']:<12} {row['size']:<8} {row['disks']:>5} {row['seconds']:>8} "
                      f"{row['mib_written']:>12} {row['peak_rss_kib']:>13}")
     bw = {(l, rw): float(v) for l, rw, v in fio_rows}
+    lines.append("")
+    lines.append("scratchcrypt start, seconds up to each named step's end (the first from the process start):")
+    lines += steps
     lines.append("")
     lines.append("fio, bandwidth as a ratio to the raw disk (same run):")
     for label in ("scratchcrypt", "crypttab", "unencrypted"):
