@@ -62,8 +62,21 @@ libcryptsetup12,libdevmapper1.02.1,libblkid1,libjson-c5,libinih1,libcurl4,libssl
 e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup
 azure_packages="cloud-init gdisk fdisk waagent openssh-server sudo shim-signed grub-efi-amd64-signed"
 
+# Whatever is mounted inside the tree (an apt run cut off leaves the host's
+# /dev there) is detached before anything in it is removed: rm -rf through
+# a bind mount of /dev would delete the host's device nodes.
+unmount_tree() {
+	awk -v r="$root/" 'index($2, r) == 1 { print $2 }' /proc/self/mounts | sort -r |
+		while read -r m; do umount -l "$m"; done
+	if awk -v r="$root/" 'index($2, r) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; then
+		echo "build-image: something is still mounted under $root; not removing it" >&2
+		exit 1
+	fi
+}
+
 stamp=$root/.debootstrap-done
 if [ "$(cat "$stamp" 2>/dev/null)" != "$packages $azure_packages" ]; then
+	unmount_tree
 	rm -rf "$root"
 	echo "build-image: debootstrap bookworm from $mirror (a few minutes, once)"
 	debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
@@ -72,14 +85,15 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$packages $azure_packages" ]; then
 	# are the host's only while it runs.
 	printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
 	chmod 0755 "$root/usr/sbin/policy-rc.d"
+	trap unmount_tree EXIT
+	trap 'exit 130' INT TERM
 	for d in proc sys dev; do mount --bind "/$d" "$root/$d"; done
-	trap 'for d in dev sys proc; do umount "$root/$d" 2>/dev/null || true; done' EXIT
 	# shellcheck disable=SC2086
 	chroot "$root" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends $azure_packages" >"$out/apt.log" 2>&1 || { tail -20 "$out/apt.log" >&2; exit 1; }
 	chroot "$root" apt-get clean
-	for d in dev sys proc; do umount "$root/$d"; done
-	trap - EXIT
+	unmount_tree
+	trap - EXIT INT TERM
 	rm -f "$root/usr/sbin/policy-rc.d"
 	echo "$packages $azure_packages" >"$stamp"
 fi
