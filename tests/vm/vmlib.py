@@ -176,8 +176,10 @@ class Node:
                 fmt = "qcow2" if f.endswith(".qcow2") else "vpc" if f.endswith(".vhd") else "raw"
                 drive = f"file={f},if=none,id=d{i},format={fmt},cache=unsafe,discard=unmap"
                 args[-1] = drive
-                # The OS disk is what the firmware boots, as on Azure.
-                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial},bootindex=0"]
+                # Through UEFI the OS disk is what the firmware boots first, as
+                # on Azure (with -kernel, QEMU's kernel loader holds bootindex 0).
+                boot = ",bootindex=0" if firmware else ""
+                args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}{boot}"]
             elif kind == "nvme":
                 args += ["-device", f"nvme,drive=d{i},serial={serial}"]
             elif kind == "scsi":
