@@ -2,7 +2,6 @@
 #include "agent/detect/nvmeid.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,21 +62,14 @@ int nvme_vs_parse(const char *vs, size_t len, struct sys_platform_id *out)
 
 void nvme_identify(const struct sys_paths *p, struct sys_disk *d)
 {
-	char path[PATH_MAX], buf[16], *vs;
+	char buf[16], *vs;
 	unsigned nsid;
-	FILE *f;
 
 	memset(&d->platform, 0, sizeof(d->platform));
 	d->platform.index = -1;
-	snprintf(path, sizeof(path), "%s/block/%s/nsid", p->sysfs, d->name);
-	f = fopen(path, "re");
-	if (!f)
+	if (sys_read_attrf(buf, sizeof(buf), "%s/block/%s/nsid", p->sysfs, d->name) < 0 ||
+	    sscanf(buf, "%u", &nsid) != 1 || nsid == 0)
 		return;
-	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%u", &nsid) != 1 || nsid == 0) {
-		fclose(f);
-		return;
-	}
-	fclose(f);
 	vs = calloc(1, NVME_VS_SIZE);
 	if (vs && nvme_vs_read(d->devnode, nsid, vs, NVME_VS_SIZE) == 0)
 		(void)nvme_vs_parse(vs, NVME_VS_SIZE, &d->platform);

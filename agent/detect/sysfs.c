@@ -40,9 +40,7 @@ static int read_attr(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-static int read_attrf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int read_attrf(char *buf, size_t size, const char *fmt, ...)
+int sys_read_attrf(char *buf, size_t size, const char *fmt, ...)
 {
 	char path[PATH_MAX];
 	va_list ap;
@@ -81,7 +79,7 @@ static void add_holders(const struct sys_paths *p, struct sys_disk *d, const cha
 		if (e->d_name[0] == '.')
 			continue;
 		/* dm holders by their mapping name, which says whose they are */
-		if (read_attrf(name, sizeof(name), "%s/block/%s/dm/name", p->sysfs, e->d_name) < 0 ||
+		if (sys_read_attrf(name, sizeof(name), "%s/block/%s/dm/name", p->sysfs, e->d_name) < 0 ||
 		    !name[0])
 			snprintf(name, sizeof(name), "%s", e->d_name);
 		snprintf(d->holders[d->n_holders++], sizeof(d->holders[0]), "%s", name);
@@ -118,9 +116,9 @@ static void vmbus_identity(const struct sys_paths *p, struct sys_disk *d)
 		if (!slash || slash == dev || strlen(dev) <= strlen(p->sysfs))
 			return;
 		*slash = '\0';
-		if (read_attrf(id, sizeof(id), "%s/device_id", dev) < 0)
+		if (sys_read_attrf(id, sizeof(id), "%s/device_id", dev) < 0)
 			continue;
-		read_attrf(cls, sizeof(cls), "%s/class_id", dev);
+		sys_read_attrf(cls, sizeof(cls), "%s/class_id", dev);
 		snprintf(d->vmbus_id, sizeof(d->vmbus_id), "%s", id);
 		if (strlen(id) > 14 && strncasecmp(id + 1, VMBUS_GEN1_RESOURCE_PREFIX,
 						   strlen(VMBUS_GEN1_RESOURCE_PREFIX)) == 0)
@@ -137,7 +135,7 @@ void sys_read_serial(const struct sys_paths *p, const char *kname, char *buf, si
 	static const char *const attrs[] = { "device/serial", "device/wwid", "wwid" };
 
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if (read_attrf(buf, size, "%s/block/%s/%s", p->sysfs, kname, attrs[i]) == 0 && buf[0])
+		if (sys_read_attrf(buf, size, "%s/block/%s/%s", p->sysfs, kname, attrs[i]) == 0 && buf[0])
 			return;
 	buf[0] = '\0';
 }
@@ -152,20 +150,20 @@ static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_di
 	d->platform.index = -1;
 	snprintf(d->name, sizeof(d->name), "%s", kname);
 	snprintf(d->devnode, sizeof(d->devnode), "%s/%s", p->dev, kname);
-	if (read_attrf(buf, sizeof(buf), "%s/block/%s/dev", p->sysfs, kname) < 0 ||
+	if (sys_read_attrf(buf, sizeof(buf), "%s/block/%s/dev", p->sysfs, kname) < 0 ||
 	    parse_devno(buf, &d->major, &d->minor) < 0)
 		return -ENODEV;
-	if (read_attrf(buf, sizeof(buf), "%s/block/%s/size", p->sysfs, kname) == 0)
+	if (sys_read_attrf(buf, sizeof(buf), "%s/block/%s/size", p->sysfs, kname) == 0)
 		d->size_bytes = strtoull(buf, NULL, 10) * 512;
-	if (read_attrf(buf, sizeof(buf), "%s/block/%s/queue/logical_block_size", p->sysfs,
+	if (sys_read_attrf(buf, sizeof(buf), "%s/block/%s/queue/logical_block_size", p->sysfs,
 		       kname) == 0)
 		d->logical_block_size = (unsigned)strtoul(buf, NULL, 10);
 	if (!d->logical_block_size)
 		d->logical_block_size = 512;
-	if (read_attrf(buf, sizeof(buf), "%s/block/%s/ro", p->sysfs, kname) == 0)
+	if (sys_read_attrf(buf, sizeof(buf), "%s/block/%s/ro", p->sysfs, kname) == 0)
 		d->ro = buf[0] == '1';
-	read_attrf(d->vendor, sizeof(d->vendor), "%s/block/%s/device/vendor", p->sysfs, kname);
-	read_attrf(d->model, sizeof(d->model), "%s/block/%s/device/model", p->sysfs, kname);
+	sys_read_attrf(d->vendor, sizeof(d->vendor), "%s/block/%s/device/vendor", p->sysfs, kname);
+	sys_read_attrf(d->model, sizeof(d->model), "%s/block/%s/device/model", p->sysfs, kname);
 	sys_read_serial(p, kname, d->serial, sizeof(d->serial));
 	if (strncmp(kname, "nvme", 4) == 0)
 		d->transport = TRANSPORT_NVME;
@@ -189,11 +187,11 @@ static int scan_disk(const struct sys_paths *p, const char *kname, struct sys_di
 
 		if (strncmp(e->d_name, kname, strlen(kname)) != 0)
 			continue;
-		if (read_attrf(buf, sizeof(buf), "%s/%s/partition", path, e->d_name) < 0)
+		if (sys_read_attrf(buf, sizeof(buf), "%s/%s/partition", path, e->d_name) < 0)
 			continue;
 		pt = &d->parts[d->n_parts];
 		snprintf(pt->name, sizeof(pt->name), "%s", e->d_name);
-		if (read_attrf(buf, sizeof(buf), "%s/%s/dev", path, e->d_name) < 0 ||
+		if (sys_read_attrf(buf, sizeof(buf), "%s/%s/dev", path, e->d_name) < 0 ||
 		    parse_devno(buf, &pt->major, &pt->minor) < 0)
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s/holders", path, e->d_name);
@@ -390,7 +388,7 @@ size_t sys_disks_under(const struct sys_paths *p, struct sys_view *v, unsigned m
 
 		if (e->d_name[0] == '.')
 			continue;
-		if (read_attrf(buf, sizeof(buf), "%s/class/block/%s/dev", p->sysfs, e->d_name) < 0 ||
+		if (sys_read_attrf(buf, sizeof(buf), "%s/class/block/%s/dev", p->sysfs, e->d_name) < 0 ||
 		    parse_devno(buf, &ma, &mi) < 0)
 			continue;
 		n += sys_disks_under(p, v, ma, mi, out + n, max - n);

@@ -86,5 +86,8 @@ size_t sys_disks_under(const struct sys_paths *p, struct sys_view *v, unsigned m
 		       unsigned minor, struct sys_disk **out, size_t max);
 /* The disk's serial: NVMe and virtio say it; SCSI disks have a WWID. */
 void sys_read_serial(const struct sys_paths *p, const char *kname, char *buf, size_t size);
+/* A sysfs attribute at the printf-formatted path, trimmed of the padding
+ * and newline sysfs adds; 0 or -errno (buf is "" then). */
+int sys_read_attrf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Where a udev symlink points, as a kernel name ("sdb1"); -ENOENT if absent. */
 int sys_resolve_link(const struct sys_paths *p, const char *rel, char *kname, size_t size);
