@@ -269,6 +269,16 @@ int cfgv_sector_size(const char *v, void *f)
 	return 0;
 }
 
+int cfgv_cluster_size(const char *v, void *f)
+{
+	unsigned u;
+
+	if (parse_uint(v, 4096, 1048576, &u) < 0 || (u & (u - 1)))
+		return -EINVAL;
+	*(unsigned *)f = u;
+	return 0;
+}
+
 int cfgv_textfile(const char *v, void *f)
 {
 	size_t len = strlen(v);

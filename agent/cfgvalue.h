@@ -26,6 +26,7 @@ int cfgv_key_version(const char *v, void *f);
 int cfgv_cipher(const char *v, void *f);
 int cfgv_key_bits(const char *v, void *f);
 int cfgv_sector_size(const char *v, void *f);
+int cfgv_cluster_size(const char *v, void *f);
 int cfgv_textfile(const char *v, void *f);
 int cfgv_seconds(const char *v, void *f);
 int cfgv_vault_url(const char *v, void *f);

@@ -288,22 +288,32 @@ static void local_nvme_identity(struct verdict *v)
 		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s)", v->disk.model);
 }
 
-/* What is on each disk, as libblkid sees it. */
-static void probe_all(struct detection *out)
+/* What is on each disk, as libblkid sees it: every disk, or with
+ * candidates_only the temp and scratch candidates alone. */
+static void probe_all(const struct detect_opts *o, struct detection *out)
 {
 	for (size_t i = 0; i < out->n; i++) {
 		struct verdict *v = &out->v[i];
-		int r = probe_device(v->disk.devnode, &v->probe);
+		bool candidate = v->role == ROLE_TEMP || v->role == ROLE_SCRATCH;
+		int r;
 
+		v->content = CONTENT_FOREIGN;
+		if (o->candidates_only && !candidate) {
+			v->probe.kind = PROBE_UNREAD;
+			continue;
+		}
+		r = probe_device(v->disk.devnode, &v->probe);
 		if (r < 0) {
 			/* Unreadable: not ours to judge, and never ours to write. */
-			v->content = CONTENT_FOREIGN;
 			v->probe.kind = PROBE_NONZERO;
 			snprintf(v->reason, sizeof(v->reason), "cannot probe %s: %s", v->disk.devnode,
 				 strerror(-r));
 			continue;
 		}
-		v->content = v->probe.kind == PROBE_BLANK ? CONTENT_BLANK : CONTENT_FOREIGN;
+		if (v->probe.kind == PROBE_BLANK)
+			v->content = CONTENT_BLANK;
+		else if (v->role == ROLE_TEMP && pristine_resource(o->paths, &v->disk, &v->probe))
+			v->content = CONTENT_PRISTINE_TEMP;
 	}
 }
 
@@ -335,9 +345,6 @@ static void assign_role(const struct cfg *c, const struct detect_opts *o, const 
 		v->role = ROLE_SCRATCH;
 		local_nvme_identity(v);
 	}
-	if (v->role == ROLE_TEMP && v->content == CONTENT_FOREIGN &&
-	    pristine_resource(o->paths, &v->disk, &v->probe))
-		v->content = CONTENT_PRISTINE_TEMP;
 }
 
 static void assign_roles(const struct cfg *c, const struct detect_opts *o, const struct sys_view *sv,
@@ -370,7 +377,9 @@ static void judge_all(const struct detect_opts *o, const struct sys_view *sv, st
 			judge_candidate(o, sv, v);
 		} else if (v->role != ROLE_OS && !v->reason[0]) {
 			probe_describe(&v->probe, what, sizeof(what));
-			v->role = v->content == CONTENT_BLANK ? ROLE_UNKNOWN : ROLE_DATA;
+			v->role = v->content == CONTENT_BLANK || v->probe.kind == PROBE_UNREAD
+					  ? ROLE_UNKNOWN
+					  : ROLE_DATA;
 			snprintf(v->reason, sizeof(v->reason), "%s; not a local temp or scratch disk",
 				 what);
 		}
@@ -399,9 +408,13 @@ int detect_run(const struct cfg *c, const struct detect_opts *o, struct detectio
 		out->v[i].role = ROLE_UNKNOWN;
 		out->v[i].action = ACTION_SKIP;
 	}
-	probe_all(out);
+	/* Roles come from the hardware alone, so they are known before any
+	 * disk is read; the OS disks are marked again once the probes show
+	 * ZFS pools' members. */
 	detect_mark_os_disks(o, &sv, out);
 	assign_roles(c, o, &sv, out);
+	probe_all(o, out);
+	detect_mark_os_disks(o, &sv, out);
 	judge_all(o, &sv, out);
 	check_listed(c, o, out);
 	detect_warn_other_agents(o, out);

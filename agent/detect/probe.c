@@ -156,6 +156,9 @@ void probe_describe(const struct probe_result *p, char *buf, size_t size)
 	case PROBE_AMBIVALENT:
 		snprintf(buf, size, "several conflicting signatures");
 		break;
+	case PROBE_UNREAD:
+		snprintf(buf, size, "not read");
+		break;
 	case PROBE_SIGNATURE:
 		if (p->label[0])
 			snprintf(buf, size, "the signature of %s (%s, label '%s')", p->type,

@@ -12,6 +12,7 @@ enum probe_kind {
 	PROBE_SIGNATURE,  /* a filesystem, RAID, crypto or other signature */
 	PROBE_PTABLE,     /* a partition table */
 	PROBE_AMBIVALENT, /* several signatures at once */
+	PROBE_UNREAD,     /* not read: not a candidate (start and stop read only those) */
 };
 
 #define PROBE_MAX_PARTS 8

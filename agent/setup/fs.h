@@ -10,7 +10,7 @@
 #define FS_WARNING_FILE "DATALOSS_WARNING_README.txt"
 
 /* mkfs with settings whose run time does not grow with the disk. */
-int fs_mkfs(enum fs_type type, const char *dev, const char *label);
+int fs_mkfs(enum fs_type type, const char *dev, const char *label, unsigned ext4_cluster_size);
 int fs_mount(const char *dev, const char *target, enum fs_type type);
 /* Mount points at which dev (by device number) is mounted; returns count. */
 int fs_mounts_of(const char *dev, char (*targets)[256], size_t max);

@@ -14,7 +14,7 @@
 int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 	      struct lc_result *res)
 {
-	struct detect_opts dopts = { .paths = o->paths };
+	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true };
 	struct reason why = { "" };
 	struct detection det;
 	struct hbi *h = NULL;

@@ -326,7 +326,7 @@ static int volume_start(const struct cfg *c, struct keyctx *k, struct volume *vo
 
 int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
-	struct detect_opts dopts = { .paths = o->paths, .force = o->force };
+	struct detect_opts dopts = { .paths = o->paths, .force = o->force, .candidates_only = true };
 	struct keyctx keys = { 0 };
 	struct detection det;
 	struct volume vol[2];

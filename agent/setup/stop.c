@@ -32,7 +32,7 @@ static void add_disk(struct shred_list *l, const char *dev, int role)
 static int collect_disks(const struct cfg *c, const struct lc_opts *o, const struct strv *maps,
 			 struct shred_list *l)
 {
-	struct detect_opts dopts = { .paths = o->paths };
+	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true };
 	struct dm_crypt_info info;
 	struct detection det;
 	int r = detect_run(c, &dopts, &det);

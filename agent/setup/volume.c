@@ -113,7 +113,7 @@ int plan_mkfs_and_mark_ready(const struct cfg *c, const struct volume *vol,
 	snprintf(label, sizeof(label), "sc-%s", disk_role_to_string(vol->role));
 	log_info("%s: making %s on %s", disk_role_to_string(vol->role), fs_type_to_string(c->fs),
 		 vol->topdev);
-	r = fs_mkfs(c->fs, vol->topdev, label);
+	r = fs_mkfs(c->fs, vol->topdev, label, c->ext4_cluster_size);
 	if (r < 0)
 		return reason_set(why, r, "mkfs.%s failed on %s", fs_type_to_string(c->fs), vol->topdev);
 	crash_point("mkfs");

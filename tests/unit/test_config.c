@@ -42,6 +42,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.temp_mount, "/mnt/resource");
 	assert_string_equal(c.scratch_mount, "/mnt/scratch");
 	assert_int_equal(c.fs, FS_EXT4);
+	assert_int_equal(c.ext4_cluster_size, 65536);
 	assert_string_equal(c.cipher, "aes-xts-plain64");
 	assert_int_equal(c.key_bits, 512);
 	assert_int_equal(c.sector_size, 4096);
@@ -87,6 +88,7 @@ static void test_every_key(void **state)
 			      "mount_point = /scratch\n"
 			      "[filesystem]\n"
 			      "type = xfs\n"
+			      "ext4_cluster_size = 4096\n"
 			      "[crypt]\n"
 			      "cipher = aes-xts-plain64\n"
 			      "key_bits = 256\n"
@@ -116,6 +118,7 @@ static void test_every_key(void **state)
 	assert_string_equal(c.temp_mount, "/mnt/tmp disk");
 	assert_string_equal(c.scratch_mount, "/scratch");
 	assert_int_equal(c.fs, FS_XFS);
+	assert_int_equal(c.ext4_cluster_size, 4096);
 	assert_int_equal(c.key_bits, 256);
 	assert_int_equal(c.sector_size, 512);
 	assert_false(c.no_read_workqueue);
@@ -145,6 +148,9 @@ static const struct {
 	{ "[temp]\nmount_point = /\n", "[temp] mount_point" },
 	{ "[scratch]\nmount_point = /a/../b\n", "[scratch] mount_point" },
 	{ "[filesystem]\ntype = btrfs\n", "[filesystem] type" },
+	{ "[filesystem]\next4_cluster_size = 2048\n", "[filesystem] ext4_cluster_size" },
+	{ "[filesystem]\next4_cluster_size = 65535\n", "[filesystem] ext4_cluster_size" },
+	{ "[filesystem]\next4_cluster_size = 2097152\n", "[filesystem] ext4_cluster_size" },
 	{ "[crypt]\ncipher = rot13\n", "[crypt] cipher" },
 	{ "[crypt]\nkey_bits = 384\n", "[crypt] key_bits" },
 	{ "[crypt]\nkey_bits = -512\n", "[crypt] key_bits" },

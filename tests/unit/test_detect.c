@@ -33,8 +33,13 @@ struct fake {
 static struct fake fakes[16];
 static size_t n_fakes;
 
+/* The devices read since the last run_detect, space-separated. */
+static char probed[1024];
+
 int __wrap_probe_device(const char *devnode, struct probe_result *out)
 {
+	snprintf(probed + strlen(probed), sizeof(probed) - strlen(probed), "%s ",
+		 strrchr(devnode, '/') + 1);
 	for (size_t i = 0; i < n_fakes; i++)
 		if (strcmp(fakes[i].dev, devnode) == 0) {
 			*out = fakes[i].probe;
@@ -300,9 +305,9 @@ static struct cfg cfg;
 static struct detection det;
 static const char *nvme_glob; /* replaces the default nvme_models when set */
 
-static const struct verdict *run_detect(bool force)
+static const struct verdict *run_detect_opts(bool force, bool candidates_only)
 {
-	struct detect_opts o = { .paths = &paths, .force = force };
+	struct detect_opts o = { .paths = &paths, .force = force, .candidates_only = candidates_only };
 
 	detection_free(&det);
 	cfg_free(&cfg);
@@ -311,9 +316,15 @@ static const struct verdict *run_detect(bool force)
 		strv_free(&cfg.nvme_models);
 		assert_int_equal(strv_push(&cfg.nvme_models, nvme_glob), 0);
 	}
+	probed[0] = '\0';
 	assert_int_equal(detect_run(&cfg, &o, &det), 0);
 	lc_inspect(&cfg, &det);
 	return det.v;
+}
+
+static const struct verdict *run_detect(bool force)
+{
+	return run_detect_opts(force, false);
 }
 
 static const struct verdict *find(const char *name)
@@ -368,6 +379,36 @@ static void test_standard_node(void **state)
 	expect("nvme3n1", ROLE_UNKNOWN, ACTION_SKIP, "blank");
 	/* Sorted like people count: nvme2n1 before nvme10n1. */
 	assert_string_equal(det.v[0].disk.name, "sda");
+}
+
+/* start, stop and rewrap read only the candidates: the OS and data disks
+ * and unknown NVMe are never opened, and the candidates' verdicts are the
+ * ones a full detect gives. */
+static void test_start_reads_only_candidates(void **state)
+{
+	(void)state;
+	vmbus_disk("sda", "8:0\n", GEN1_RESOURCE, 0, "res");
+	partition("sda", "sda1", "8:1\n");
+	pristine_resource("sda", "DATALOSS_WARNING_README.txt,System Volume Information");
+	disk("sdb", "8:16\n", "Msft", "Virtual Disk", "data");
+	fake("sdb", PROBE_SIGNATURE, "xfs");
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	disk("nvme2n1", "259:2\n", NULL, NVME, "c");
+	fake("nvme2n1", PROBE_SIGNATURE, "ext4");
+	disk("nvme3n1", "259:3\n", NULL, "Some Other NVMe", "d");
+
+	run_detect_opts(false, true);
+	assert_string_equal(probed, "sda nvme0n1 nvme2n1 ");
+	expect("vda", ROLE_OS, ACTION_SKIP, "holds /");
+	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "pristine resource-disk layout");
+	expect("sdb", ROLE_UNKNOWN, ACTION_SKIP, "not read");
+	expect("nvme0n1", ROLE_SCRATCH, ACTION_ENCRYPT, "blank");
+	expect("nvme2n1", ROLE_SCRATCH, ACTION_REFUSE, "ext4");
+	expect("nvme3n1", ROLE_UNKNOWN, ACTION_SKIP, "not read");
+	/* detect itself reads every disk. */
+	run_detect(false);
+	assert_string_equal(probed, "sda sdb vda nvme0n1 nvme2n1 nvme3n1 ");
+	expect("sdb", ROLE_DATA, ACTION_SKIP, "xfs");
 }
 
 /* A VM whose OS and data disks are Azure Boost NVMe Accelerator namespaces
@@ -903,6 +944,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_standard_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_reads_only_candidates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvme_takes_temp_role_without_resource_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resource_disk_over_2tib, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvme_accelerator_disks, setup, teardown),

@@ -348,9 +348,10 @@ int __wrap_dm_remove(const char *name, bool deferred)
 	return unmap(name);
 }
 
-int __wrap_fs_mkfs(enum fs_type type, const char *dev, const char *label)
+int __wrap_fs_mkfs(enum fs_type type, const char *dev, const char *label, unsigned ext4_cluster_size)
 {
 	(void)label;
+	(void)ext4_cluster_size;
 	assert_int_equal(type, FS_EXT4);
 	assert_true(map_find(dev) >= 0);
 	w.mkfs++;
