@@ -17,7 +17,6 @@
 #include "agent/config.h"
 #include "agent/tags.h"
 #include "base/log.h"
-#include "keyfetch/keyfetch.h"
 
 struct verb {
 	const char *name;
@@ -308,8 +307,6 @@ int cli_main(int argc, char **argv)
 	}
 	cfg_init(&c);
 	r = v->config ? load_config(&c, &a, v) : EX_OK;
-	if (r == EX_OK && v->network && kf_global_init() < 0)
-		r = EX_SOFTWARE;
 	if (r == EX_OK)
 		r = v->run(&c, &a);
 	cfg_free(&c);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The HTTP session over libcurl: the only user of curl.h. */
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/ssl.h>
 #include <stdio.h>
@@ -9,11 +8,13 @@
 #include <string.h>
 
 #include "base/safemem.h"
+#include "keyfetch/curlso.h"
 #include "keyfetch/session.h"
 
 #define MAX_BODY (64 * 1024)
 
 struct kf_session {
+	const struct curl_fns *curl_fns; /* libcurl's functions */
 	struct kf_config c;
 	const struct kf_clock *clock;
 	double deadline;
@@ -79,12 +80,12 @@ static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *user)
 
 int kf_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -ENOMEM;
+	return curl_fns() ? 0 : -ELIBACC;
 }
 
 void kf_global_cleanup(void)
 {
-	curl_global_cleanup();
+	/* libcurl stays loaded and initialised until the process ends. */
 }
 
 int kf_session_new(const struct kf_config *c, const struct kf_clock *clock, struct kf_session **out)
@@ -93,10 +94,15 @@ int kf_session_new(const struct kf_config *c, const struct kf_clock *clock, stru
 
 	if (!s)
 		return -ENOMEM;
+	s->curl_fns = curl_fns();
+	if (!s->curl_fns) {
+		free(s);
+		return -ELIBACC;
+	}
 	s->c = *c;
 	s->clock = clock ? clock : &kf_real_clock;
 	s->deadline = s->clock->now(s->clock->ctx) + c->retry_cap_s;
-	s->curl = curl_easy_init();
+	s->curl = s->curl_fns->easy_init();
 	if (!s->curl) {
 		free(s);
 		return -ENOMEM;
@@ -109,7 +115,7 @@ void kf_session_free(struct kf_session *s)
 {
 	if (!s)
 		return;
-	curl_easy_cleanup(s->curl);
+	s->curl_fns->easy_cleanup(s->curl);
 	safe_free(s->token);
 	free(s);
 }
@@ -152,22 +158,22 @@ static void set_common_options(struct request *rq, double *retry_after)
 	double left = s->deadline - s->clock->now(s->clock->ctx);
 	double most = s->c.request_timeout_s ? s->c.request_timeout_s : 30;
 
-	curl_easy_reset(s->curl);
-	curl_easy_setopt(s->curl, CURLOPT_URL, rq->url);
-	curl_easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(s->curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
+	s->curl_fns->easy_reset(s->curl);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_URL, rq->url);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_NOSIGNAL, 1L);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
 	if (s->c.ca_bundle)
-		curl_easy_setopt(s->curl, CURLOPT_CAINFO, s->c.ca_bundle);
-	curl_easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-	curl_easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)((left < 1 ? 1 : left > most ? most : left) * 1000));
-	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &rq->resp);
-	curl_easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(s->curl, CURLOPT_HEADERDATA, retry_after);
+		s->curl_fns->easy_setopt(s->curl, CURLOPT_CAINFO, s->c.ca_bundle);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_TIMEOUT_MS, (long)((left < 1 ? 1 : left > most ? most : left) * 1000));
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, on_data);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_WRITEDATA, &rq->resp);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_HEADERFUNCTION, on_header);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_HEADERDATA, retry_after);
 }
 
 /* What a failed transfer or a non-2xx answer means for the retry loop. */
@@ -181,7 +187,7 @@ static int classify(struct request *rq, CURLcode cc, long *status)
 		return -EBADMSG;
 	}
 	if (cc != CURLE_OK) {
-		kf_set_error(rq->err, rq->url, 0, curl_easy_strerror(cc), "no answer");
+		kf_set_error(rq->err, rq->url, 0, rq->s->curl_fns->easy_strerror(cc), "no answer");
 		*status = 0;
 		/* A certificate that does not verify is no outage: never retried. */
 		if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
@@ -189,7 +195,7 @@ static int classify(struct request *rq, CURLcode cc, long *status)
 			return -EACCES;
 		return -EAGAIN;
 	}
-	curl_easy_getinfo(rq->s->curl, CURLINFO_RESPONSE_CODE, &rq->status);
+	rq->s->curl_fns->easy_getinfo(rq->s->curl, CURLINFO_RESPONSE_CODE, &rq->status);
 	*status = rq->status;
 	if (rq->status >= 200 && rq->status < 300)
 		return 0;
@@ -197,7 +203,7 @@ static int classify(struct request *rq, CURLcode cc, long *status)
 		char *to = NULL, msg[384];
 
 		/* The token goes to the configured host only: never followed. */
-		curl_easy_getinfo(rq->s->curl, CURLINFO_REDIRECT_URL, &to);
+		rq->s->curl_fns->easy_getinfo(rq->s->curl, CURLINFO_REDIRECT_URL, &to);
 		snprintf(msg, sizeof(msg), "redirected to %.300s; scratchcrypt follows no redirects",
 			 to ? to : "(no Location)");
 		kf_set_error(rq->err, rq->url, rq->status, "", msg);
@@ -221,8 +227,8 @@ static int attempt(void *ctx, long *status, double *retry_after)
 	body_free(&rq->resp);
 	set_common_options(rq, retry_after);
 	if (rq->metadata) {
-		curl_easy_setopt(s->curl, CURLOPT_NOPROXY, "*");
-		hdrs = curl_slist_append(hdrs, "Metadata: true");
+		s->curl_fns->easy_setopt(s->curl, CURLOPT_NOPROXY, "*");
+		hdrs = s->curl_fns->slist_append(hdrs, "Metadata: true");
 	} else {
 		size_t n = strlen(s->token) + 32;
 
@@ -230,19 +236,19 @@ static int attempt(void *ctx, long *status, double *retry_after)
 		if (!auth)
 			return -ENOMEM;
 		snprintf(auth, n, "Authorization: Bearer %s", s->token);
-		hdrs = curl_slist_append(hdrs, auth);
+		hdrs = s->curl_fns->slist_append(hdrs, auth);
 	}
 	if (rq->body) {
-		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, rq->body);
-		curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
+		hdrs = s->curl_fns->slist_append(hdrs, "Content-Type: application/json");
+		s->curl_fns->easy_setopt(s->curl, CURLOPT_POSTFIELDS, rq->body);
+		s->curl_fns->easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(rq->body));
 	}
-	curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
-	cc = curl_easy_perform(s->curl);
+	s->curl_fns->easy_setopt(s->curl, CURLOPT_HTTPHEADER, hdrs);
+	cc = s->curl_fns->easy_perform(s->curl);
 	/* curl copied the Authorization header: wipe its copy too. */
 	for (struct curl_slist *h = hdrs; h; h = h->next)
 		safe_wipe(h->data, strlen(h->data));
-	curl_slist_free_all(hdrs);
+	s->curl_fns->slist_free_all(hdrs);
 	safe_free(auth);
 	return classify(rq, cc, status);
 }
@@ -279,15 +285,15 @@ int kf_get_token(struct kf_session *s, struct kf_error *err)
 
 	if (s->token)
 		return 0;
-	esc = curl_easy_escape(s->curl, kf_vault_resource(s->c.vault_url), 0);
+	esc = s->curl_fns->easy_escape(s->curl, kf_vault_resource(s->c.vault_url), 0);
 	snprintf(url, sizeof(url), "%s%s%s", s->c.imds_endpoint, IMDS_TOKEN_PATH, esc ? esc : "");
-	curl_free(esc);
+	s->curl_fns->free(esc);
 	if (s->c.client_id || s->c.msi_res_id) {
 		const char *v = s->c.client_id ? s->c.client_id : s->c.msi_res_id;
-		esc = curl_easy_escape(s->curl, v, 0);
+		esc = s->curl_fns->easy_escape(s->curl, v, 0);
 		snprintf(url + strlen(url), sizeof(url) - strlen(url), "&%s=%s",
 			 s->c.client_id ? "client_id" : "msi_res_id", esc ? esc : "");
-		curl_free(esc);
+		s->curl_fns->free(esc);
 	}
 	r = kf_request(s, url, NULL, true, &b, err);
 	if (r < 0)

@@ -53,7 +53,8 @@ extern const struct kf_clock kf_real_clock;
 
 struct kf_session;
 
-/* curl_global_init(); call once, before any thread starts. */
+/* Loads libcurl and runs curl_global_init(), once: a session does so
+ * itself when first needed; -ELIBACC when libcurl cannot be loaded. */
 int kf_global_init(void);
 void kf_global_cleanup(void);
 /* The retry cap runs from here: every request of the session shares it. */

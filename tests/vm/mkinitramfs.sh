@@ -30,6 +30,11 @@ copy_with_libs() {
 	done
 }
 copy_with_libs "$binary" /usr/sbin/scratchcrypt
+# libcurl, which scratchcrypt loads only to talk to a key service (dlopen:
+# ldd does not list it).
+libcurl=$(ldconfig -p | awk '/libcurl\.so\.4 .*x86-64/ { print $NF; exit }')
+[ -n "$libcurl" ] || { echo "mkinitramfs: libcurl.so.4 not found (apt-get install libcurl4)" >&2; exit 1; }
+copy_with_libs "$(readlink -f "$libcurl")" "$libcurl"
 # EXTRA_TOOLS: more programs for the guest (make bench adds fio).
 for t in /sbin/mke2fs /sbin/mkfs.xfs /sbin/dmsetup /sbin/cryptsetup ${EXTRA_TOOLS:-}; do
 	real=$(readlink -f "$t")
