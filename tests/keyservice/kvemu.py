@@ -100,6 +100,9 @@ class State:
             self.add_key(name)
         self.configure(vars(a))
         self.log = []
+        # Connections accepted per service: on the Key Vault listener, each
+        # is a TLS handshake.
+        self.connections = {"imds": 0, "kv": 0}
         self.secrets = []
         self.acks = []
         self.events = []
@@ -289,6 +292,11 @@ HOSTILE = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        with self.server.state.lock:
+            self.server.state.connections[self.server.kind] += 1
     server_version = "kvemu/1"
 
     def log_message(self, fmt, *args):
@@ -363,7 +371,8 @@ class ImdsHandler(Handler):
         q = urllib.parse.parse_qs(u.query)
         if u.path == "/_emu/log":
             with self.st.lock:
-                return self.send(200, {"requests": self.st.log, "acks": self.st.acks})
+                return self.send(200, {"requests": self.st.log, "acks": self.st.acks,
+                                       "connections": self.st.connections})
         if u.path == "/_emu/secrets":
             with self.st.lock:
                 return self.send(200, {"keys": self.st.secrets})

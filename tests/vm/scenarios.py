@@ -702,9 +702,12 @@ class KeyService:
         urllib.request.urlopen(req).read()
 
     def requests(self):
+        return self.log()["requests"]
+
+    def log(self):
         import json
         import urllib.request
-        return json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.imds_port}/_emu/log"))["requests"]
+        return json.load(urllib.request.urlopen(f"http://127.0.0.1:{self.imds_port}/_emu/log"))
 
     def stop(self):
         self.proc.terminate()
@@ -771,8 +774,16 @@ cryptsetup isLuks $RES || fail "stop --keep wiped the header"
         check(keyslots == "", f"the header has keyslots: {keyslots}")
         for f in DISKS:
             check(not contains(node.path(f), MARKER.encode()), f"plaintext found in {f}")
-        seen = [q["what"] for q in ks.requests()]
+        # What one start costs the key service (issue: requests per start):
+        # one IMDS token, one get of the key, one wrap per disk, and one TLS
+        # handshake with the vault, whatever the number of disks and volumes.
+        log = ks.log()
+        seen = [q["what"] for q in log["requests"]]
         check(seen.count("wrapkey") == 3 and "unwrapkey" not in seen, f"requests: {seen}")
+        check(seen.count("token") == 1 and seen.count("get") == 1, f"one token and one get: {seen}")
+        check(log["connections"]["kv"] == 1, f"TLS handshakes with the vault: {log['connections']}")
+        print(f"  one start of 3 disks: {len(seen)} requests ({', '.join(seen)}), "
+              f"{log['connections']['kv']} TLS handshake with the vault")
 
         r = node.boot(HBI_CONF + DEVICES + RESLINK + f"""
 step "a new VM on the same disks: unwrap, reopen, the data is there"
