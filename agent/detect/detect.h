@@ -45,8 +45,8 @@ struct detect_opts {
 	const struct sys_paths *paths;
 	bool force; /* format disks with foreign data; never the OS disk or one in use */
 	/* Read only the disks the hardware makes temp or scratch candidates
-	 * (start, stop, rewrap): a node's data disks are never opened, and
-	 * node start does not wait for them. detect and status read all. */
+	 * (start, stop, rewrap, status): a node's data disks are never
+	 * opened, and node start does not wait for them. detect reads all. */
 	bool candidates_only;
 };
 

@@ -169,7 +169,9 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 
 int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st)
 {
-	struct detect_opts o = { .paths = p };
+	/* Status shows the temp and scratch disks alone: nothing else is read
+	 * (this also runs after every start, for the metrics file). */
+	struct detect_opts o = { .paths = p, .candidates_only = true };
 	struct detection det;
 	int r;
 

@@ -14,6 +14,7 @@ disks of every size; on each disk, one after another:
                 default mkfs.ext4, mount
   sc-ext4       scratchcrypt start, ext4   (and its stop: the shred)
   sc-xfs        scratchcrypt start, xfs
+  sc-ext4-4k    scratchcrypt start, ext4 without bigalloc (ext4_cluster_size = 4096)
 then scratchcrypt with 1, 4 and 8 striped disks, and fio on ext4 through
 each mapping against ext4 on the bare disk. Each row has the seconds until mounted, the
 MiB written to the disk until then (/sys/block/*/stat), and for scratchcrypt
@@ -33,16 +34,16 @@ from vmlib import Failure, Node  # noqa: E402
 GiB = 1 << 30
 SIZES = {"16G": 16 * GiB, "256G": 256 * GiB, "1T": 1024 * GiB, "4T": 4096 * GiB}
 SHORT_SIZES = ("16G", "256G")
-PIPELINES = ("unencrypted", "crypttab", "ade", "sc-ext4", "sc-xfs")
+PIPELINES = ("unencrypted", "crypttab", "ade", "sc-ext4", "sc-xfs", "sc-ext4-4k")
 
 # The pipelines, in the guest's shell. $1 is the disk (/dev/nvmeXn1).
 GUEST = r"""
 up() { cut -d' ' -f1 /proc/uptime; }
 wr() { awk '{ print $7 }' /sys/block/${1#/dev/}/stat; }
 mkdir -p /mnt/b /etc/scratchcrypt
-sc_conf() { # FS DEVICES...
+sc_conf() { # FS DEVICES...   ($FS_MORE: more [filesystem] lines)
 	fs=$1; shift
-	{ printf '[disks]\ndevices = %s\n[filesystem]\ntype = %s\n' "$(echo "$@" | tr ' ' ',')" "$fs"
+	{ printf '[disks]\ndevices = %s\n[filesystem]\ntype = %s\n%s\n' "$(echo "$@" | tr ' ' ',')" "$fs" "${FS_MORE:-}"
 	  printf '[temp]\nmount_point = /mnt/b\n'; } >/etc/scratchcrypt/scratchcrypt.conf
 }
 p_unencrypted() { mkfs.ext4 -q -F "$1" && mount "$1" /mnt/b; }
@@ -63,6 +64,8 @@ u_ade() { umount /mnt/b; cryptsetup close bench; }
 p_sc() { env $SC_UNIT_ENV SCRATCHCRYPT_STEP_TIMES=1 scratchcrypt -v start >/tmp/sc.log 2>&1; }
 p_sc_ext4() { sc_conf ext4 "$@" && p_sc; }
 p_sc_xfs() { sc_conf xfs "$@" && p_sc; }
+# ext4 without bigalloc (ext4_cluster_size = 4096): what the clusters save.
+p_sc_ext4_4k() { FS_MORE="ext4_cluster_size = 4096"; sc_conf ext4 "$@"; FS_MORE=; p_sc; }
 # Each run: the seconds until mounted, the MiB written to its disks, and
 # scratchcrypt's peak resident memory; then undone, and the disks
 # discarded (their images stay sparse).
@@ -106,7 +109,7 @@ fio_run() { # LABEL DEVICE
 # disturbed by whatever else the host runs); crypttab's and ADE's take tens
 # of seconds, where a disturbance is a small share, and run once.
 REPEATS = 3
-QUICK = ("unencrypted", "sc-ext4", "sc-xfs")
+QUICK = ("unencrypted", "sc-ext4", "sc-xfs", "sc-ext4-4k")
 
 
 def guest_script(sizes, stripes, env):
@@ -128,6 +131,12 @@ def guest_script(sizes, stripes, env):
 step "fio raw"; fio_run raw $D; blkdiscard $D
 sc_conf ext4 $D; env $SC_UNIT_ENV scratchcrypt -q start || fail "start for fio"
 step "fio scratchcrypt"; fio_run scratchcrypt /mnt/b/fio.dat; env $SC_UNIT_ENV scratchcrypt -q stop
+# The trade-offs of the mkfs choices: ext4 without bigalloc, and xfs.
+FS_MORE="ext4_cluster_size = 4096"; sc_conf ext4 $D; FS_MORE=
+env $SC_UNIT_ENV scratchcrypt -q start || fail "start for fio (4 KiB clusters)"
+step "fio scratchcrypt, no bigalloc"; fio_run sc-4k-clusters /mnt/b/fio.dat; env $SC_UNIT_ENV scratchcrypt -q stop
+sc_conf xfs $D; env $SC_UNIT_ENV scratchcrypt -q start || fail "start for fio (xfs)"
+step "fio scratchcrypt, xfs"; fio_run sc-xfs /mnt/b/fio.dat; env $SC_UNIT_ENV scratchcrypt -q stop
 cryptsetup open --type plain --cipher aes-xts-plain64 --key-size 512 --key-file /dev/urandom --sector-size 512 $D bench
 mkfs.ext4 -q -F /dev/mapper/bench && mount /dev/mapper/bench /mnt/b
 step "fio crypttab"; fio_run crypttab /mnt/b/fio.dat; umount /mnt/b; cryptsetup close bench
@@ -278,8 +287,8 @@ def main():
     # bare disk (the raw device's unwritten blocks read as holes: not a
     # fair base).
     lines.append("fio on ext4, bandwidth as a ratio to ext4 on the bare disk (same run):")
-    for label in ("scratchcrypt", "crypttab"):
-        lines.append(f"  {label:<13}" + "  ".join(
+    for label in ("scratchcrypt", "sc-4k-clusters", "sc-xfs", "crypttab"):
+        lines.append(f"  {label:<15}" + "  ".join(
             f"{rw} {bw[(label, rw)] / bw[('unencrypted', rw)]:.2f}"
             for rw in ("read", "write", "randread", "randwrite") if bw.get(("unencrypted", rw))))
     lines.append("  raw device KiB/s: " + ", ".join(f"{rw} {bw.get(('raw', rw), 0):.0f}"
