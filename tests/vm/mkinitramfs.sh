@@ -32,7 +32,9 @@ copy_with_libs() {
 copy_with_libs "$binary" /usr/sbin/scratchcrypt
 # libcurl, which scratchcrypt loads only to talk to a key service (dlopen:
 # ldd does not list it).
-libcurl=$(ldconfig -p | awk '/libcurl\.so\.4 .*x86-64/ { print $NF; exit }')
+# (awk reads all of ldconfig's output: an early exit would be a SIGPIPE,
+# fatal under pipefail.)
+libcurl=$(ldconfig -p | awk '/libcurl\.so\.4 .*x86-64/ && !found { print $NF; found = 1 }')
 [ -n "$libcurl" ] || { echo "mkinitramfs: libcurl.so.4 not found (apt-get install libcurl4)" >&2; exit 1; }
 copy_with_libs "$(readlink -f "$libcurl")" "$libcurl"
 # EXTRA_TOOLS: more programs for the guest (make bench adds fio).
