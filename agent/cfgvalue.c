@@ -269,10 +269,15 @@ int cfgv_sector_size(const char *v, void *f)
 	return 0;
 }
 
+/* "auto" is 0: fs_ext4_cluster_size() picks by the disk's size. */
 int cfgv_cluster_size(const char *v, void *f)
 {
 	unsigned u;
 
+	if (strcmp(v, "auto") == 0) {
+		*(unsigned *)f = 0;
+		return 0;
+	}
 	if (parse_uint(v, 4096, 1048576, &u) < 0 || (u & (u - 1)))
 		return -EINVAL;
 	*(unsigned *)f = u;

@@ -26,7 +26,7 @@ void cfg_init(struct cfg *c)
 	c->temp_mount = strdup("/mnt/resource");
 	c->scratch_mount = strdup("/mnt/scratch");
 	c->fs = FS_EXT4;
-	c->ext4_cluster_size = 65536;
+	c->ext4_cluster_size = 0; /* auto */
 	c->cipher = strdup("aes-xts-plain64");
 	c->key_bits = 512;
 	c->sector_size = 4096;
@@ -81,7 +81,7 @@ static const struct cfg_key keys[] = {
 	K("scratch", "mount_point", cfgv_mount_point, scratch_mount, MOUNT_POINT_HELP),
 	K("filesystem", "type", cfgv_fs, fs, "must be ext4 or xfs"),
 	K("filesystem", "ext4_cluster_size", cfgv_cluster_size, ext4_cluster_size,
-	  "must be a power of two from 4096 (no bigalloc) to 1048576 bytes"),
+	  "must be auto or a power of two from 4096 (no bigalloc) to 1048576 bytes"),
 	K("crypt", "cipher", cfgv_cipher, cipher,
 	  "must be aes-xts-plain64, serpent-xts-plain64, twofish-xts-plain64, "
 	  "aes-cbc-essiv:sha256 or xchacha{12,20},aes-adiantum-plain64"),

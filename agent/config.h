@@ -17,7 +17,7 @@ struct cfg {
 	char *temp_mount;
 	char *scratch_mount;
 	enum fs_type fs;
-	unsigned ext4_cluster_size; /* bytes; 4096: no bigalloc */
+	unsigned ext4_cluster_size; /* bytes; 4096: no bigalloc; 0: by the disk's size */
 	char *cipher;
 	unsigned key_bits;
 	unsigned sector_size;

@@ -47,30 +47,65 @@ static int run(char *const argv[])
  * bench measures it, README "Node start" weighs it against fio):
  *  - xfs: the log at its floor, 64 MiB, which mkfs zeroes through dm-crypt
  *    (by default it grows to 2 GiB on 4 TiB); -K: no discard of the disk.
- *  - ext4: with bigalloc clusters (ext4_cluster_size, 64 KiB) a block group
- *    spans 2 GiB instead of 128 MiB, so a 4 TiB disk has 2048 groups to
- *    write, not 32768; no resize inode (a temp disk never grows in place);
- *    inode tables and the journal initialised lazily by the kernel; no
- *    discard. A cluster is also the smallest allocation, even for a small
- *    file: 4096 turns bigalloc off. */
+ *  - ext4: a block group spans 32768 clusters, so with 4 KiB blocks a
+ *    4 TiB disk has 32768 groups whose descriptors, bitmaps and checksums
+ *    mkfs makes. Above 128 GiB the clusters grow with the disk (bigalloc)
+ *    and the groups stay at most 1024. Two backup superblocks, not one per
+ *    sparse group (sparse_super2); no resize inode (a temp disk never
+ *    grows in place); inode tables and journal initialised lazily by the
+ *    kernel; no discard. A cluster is the smallest allocation, even for a
+ *    small file: ext4_cluster_size = 4096 keeps 4 KiB on any disk. */
+#define EXT4_MAX_GROUPS 1024
+#define EXT4_CLUSTERS_PER_GROUP 32768
+
+unsigned fs_ext4_cluster_size(uint64_t size)
+{
+	unsigned cluster = 4096;
+
+	while (cluster < 1048576 && size > (uint64_t)EXT4_MAX_GROUPS * EXT4_CLUSTERS_PER_GROUP * cluster)
+		cluster *= 2;
+	return cluster;
+}
+
+static int device_size(const char *dev, uint64_t *size)
+{
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, BLKGETSIZE64, size) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int fs_mkfs(enum fs_type type, const char *dev, const char *label, unsigned ext4_cluster_size)
 {
 	char cluster[16];
+	uint64_t size;
 
 	if (type == FS_XFS) {
 		char *const argv[] = { "mkfs.xfs", "-q", "-f", "-K", "-l", "size=64m", "-L", (char *)label,
 				       (char *)dev, NULL };
 		return run(argv);
 	}
+	if (!ext4_cluster_size) {
+		int r = device_size(dev, &size);
+
+		if (r < 0)
+			return r;
+		ext4_cluster_size = fs_ext4_cluster_size(size);
+	}
 	snprintf(cluster, sizeof(cluster), "%u", ext4_cluster_size);
 	if (ext4_cluster_size > 4096) {
-		char *const argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", "-O", "bigalloc,^resize_inode",
-				       "-C", cluster, "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard",
-				       "-L", (char *)label, (char *)dev, NULL };
+		char *const argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", "-O",
+				       "bigalloc,sparse_super2,^resize_inode", "-C", cluster, "-E",
+				       "lazy_itable_init=1,lazy_journal_init=1,nodiscard", "-L", (char *)label,
+				       (char *)dev, NULL };
 		return run(argv);
 	}
-	char *const argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", "-O", "^resize_inode", "-E",
-			       "lazy_itable_init=1,lazy_journal_init=1,nodiscard", "-L", (char *)label,
+	char *const argv[] = { "mkfs.ext4", "-q", "-F", "-m", "0", "-O", "sparse_super2,^resize_inode",
+			       "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", "-L", (char *)label,
 			       (char *)dev, NULL };
 	return run(argv);
 }

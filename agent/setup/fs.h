@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/strtab.h"
 
@@ -9,8 +10,13 @@
 
 #define FS_WARNING_FILE "DATALOSS_WARNING_README.txt"
 
-/* mkfs with settings whose run time does not grow with the disk. */
+/* mkfs with settings whose run time does not grow with the disk.
+ * ext4_cluster_size 0: fs_ext4_cluster_size() of the device's size. */
 int fs_mkfs(enum fs_type type, const char *dev, const char *label, unsigned ext4_cluster_size);
+/* ext4's cluster for a filesystem of size bytes when the configuration says
+ * auto: 4 KiB (no bigalloc) up to 128 GiB, then doubled with the size, so
+ * that there are never more than 1024 block groups to make. */
+unsigned fs_ext4_cluster_size(uint64_t size);
 int fs_mount(const char *dev, const char *target, enum fs_type type);
 /* Mount points at which dev (by device number) is mounted; returns count. */
 int fs_mounts_of(const char *dev, char (*targets)[256], size_t max);

@@ -42,7 +42,7 @@ static void test_defaults(void **state)
 	assert_string_equal(c.temp_mount, "/mnt/resource");
 	assert_string_equal(c.scratch_mount, "/mnt/scratch");
 	assert_int_equal(c.fs, FS_EXT4);
-	assert_int_equal(c.ext4_cluster_size, 65536);
+	assert_int_equal(c.ext4_cluster_size, 0); /* auto */
 	assert_string_equal(c.cipher, "aes-xts-plain64");
 	assert_int_equal(c.key_bits, 512);
 	assert_int_equal(c.sector_size, 4096);
@@ -149,6 +149,7 @@ static const struct {
 	{ "[scratch]\nmount_point = /a/../b\n", "[scratch] mount_point" },
 	{ "[filesystem]\ntype = btrfs\n", "[filesystem] type" },
 	{ "[filesystem]\next4_cluster_size = 2048\n", "[filesystem] ext4_cluster_size" },
+	{ "[filesystem]\next4_cluster_size = automatic\n", "[filesystem] ext4_cluster_size" },
 	{ "[filesystem]\next4_cluster_size = 65535\n", "[filesystem] ext4_cluster_size" },
 	{ "[filesystem]\next4_cluster_size = 2097152\n", "[filesystem] ext4_cluster_size" },
 	{ "[crypt]\ncipher = rot13\n", "[crypt] cipher" },

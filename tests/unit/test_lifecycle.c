@@ -781,10 +781,38 @@ static void test_warning_file_is_never_followed(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ext4_cluster_size = auto: 4 KiB blocks where mkfs is cheap anyway, and
+ * never more than 1024 block groups to make on a bigger disk. */
+static void test_ext4_cluster_by_size(void **state)
+{
+	static const struct {
+		uint64_t size;
+		unsigned cluster;
+	} want[] = {
+		{ 256ULL << 20, 4096 },  { 16ULL << 30, 4096 },        { 128ULL << 30, 4096 },
+		{ (128ULL << 30) + 4096, 8192 }, { 256ULL << 30, 8192 }, { 1ULL << 40, 32768 },
+		{ 1920383410176ULL, 65536 },  /* a 1.92 TB local NVMe disk */
+		{ 3840755982336ULL, 131072 }, /* 3.84 TB */
+		{ 4ULL << 40, 131072 },         { 1ULL << 50, 1048576 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		unsigned c = fs_ext4_cluster_size(want[i].size);
+
+		if (c != want[i].cluster)
+			fail_msg("%llu bytes: cluster %u, expected %u", (unsigned long long)want[i].size, c,
+				 want[i].cluster);
+		if (c < 1048576 && want[i].size > 1024ULL * 32768 * c)
+			fail_msg("%llu bytes: more than 1024 groups", (unsigned long long)want[i].size);
+	}
+}
+
 int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ext4_cluster_by_size),
 		cmocka_unit_test_setup_teardown(test_fresh_start, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, teardown),

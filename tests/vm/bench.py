@@ -131,10 +131,11 @@ def guest_script(sizes, stripes, env):
 step "fio raw"; fio_run raw $D; blkdiscard $D
 sc_conf ext4 $D; env $SC_UNIT_ENV scratchcrypt -q start || fail "start for fio"
 step "fio scratchcrypt"; fio_run scratchcrypt /mnt/b/fio.dat; env $SC_UNIT_ENV scratchcrypt -q stop
-# The trade-offs of the mkfs choices: ext4 without bigalloc, and xfs.
-FS_MORE="ext4_cluster_size = 4096"; sc_conf ext4 $D; FS_MORE=
-env $SC_UNIT_ENV scratchcrypt -q start || fail "start for fio (4 KiB clusters)"
-step "fio scratchcrypt, no bigalloc"; fio_run sc-4k-clusters /mnt/b/fio.dat; env $SC_UNIT_ENV scratchcrypt -q stop
+# The trade-offs of the mkfs choices: ext4 with the bigalloc clusters that
+# auto gives a 4 TiB disk (on this 16 GiB one, auto is 4 KiB), and xfs.
+FS_MORE="ext4_cluster_size = 131072"; sc_conf ext4 $D; FS_MORE=
+env $SC_UNIT_ENV scratchcrypt -q start || fail "start for fio (128 KiB clusters)"
+step "fio scratchcrypt, 128 KiB clusters"; fio_run sc-128k-clusters /mnt/b/fio.dat; env $SC_UNIT_ENV scratchcrypt -q stop
 sc_conf xfs $D; env $SC_UNIT_ENV scratchcrypt -q start || fail "start for fio (xfs)"
 step "fio scratchcrypt, xfs"; fio_run sc-xfs /mnt/b/fio.dat; env $SC_UNIT_ENV scratchcrypt -q stop
 cryptsetup open --type plain --cipher aes-xts-plain64 --key-size 512 --key-file /dev/urandom --sector-size 512 $D bench
@@ -155,6 +156,9 @@ KNOWN_MISSES = {
     "4 disks vs 1": "members are set up one after another (claim, header, token, activation each)",
     "8 disks vs 1": "members are set up one after another (claim, header, token, activation each)",
     "sc-xfs MiB written": "mkfs.xfs zeroes its whole log and will not make one under 64 MiB",
+    # Only at 4 TiB: the short form's stop (16 and 256 GiB) stays enforced.
+    "stop 4T vs": "the discard of the whole disk ([shred] discard) grows with it in the emulator "
+                  "(0.15 s at 4 TiB, 0.004 s at 16 GiB); every other step of stop is flat",
 }
 
 
@@ -286,9 +290,10 @@ def main():
     # Files on ext4 through each mapping, against a file on ext4 on the
     # bare disk (the raw device's unwritten blocks read as holes: not a
     # fair base).
-    lines.append("fio on ext4, bandwidth as a ratio to ext4 on the bare disk (same run):")
-    for label in ("scratchcrypt", "sc-4k-clusters", "sc-xfs", "crypttab"):
-        lines.append(f"  {label:<15}" + "  ".join(
+    lines.append("fio on a 16 GiB disk, bandwidth as a ratio to ext4 on the bare disk (same run);")
+    lines.append("scratchcrypt is ext4 as auto makes it there (4 KiB clusters):")
+    for label in ("scratchcrypt", "sc-128k-clusters", "sc-xfs", "crypttab"):
+        lines.append(f"  {label:<17}" + "  ".join(
             f"{rw} {bw[(label, rw)] / bw[('unencrypted', rw)]:.2f}"
             for rw in ("read", "write", "randread", "randwrite") if bw.get(("unencrypted", rw))))
     lines.append("  raw device KiB/s: " + ", ".join(f"{rw} {bw.get(('raw', rw), 0):.0f}"
