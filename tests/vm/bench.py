@@ -159,7 +159,7 @@ KNOWN_MISSES = {
     "4 disks vs 1": "members are set up one after another (claim, header, token, activation each)",
     "8 disks vs 1": "members are set up one after another (claim, header, token, activation each)",
     "sc-xfs MiB written": "mkfs.xfs zeroes its whole log and will not make one under 64 MiB",
-    # Only at 4 TiB: the short form's stop (16 and 256 GiB) stays enforced.
+    # Only at 4 TiB: the short form's stop (16 GiB to 1 TiB) stays enforced.
     "stop 4T vs": "the discard of the whole disk ([shred] discard) grows with it in the emulator "
                   "(0.15 s at 4 TiB, 0.004 s at 16 GiB); every other step of stop is flat",
 }
