@@ -14,11 +14,8 @@
 #include <unistd.h>
 
 #include "agent/detect/detect-internal.h"
-#include "agent/detect/ntfs.h"
 #include "agent/detect/nvmeid.h"
 #include "dm/dm.h"
-
-#define WARNING_FILE "DATALOSS_WARNING_README.txt"
 
 void sc_subsystem(char *buf, size_t size, enum disk_role role, unsigned index, unsigned members)
 {
@@ -72,48 +69,6 @@ static const char *disk_swap(const struct sys_view *v, const struct sys_disk *d)
 				return v->swaps[i];
 	}
 	return NULL;
-}
-
-/* Azure's pristine resource disk, by cloud-init's rule (can_dev_be_reformatted
- * in its Azure datasource): MBR or GPT; one partition, or two with the NTFS
- * one second (disks over 2 TiB: GPT, a Microsoft reserved partition first);
- * that NTFS holding nothing but the platform's warning file and "System
- * Volume Information", compared without case. The label is not checked, as
- * cloud-init does not. Stricter than cloud-init: a first partition of two
- * must carry no signature at all (the reserved partition carries none). */
-static bool pristine_resource(const struct sys_paths *paths, const struct sys_disk *d,
-			      const struct probe_result *p)
-{
-	const struct probe_part *ntfs;
-	char node[128], **names = NULL;
-	size_t n = 0;
-	bool ok = true;
-
-	if (p->kind != PROBE_PTABLE || (strcmp(p->pttype, "dos") != 0 && strcmp(p->pttype, "gpt") != 0) ||
-	    p->n_parts < 1 || p->n_parts > 2 || d->n_parts != p->n_parts)
-		return false;
-	ntfs = &p->parts[p->n_parts - 1];
-	if (strcmp(ntfs->type, "ntfs") != 0 || (p->n_parts == 2 && p->parts[0].type[0]))
-		return false;
-	/* The kernel's partition of that number: sda2, nvme0n1p2 (sysfs lists
-	 * them in no particular order). */
-	node[0] = '\0';
-	for (size_t i = 0; i < d->n_parts; i++) {
-		char a[48], b[48];
-
-		snprintf(a, sizeof(a), "%s%u", d->name, ntfs->partno);
-		snprintf(b, sizeof(b), "%sp%u", d->name, ntfs->partno);
-		if (strcmp(d->parts[i].name, a) == 0 || strcmp(d->parts[i].name, b) == 0)
-			snprintf(node, sizeof(node), "%s/%s", paths->dev, d->parts[i].name);
-	}
-	if (!node[0] || ntfs_list_root(node, &names, &n) < 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(names[i], WARNING_FILE) != 0 &&
-		    strcasecmp(names[i], "System Volume Information") != 0)
-			ok = false;
-	ntfs_names_free(names, n);
-	return ok;
 }
 
 /* A LUKS2 header labelled scratchcrypt is only a hint: anyone who can
@@ -188,23 +143,6 @@ static void check_listed(const struct cfg *c, const struct detect_opts *o, struc
 			     r < 0 ? strerror(-r) : "not a whole local disk");
 		}
 	}
-}
-
-static bool is_resource_link(const struct detect_opts *o, const struct sys_view *sv,
-			     const struct sys_disk *d)
-{
-	static const char *const links[] = { "disk/scratchcrypt/resource", "disk/azure/resource",
-					     "disk/cloud/azure_resource" };
-	char kname[64];
-
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		if (sys_resolve_link(o->paths, links[i], kname, sizeof(kname)) < 0)
-			continue;
-		const struct sys_disk *t = sys_find_by_kname((struct sys_view *)sv, kname);
-		if (t && strcmp(t->name, d->name) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* The safety half of a verdict: may scratchcrypt write to this candidate? */
@@ -312,7 +250,7 @@ static void probe_all(const struct detect_opts *o, struct detection *out)
 		}
 		if (v->probe.kind == PROBE_BLANK)
 			v->content = CONTENT_BLANK;
-		else if (v->role == ROLE_TEMP && pristine_resource(o->paths, &v->disk, &v->probe))
+		else if (v->role == ROLE_TEMP && detect_pristine_resource(o->paths, &v->disk, &v->probe))
 			v->content = CONTENT_PRISTINE_TEMP;
 	}
 }
@@ -332,7 +270,7 @@ static void assign_role(const struct cfg *c, const struct detect_opts *o, const 
 		v->role = ROLE_TEMP;
 		snprintf(v->identity, sizeof(v->identity), "Azure resource disk (VMBus %s)",
 			 v->disk.vmbus_id);
-	} else if (is_resource_link(o, sv, &v->disk)) {
+	} else if (detect_is_resource_link(o, sv, &v->disk)) {
 		v->role = ROLE_TEMP;
 		snprintf(v->identity, sizeof(v->identity), "Azure resource disk (/dev/disk/azure/resource)");
 	} else if (v->disk.transport == TRANSPORT_NVME && remote_nvme(&v->disk)) {
