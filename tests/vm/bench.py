@@ -33,10 +33,9 @@ from vmlib import Failure, Node  # noqa: E402
 
 GiB = 1 << 30
 SIZES = {"16G": 16 * GiB, "256G": 256 * GiB, "1T": 1024 * GiB, "4T": 4096 * GiB}
-# The short form (CI) adds 1 TiB to the issue's 16 and 256 GiB: the first
-# two targets are stated at 1 TiB, where the unencrypted pipeline writes its
-# whole journal.
-SHORT_SIZES = ("16G", "256G", "1T")
+# The short form (CI): 16 and 256 GiB, and 4 TiB, the size the table states
+# flatness at (the two targets stated at 1 TiB are the full run's).
+SHORT_SIZES = ("16G", "256G", "4T")
 PIPELINES = ("unencrypted", "crypttab", "ade", "sc-ext4", "sc-xfs", "sc-ext4-4k")
 
 # The pipelines, in the guest's shell. $1 is the disk (/dev/nvmeXn1).
@@ -111,22 +110,27 @@ fio_run() { # LABEL DEVICE
 # The quick pipelines run REPEATS times and count at their best (the least
 # disturbed by whatever else the host runs); crypttab's and ADE's take tens
 # of seconds, where a disturbance is a small share, and run once.
-REPEATS = 3
+REPEATS = 5
 QUICK = ("unencrypted", "sc-ext4", "sc-xfs", "sc-ext4-4k")
 
 
 def guest_script(sizes, stripes, env):
     s = f"SC_UNIT_ENV='{env}'\n" + GUEST
     for size in sizes:
-        s += f'D=$(nvme_by_serial SIZE{size})\n'
+        s += f'D{size}=$(nvme_by_serial SIZE{size})\n'
         for p in PIPELINES:
-            for _ in range(REPEATS if p in QUICK else 1):
-                s += f'step "{p} {size}"; bench {p} {size} $D\n'
+            if p not in QUICK:
+                s += f'step "{p} {size}"; bench {p} {size} $D{size}\n'
     stripe_disks = " ".join(f"$(nvme_by_serial STRIPE{i})" for i in range(max(stripes)))
     s += f"set -- {stripe_disks}\n"
     s += 'ALL="$*"\n'
-    for n in stripes:
-        for _ in range(REPEATS):
+    # The quick runs in rounds over every size and stripe, so that a slow
+    # spell of the host falls on one run of each, not on every run of one.
+    for _ in range(REPEATS):
+        for size in sizes:
+            for p in QUICK:
+                s += f'step "{p} {size}"; bench {p} {size} $D{size}\n'
+        for n in stripes:
             s += f'step "stripe {n}"; set -- $ALL; bench sc-ext4 stripe{n} $(echo $ALL | cut -d" " -f1-{n})\n'
     # fio: the raw disk, scratchcrypt's mapping (4096-byte sectors, no
     # workqueues), crypttab's (512-byte sectors, workqueues).
@@ -154,12 +158,12 @@ step "fio unencrypted"; fio_run unencrypted /mnt/b/fio.dat; umount /mnt/b
 # --check reports them as "miss" and fails on every other target, so that
 # what is met stays met. Remove a line when its target is met.
 KNOWN_MISSES = {
-    "sc-ext4 vs unencrypted": "about 0.2 s of dynamic loading (45 libraries, 30 of them libcurl's) "
-                              "and the LUKS2 header, token and activation writes",
+    "sc-ext4 vs unencrypted": "at 1 TiB the unencrypted mkfs.ext4's 1 GiB of journal zeroes costs "
+                              "the emulated sparse disk little; scratchcrypt's own steps "
+                              "(header, token, activation, marks: about 0.3 s) are then more than 10%",
     "4 disks vs 1": "members are set up one after another (claim, header, token, activation each)",
     "8 disks vs 1": "members are set up one after another (claim, header, token, activation each)",
     "sc-xfs MiB written": "mkfs.xfs zeroes its whole log and will not make one under 64 MiB",
-    # Only at 4 TiB: the short form's stop (16 GiB to 1 TiB) stays enforced.
     "stop 4T vs": "the discard of the whole disk ([shred] discard) grows with it in the emulator "
                   "(0.15 s at 4 TiB, 0.004 s at 16 GiB); every other step of stop is flat",
 }
@@ -167,11 +171,15 @@ KNOWN_MISSES = {
 
 # The targets the README states, as (what, ratio function, comparison, bound).
 def targets(t, mib, rss, sizes, stripes):
-    big = "1T" if "1T" in sizes else sizes[-1]
     small, top = sizes[0], sizes[-1]
-    out = [
-        (f"sc-ext4 vs unencrypted, {big}", t[("sc-ext4", big)] / t[("unencrypted", big)], "<=", 1.1),
-        (f"ade vs sc-ext4, {big}", t[("ade", big)] / t[("sc-ext4", big)], ">=", 20),
+    out = []
+    # The table states these two at 1 TiB: checked only where 1 TiB is run.
+    if "1T" in sizes:
+        out += [
+            ("sc-ext4 vs unencrypted, 1T", t[("sc-ext4", "1T")] / t[("unencrypted", "1T")], "<=", 1.1),
+            ("ade vs sc-ext4, 1T", t[("ade", "1T")] / t[("sc-ext4", "1T")], ">=", 20),
+        ]
+    out += [
         (f"sc-ext4 {top} vs {small}", t[("sc-ext4", top)] / t[("sc-ext4", small)], "<=", 1.2),
         (f"sc-xfs {top} vs {small}", t[("sc-xfs", top)] / t[("sc-xfs", small)], "<=", 1.2),
         (f"stop {top} vs {small}", t[("stop-ext4", top)] / t[("stop-ext4", small)], "<=", 1.2),
@@ -225,7 +233,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--out", default="bench/results")
-    ap.add_argument("--short", action="store_true", help="16 GiB, 256 GiB and 1 TiB, 1 and 4 disks (CI)")
+    ap.add_argument("--short", action="store_true", help="16 GiB, 256 GiB and 4 TiB, 1 and 4 disks (CI)")
     ap.add_argument("--from-log", metavar="SERIAL_LOG",
                     help="no boot: read the results from an earlier run's serial console log")
     ap.add_argument("--check", action="store_true",
