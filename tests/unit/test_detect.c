@@ -352,19 +352,26 @@ static void expect(const char *name, enum disk_role role, enum disk_action actio
 
 #define NVME "Microsoft NVMe Direct Disk"
 
-static void test_standard_node(void **state)
+/* A Gen1 node: the pristine resource disk, an xfs data disk, a blank and
+ * an ext4 local NVMe disk, and an NVMe disk of another model. */
+static void standard_disks(void)
 {
-	(void)state;
 	vmbus_disk("sda", "8:0\n", GEN1_RESOURCE, 0, "res");
 	partition("sda", "sda1", "8:1\n");
 	pristine_resource("sda", "DATALOSS_WARNING_README.txt,System Volume Information");
 	disk("sdb", "8:16\n", "Msft", "Virtual Disk", "data");
 	fake("sdb", PROBE_SIGNATURE, "xfs");
 	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
-	disk("nvme1n1", "259:1\n", NULL, NVME " v2", "b");
 	disk("nvme2n1", "259:2\n", NULL, NVME, "c");
 	fake("nvme2n1", PROBE_SIGNATURE, "ext4");
 	disk("nvme3n1", "259:3\n", NULL, "Some Other NVMe", "d");
+}
+
+static void test_standard_node(void **state)
+{
+	(void)state;
+	standard_disks();
+	disk("nvme1n1", "259:1\n", NULL, NVME " v2", "b");
 	disk("loop0", "7:0\n", NULL, "", "");
 
 	run_detect(false);
@@ -387,16 +394,7 @@ static void test_standard_node(void **state)
 static void test_start_reads_only_candidates(void **state)
 {
 	(void)state;
-	vmbus_disk("sda", "8:0\n", GEN1_RESOURCE, 0, "res");
-	partition("sda", "sda1", "8:1\n");
-	pristine_resource("sda", "DATALOSS_WARNING_README.txt,System Volume Information");
-	disk("sdb", "8:16\n", "Msft", "Virtual Disk", "data");
-	fake("sdb", PROBE_SIGNATURE, "xfs");
-	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
-	disk("nvme2n1", "259:2\n", NULL, NVME, "c");
-	fake("nvme2n1", PROBE_SIGNATURE, "ext4");
-	disk("nvme3n1", "259:3\n", NULL, "Some Other NVMe", "d");
-
+	standard_disks();
 	run_detect_opts(false, true);
 	assert_string_equal(probed, "sda nvme0n1 nvme2n1 ");
 	expect("vda", ROLE_OS, ACTION_SKIP, "holds /");
