@@ -89,7 +89,8 @@ static uint32_t activate_flags(const struct dm_crypt_params *p)
 }
 
 int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_crypt_params *p,
-			 const void *key, size_t key_len, uint64_t data_offset, struct reason *why)
+			 const void *key, size_t key_len, uint64_t data_offset,
+			 const char *const *tokens, struct reason *why)
 {
 	struct crypt_device *cd = NULL;
 	/* The key is random, so the digest needs no slow PBKDF: skip the
@@ -133,6 +134,9 @@ int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_
 		r = crypt_set_data_offset(cd, data_offset / 512);
 	if (r == 0)
 		r = crypt_format(cd, CRYPT_LUKS2, cipher, mode, NULL, key, key_len, &params);
+	/* In the context that made the header: no reload for each token. */
+	for (size_t i = 0; r >= 0 && tokens && tokens[i]; i++)
+		r = crypt_token_json_set(cd, CRYPT_ANY_TOKEN, tokens[i]);
 	crypt_free(cd);
 	return r < 0 ? r : (int)size;
 }

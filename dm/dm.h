@@ -45,15 +45,18 @@ struct dm_state {
 	bool deferred_remove;
 	int open_count;
 	char target[16];     /* first target of the live table: "crypt", "striped" */
+	uint64_t sectors;    /* the live table's length, in 512-byte sectors */
 	struct strv devices; /* "MAJ:MIN" of what the live table sits on */
 };
 
 /* Builds, in the regular file hdr_file (which it sizes), a LUKS2 header for
  * dev without keyslots, for the volume key `key`, with its data starting at
- * data_offset bytes. Nothing is written to dev: placing the header there is
+ * data_offset bytes, and with the tokens given as JSON (NULL-terminated, or
+ * NULL for none). Nothing is written to dev: placing the header there is
  * the caller's step. Returns the header's size in bytes, or -errno. */
 int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_crypt_params *p,
-			 const void *key, size_t key_len, uint64_t data_offset, struct reason *why);
+			 const void *key, size_t key_len, uint64_t data_offset,
+			 const char *const *tokens, struct reason *why);
 /* Activates dev as /dev/mapper/name with the volume key, handed to the
  * kernel through the keyring. -EPERM: the key does not match the header. */
 int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,

@@ -48,6 +48,12 @@ static struct dm_task *task_new(int type, const char *name)
 		dm_task_destroy(dmt);
 		return NULL;
 	}
+	/* A crypt table holds its key in hex when the keyring was not used:
+	 * the kernel and libdevmapper then wipe the buffers it passed through. */
+	if (type == DM_DEVICE_TABLE && !dm_task_secure_data(dmt)) {
+		dm_task_destroy(dmt);
+		return NULL;
+	}
 	return dmt;
 }
 
@@ -97,8 +103,14 @@ int dm_query(const char *name, struct dm_state *st)
 	if (!dmt)
 		return -ENOMEM;
 	if (dm_task_run(dmt)) {
-		(void)dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
-		snprintf(st->target, sizeof(st->target), "%s", type ?: "");
+		void *next = NULL;
+
+		do {
+			next = dm_get_next_target(dmt, next, &start, &length, &type, &params);
+			if (!st->target[0])
+				snprintf(st->target, sizeof(st->target), "%s", type ?: "");
+			st->sectors += length;
+		} while (next);
 	}
 	dm_task_destroy(dmt);
 	dmt = task_new(DM_DEVICE_DEPS, name);

@@ -11,8 +11,9 @@
 
 const struct lc_step lc_steps[] = {
 	{ "start", "claim", "the claim is on the disk, nothing else yet" },
-	{ "start", "write-header", "the LUKS2 header is on the disk, without tokens" },
-	{ "start", "add-token", "the scratchcrypt token (and the HBI token) are in the header" },
+	{ "start", "add-token", "the header, with the scratchcrypt token (and the HBI token), is made "
+				"under /run; the disk holds only the claim" },
+	{ "start", "write-header", "the LUKS2 header, its tokens in it, is on the disk" },
 	{ "start", "activate", "a member's crypt mapping is open" },
 	{ "start", "create-stripe", "the stripe exists without a table" },
 	{ "start", "load-stripe", "the stripe's table is loaded but not live" },

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* start: for each volume, look at what the kernel and the disks show, then
  * take the steps that are left, each of which can be repeated:
- *   per member: claim, write-header, add-token (new disks), activate;
+ *   per member: claim, add-token, write-header (new disks), activate;
  *   per volume (volume.c): create-, load-, assemble-stripe, mkfs, mark-ready, mount,
  *   write-warning. */
 #include <errno.h>
@@ -169,48 +169,56 @@ static int step_claim(const struct member *m, struct reason *why)
 	return 0;
 }
 
-static int step_write_header(const struct member *m, const struct dm_crypt_params *p,
-			     struct reason *why)
-{
-	const char *dev = m->v->disk.devnode;
-	char hdr[512];
-	int r, size;
-
-	snprintf(hdr, sizeof(hdr), "%s/header-%s", runstate_dir(), m->name);
-	log_info("%s: writing LUKS2 header (%s, %zu-bit key, %u-byte sectors)", dev, p->cipher,
-		 m->key_len * 8, p->sector_size);
-	r = runstate_ensure_dir();
-	size = r < 0 ? r : dm_luks_header_build(hdr, dev, p, m->key, m->key_len, TOKEN_DATA_OFFSET, why);
-	if (size < 0) {
-		(void)unlink(hdr);
-		return why->text[0] ? size : reason_set(why, size, "%s: cannot build the LUKS2 header: %m", dev);
-	}
-	r = disk_header_place(dev, hdr, (uint64_t)size);
-	(void)unlink(hdr);
-	if (r < 0)
-		return reason_set(why, r, "%s: cannot write the LUKS2 header: %m", dev);
-	crash_point("write-header");
-	return 0;
-}
-
-static int step_add_token(const struct cfg *c, const struct volume *vol, const struct member *m,
-			  struct reason *why)
+static char *member_token_json(const struct cfg *c, const struct volume *vol, const struct member *m)
 {
 	struct sc_token t = {
 		.role = vol->role, .index = m->index, .members = (unsigned)vol->n,
 		.key_source = c->key_source, .state = TOKEN_NEW, .created = (long long)time(NULL),
 		.size = m->v->disk.size_bytes,
 	};
-	const char *dev = m->v->disk.devnode;
-	int r;
 
 	snprintf(t.serial, sizeof(t.serial), "%s", m->v->disk.serial);
-	r = token_write(dev, &t);
-	if (r == 0 && m->hbi_token)
-		r = token_hbi_write(dev, m->hbi_token);
+	return token_to_json(&t);
+}
+
+/* The header, its tokens in it, is made in a file under /run, in one
+ * libcryptsetup context; the disk then gets it in one synced write. */
+static int step_add_token(const struct cfg *c, const struct volume *vol, const struct member *m,
+			  const struct dm_crypt_params *p, const char *hdr, struct reason *why)
+{
+	const char *dev = m->v->disk.devnode;
+	char *json = member_token_json(c, vol, m);
+	const char *tokens[] = { json, m->hbi_token, NULL };
+	int r;
+
+	if (!json)
+		return -ENOMEM;
+	log_info("%s: writing LUKS2 header (%s, %zu-bit key, %u-byte sectors)", dev, p->cipher,
+		 m->key_len * 8, p->sector_size);
+	r = runstate_ensure_dir();
+	if (r == 0)
+		r = dm_luks_header_build(hdr, dev, p, m->key, m->key_len, TOKEN_DATA_OFFSET, tokens, why);
+	free(json);
 	if (r < 0)
-		return reason_set(why, r, "%s: cannot add the scratchcrypt token: %m", dev);
+		return why->text[0] ? r : reason_set(why, r, "%s: cannot build the LUKS2 header: %m", dev);
 	crash_point("add-token");
+	return r;
+}
+
+static int step_write_header(const struct cfg *c, const struct volume *vol, const struct member *m,
+			     const struct dm_crypt_params *p, struct reason *why)
+{
+	const char *dev = m->v->disk.devnode;
+	char hdr[512];
+	int size, r;
+
+	snprintf(hdr, sizeof(hdr), "%s/header-%s", runstate_dir(), m->name);
+	size = step_add_token(c, vol, m, p, hdr, why);
+	r = size < 0 ? size : disk_header_place(dev, hdr, (uint64_t)size);
+	(void)unlink(hdr);
+	if (r < 0)
+		return size < 0 ? r : reason_set(why, r, "%s: cannot write the LUKS2 header: %m", dev);
+	crash_point("write-header");
 	return 0;
 }
 
@@ -249,9 +257,7 @@ static int member_setup(const struct cfg *c, const struct volume *vol, const str
 	if (m->mode == MEMBER_FORMAT) {
 		r = step_claim(m, why);
 		if (r == 0)
-			r = step_write_header(m, &p, why);
-		if (r == 0)
-			r = step_add_token(c, vol, m, why);
+			r = step_write_header(c, vol, m, &p, why);
 	}
 	return r < 0 ? r : step_activate(m, &p, why);
 }

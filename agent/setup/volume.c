@@ -51,7 +51,6 @@ int plan_observe_stripe(const struct volume *vol, struct reason *why)
 int plan_assemble_stripe(const struct volume *vol, struct reason *why)
 {
 	struct strv members = { 0 };
-	struct dm_crypt_info info;
 	struct dm_state st;
 	char uuid[128], path[128];
 	uint64_t min = UINT64_MAX;
@@ -61,16 +60,21 @@ int plan_assemble_stripe(const struct volume *vol, struct reason *why)
 	if (r < 0 || vol->n < 2 || (st.exists && st.live_table))
 		return r < 0 ? reason_set(why, r, "cannot query %s: %m", vol->topdev) : 0;
 	for (size_t i = 0; i < vol->n; i++) {
+		struct dm_state ms = { 0 };
+
 		snprintf(path, sizeof(path), "/dev/mapper/%s", vol->m[i].name);
 		r = strv_push(&members, path);
 		if (r == 0)
-			r = dm_crypt_info(vol->m[i].name, &info);
+			r = dm_query(vol->m[i].name, &ms);
+		dm_state_free(&ms);
+		if (r == 0 && (!ms.live_table || strcmp(ms.target, "crypt") != 0))
+			r = -ENODEV;
 		if (r < 0) {
 			strv_free(&members);
 			return reason_set(why, r, "cannot size %s: %m", path);
 		}
-		if (info.size_bytes / 512 < min)
-			min = info.size_bytes / 512;
+		if (ms.sectors < min)
+			min = ms.sectors;
 	}
 	log_info("%s: striping %zu disks into %s", disk_role_to_string(vol->role), vol->n, vol->topdev);
 	snprintf(uuid, sizeof(uuid), "SCRATCHCRYPT-STRIPE-%s", vol->top);

@@ -46,6 +46,7 @@ static struct {
 	struct {
 		char dev[64];
 		char token[512];
+		char image[256], image_token[512]; /* the header made under /run */
 		bool present, claimed;
 		uint64_t claim_size; /* 0: this disk's */
 		unsigned sector, pending_sector;
@@ -63,6 +64,15 @@ static int hdr_find(const char *dev)
 {
 	for (size_t i = 0; i < w.n_disks; i++)
 		if (strcmp(w.hdr[i].dev, dev) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The disk whose header image is this file. */
+static int image_find(const char *path)
+{
+	for (size_t i = 0; i < w.n_disks; i++)
+		if (w.hdr[i].image[0] && strcmp(w.hdr[i].image, path) == 0)
 			return (int)i;
 	return -1;
 }
@@ -127,6 +137,8 @@ int __wrap_dm_query(const char *name, struct dm_state *st)
 		st->live_table = w.maps[i].live;
 		if (w.maps[i].live)
 			snprintf(st->target, sizeof(st->target), "%s", w.maps[i].type);
+		if (w.maps[i].live && strcmp(w.maps[i].type, "crypt") == 0)
+			st->sectors = (1 << 30) / 512;
 		for (size_t k = 0; k < w.maps[i].n_members; k++)
 			strv_push(&st->devices, w.maps[i].members[k]);
 	}
@@ -136,11 +148,10 @@ int __wrap_dm_query(const char *name, struct dm_state *st)
 
 int __wrap_dm_luks_header_build(const char *hdr_file, const char *dev,
 				const struct dm_crypt_params *p, const void *key, size_t key_len,
-				uint64_t data_offset, struct reason *why)
+				uint64_t data_offset, const char *const *tokens, struct reason *why)
 {
 	int i = hdr_find(dev);
 
-	(void)hdr_file;
 	(void)why;
 	assert_true(i >= 0);
 	assert_int_equal(data_offset, 1024 * 1024);
@@ -150,6 +161,11 @@ int __wrap_dm_luks_header_build(const char *hdr_file, const char *dev,
 	assert_true(w.hdr[i].claimed); /* the claim comes first */
 	memcpy(w.keys[w.n_keys++], key, key_len < 64 ? key_len : 64);
 	w.hdr[i].pending_sector = p->sector_size;
+	snprintf(w.hdr[i].image, sizeof(w.hdr[i].image), "%s", hdr_file);
+	/* The scratchcrypt token is in the header from the start. */
+	assert_non_null(tokens);
+	assert_non_null(tokens[0]);
+	snprintf(w.hdr[i].image_token, sizeof(w.hdr[i].image_token), "%s", tokens[0]);
 	return 65536;
 }
 
@@ -157,14 +173,15 @@ int __wrap_disk_header_place(const char *dev, const char *hdr_file, uint64_t siz
 {
 	int i = hdr_find(dev);
 
-	(void)hdr_file;
 	assert_int_equal(size, 65536);
+	assert_int_equal(image_find(hdr_file), i); /* this disk's own header */
 	if (i == w.fail_format_on)
 		return -EIO;
 	w.formats++;
 	w.hdr[i].present = true;
 	w.hdr[i].sector = w.hdr[i].pending_sector;
-	w.hdr[i].token[0] = '\0';
+	/* One write: the header with the tokens added to its image. */
+	memcpy(w.hdr[i].token, w.hdr[i].image_token, sizeof(w.hdr[i].token));
 	return 0;
 }
 
