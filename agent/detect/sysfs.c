@@ -321,6 +321,17 @@ int sys_scan(const struct sys_paths *p, struct sys_view *v)
 	return r;
 }
 
+int sys_scan_mounts(const struct sys_paths *p, struct sys_view *v)
+{
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	r = scan_mounts(p, v);
+	if (r < 0)
+		sys_view_free(v);
+	return r;
+}
+
 void sys_view_free(struct sys_view *v)
 {
 	free(v->disks);

@@ -78,6 +78,8 @@ struct sys_view {
 
 /* Disks backed by hardware: loop, ram, zram, dm and md devices are left out. */
 int sys_scan(const struct sys_paths *p, struct sys_view *v);
+/* The mount table alone, without reading a disk's attributes: v->disks is empty. */
+int sys_scan_mounts(const struct sys_paths *p, struct sys_view *v);
 void sys_view_free(struct sys_view *v);
 /* The disk whose whole device or partition has this kernel name. */
 struct sys_disk *sys_find_by_kname(struct sys_view *v, const char *kname);

@@ -150,7 +150,7 @@ int fs_mounts_of(const char *dev, char (*targets)[256], size_t max)
 
 	if (stat(dev, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	r = sys_scan(&sys_paths_default, &v);
+	r = sys_scan_mounts(&sys_paths_default, &v);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < v.n_mounts && n < max; i++)
@@ -164,7 +164,7 @@ int fs_mounts_of(const char *dev, char (*targets)[256], size_t max)
 static int fs_mount_source(const char *target, unsigned *major_out, unsigned *minor_out)
 {
 	struct sys_view v = { 0 };
-	int r = sys_scan(&sys_paths_default, &v), found = 0;
+	int r = sys_scan_mounts(&sys_paths_default, &v), found = 0;
 
 	if (r < 0)
 		return r;

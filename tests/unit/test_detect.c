@@ -529,6 +529,29 @@ static void test_in_use_is_refused(void **state)
 	expect("nvme4n1", ROLE_TEMP, ACTION_ENCRYPT, "blank"); /* held by our own mapping */
 }
 
+/* fs.c asks only what is mounted: the same mounts as a whole scan, and
+ * no disk read for them. */
+static void test_mount_table_alone(void **state)
+{
+	struct sys_view all, mounts;
+
+	(void)state;
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	put("mountinfo", "22 1 254:1 / / rw - ext4 /dev/vda1 rw\n"
+			 "30 22 259:0 / /mnt/my\\040data rw - ext4 /dev/nvme0n1 rw\n");
+	assert_int_equal(sys_scan(&paths, &all), 0);
+	assert_int_equal(sys_scan_mounts(&paths, &mounts), 0);
+	assert_true(all.n_disks >= 1);
+	assert_int_equal(mounts.n_disks, 0);
+	assert_int_equal(mounts.n_mounts, 2);
+	assert_int_equal(mounts.n_mounts, all.n_mounts);
+	assert_string_equal(mounts.mounts[1].target, "/mnt/my data");
+	assert_int_equal(mounts.mounts[1].major, 259);
+	assert_int_equal(mounts.mounts[1].minor, 0);
+	sys_view_free(&all);
+	sys_view_free(&mounts);
+}
+
 static void test_signatures_are_refused(void **state)
 {
 	static const char *const types[] = { "LVM2_member", "linux_raid_member", "zfs_member", "swap" };
@@ -949,6 +972,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_used_resource_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cloud_init_link_to_partition, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_in_use_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mount_table_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_signatures_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_our_own_disks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_headers, setup, teardown),
