@@ -7,7 +7,7 @@ import os
 import sys
 
 from vmlib import (Failure, Node, check, contains, fixtures, head_is_zero, role_row, sha256,
-                   verdict)
+                   verdict, GUEST_TIMER)
 
 
 def conf(extra=""):
@@ -1140,7 +1140,7 @@ def image(build_dir):
     if os.path.exists(os.path.join(out, ".ok")):
         os.unlink(os.path.join(out, ".ok"))
     subprocess.run([os.path.join(here, "..", "..", "vm-images", "debian12", "build-image.sh"),
-                    "--vhd", "--overlay", staging, out], check=True)
+                    "--vhd", "--overlay", staging, "--cmdline", GUEST_TIMER, out], check=True)
     open(os.path.join(out, ".ok"), "w").close()
     return out
 

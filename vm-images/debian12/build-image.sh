@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Bakes scratchcrypt into a Debian 12 image, from Debian packages only.
 #
-#   build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] OUT_DIR
+#   build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE]
+#                  [--cmdline ARGS] OUT_DIR
 #
 # Makes in OUT_DIR:
 #   rootfs/        the image's tree (kept, so a second run only reinstalls)
@@ -14,11 +15,12 @@
 #                  for Secure Boot, the root filesystem), for generation 2 VMs
 # scratchcrypt is installed from its Debian package: FILE, or one built from
 # this checkout's committed files (make deb). --overlay copies DIR over the
-# tree last (the tests add their probes that way). The Debian mirror is the
+# tree last (the tests add their probes that way). --cmdline adds kernel
+# arguments to the boot loader's entry. The Debian mirror is the
 # build host's own (its first main-archive URI in /etc/apt), or MIRROR.
 set -euo pipefail
 
-overlay="" size=3G deb="" vhd=no vhd_size=8G
+overlay="" size=3G deb="" vhd=no vhd_size=8G cmdline=""
 while [ $# -gt 1 ]; do
 	case $1 in
 	--overlay) overlay=$2; shift 2 ;;
@@ -26,10 +28,11 @@ while [ $# -gt 1 ]; do
 	--deb) deb=$(realpath "$2"); shift 2 ;;
 	--vhd) vhd=yes; shift ;;
 	--vhd-size) vhd_size=$2; shift 2 ;;
+	--cmdline) cmdline=" $2"; shift 2 ;;
 	*) echo "build-image: unknown option $1" >&2; exit 64 ;;
 	esac
 done
-[ $# = 1 ] || { echo "usage: build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] OUT_DIR" >&2; exit 64; }
+[ $# = 1 ] || { echo "usage: build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] [--cmdline ARGS] OUT_DIR" >&2; exit 64; }
 out=$(realpath -m "$1")
 host_mirror() {
 	# deb822 sources first, then one-line ones; the main archive, not security.
@@ -157,7 +160,7 @@ terminal_input serial console
 terminal_output serial console
 menuentry 'Debian GNU/Linux 12 with scratchcrypt' {
 	search --no-floppy --fs-uuid --set=root $root_uuid
-	linux /boot/vmlinuz-$kver root=UUID=$root_uuid ro console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0
+	linux /boot/vmlinuz-$kver root=UUID=$root_uuid ro console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0$cmdline
 	initrd /boot/initrd.img-$kver
 }
 EOF
