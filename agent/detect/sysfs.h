@@ -80,6 +80,9 @@ struct sys_view {
 int sys_scan(const struct sys_paths *p, struct sys_view *v);
 /* The mount table alone, without reading a disk's attributes: v->disks is empty. */
 int sys_scan_mounts(const struct sys_paths *p, struct sys_view *v);
+/* mounts.c: add the mount table's entries, or the active swaps, to v. */
+int sys_read_mounts(const struct sys_paths *p, struct sys_view *v);
+int sys_read_swaps(const struct sys_paths *p, struct sys_view *v);
 void sys_view_free(struct sys_view *v);
 /* The disk whose whole device or partition has this kernel name. */
 struct sys_disk *sys_find_by_kname(struct sys_view *v, const char *kname);
