@@ -18,7 +18,8 @@ disks of every size; on each disk, one after another:
 then scratchcrypt with 1, 4 and 8 striped disks, and fio on ext4 through
 each mapping against ext4 on the bare disk. Each row has the seconds until mounted, the
 MiB written to the disk until then (/sys/block/*/stat), and for scratchcrypt
-its own peak resident memory (not mkfs's). Writes a table, a CSV and a plot
+its own peak resident memory (not mkfs's); and the MiB scratchcrypt's ext4
+writes in the 20 s after its mount, at the smallest and the largest size. Writes a table, a CSV and a plot
 (gnuplot) to --out, and checks the ratios the README states.
 """
 import argparse
@@ -93,6 +94,14 @@ bench() { # NAME SIZE DISKS...
 	esac
 	for d in "$@"; do blkdiscard "$d" 2>/dev/null || true; done
 }
+# Written in the 20 s after the mount, with nothing else running: the
+# background writes that the node's first jobs would share the disk with.
+after_mount() { # SIZE DISK
+	sc_conf ext4 $2; env $SC_UNIT_ENV scratchcrypt -q start || fail "start $1 (after the mount)"
+	w1=$(wr $2); sleep 20; w2=$(wr $2)
+	echo "SC-AFTER sc-ext4 $1 $(echo $w1 $w2 | awk '{ printf "%.1f", ($2 - $1) / 2048 }')"
+	env $SC_UNIT_ENV scratchcrypt -q stop || fail "stop $1 (after the mount)"; blkdiscard $2
+}
 # Steady state: fio through a mapping of each kind, and on the raw disk.
 fio_run() { # LABEL DEVICE
 	for rw in read write randread randwrite; do
@@ -132,6 +141,8 @@ def guest_script(sizes, stripes, env):
                 s += f'step "{p} {size}"; bench {p} {size} $D{size}\n'
         for n in stripes:
             s += f'step "stripe {n}"; set -- $ALL; bench sc-ext4 stripe{n} $(echo $ALL | cut -d" " -f1-{n})\n'
+    for size in (sizes[0], sizes[-1]):
+        s += f'step "after the mount {size}"; after_mount {size} $D{size}\n'
     # fio: the raw disk, scratchcrypt's mapping (4096-byte sectors, no
     # workqueues), crypttab's (512-byte sectors, workqueues).
     s += r'''D=$(nvme_by_serial SIZE16G)
@@ -175,7 +186,7 @@ KNOWN_MISSES = {
 
 
 # The targets the README states, as (what, ratio function, comparison, bound).
-def targets(t, mib, rss, sizes, stripes):
+def targets(t, mib, rss, after, sizes, stripes):
     small, top = sizes[0], sizes[-1]
     out = []
     # The table states these two at 1 TiB: checked only where 1 TiB is run.
@@ -191,6 +202,9 @@ def targets(t, mib, rss, sizes, stripes):
         (f"{max(stripes)} disks vs 1", t[("sc-ext4", f"stripe{max(stripes)}")] / t[("sc-ext4", "stripe1")], "<=", 1.5),
         (f"sc-ext4 MiB written before mount, {top}", mib[("sc-ext4", top)], "<=", 64),
         (f"sc-xfs MiB written before mount, {top}", mib[("sc-xfs", top)], "<=", 64),
+        # Not in the issue's table: the inode tables that ext4 leaves to
+        # the kernel must not be written through dm-crypt after the mount.
+        (f"sc-ext4 MiB written in the 20 s after mount, {top}", after[("sc-ext4", top)], "<=", 1),
         (f"start's peak resident memory, {max(stripes)} disks (MiB)",
          rss[("sc-ext4", f"stripe{max(stripes)}")] / 1024, "<=", 16),
     ]
@@ -278,6 +292,8 @@ def main():
     rows = [row for _, row in best.values()]
     t = {k: v[0] for k, v in best.items()}
     fio_rows = [l.split()[1:] for l in text.split("\n") if l.startswith("SC-FIO ")]
+    after = {(l.split()[1], l.split()[2]): float(l.split()[3])
+             for l in text.split("\n") if l.startswith("SC-AFTER ")}
     # Where scratchcrypt's start spends its time: each named step's share.
     steps = []
     for (name, size), kvs in steps_of.items():
@@ -303,6 +319,9 @@ def main():
     lines.append("scratchcrypt start (its best run), seconds in each named step (the first from the process start):")
     lines += steps
     lines.append("")
+    lines.append("MiB written to the disk in the 20 s after scratchcrypt's mount (ext4, nothing else running): "
+                 + ", ".join(f"{size} {v:.1f}" for (_, size), v in after.items()))
+    lines.append("")
     # Files on ext4 through each mapping, against a file on ext4 on the
     # bare disk (the raw device's unwritten blocks read as holes: not a
     # fair base).
@@ -319,7 +338,7 @@ def main():
     missed = 0
     mib = {k: float(row["mib_written"]) for k, (_, row) in best.items()}
     rss = {k: float(row["peak_rss_kib"]) for k, (_, row) in best.items() if row["peak_rss_kib"] != "-"}
-    for what, ratio, op, bound in targets(t, mib, rss, sizes, stripes):
+    for what, ratio, op, bound in targets(t, mib, rss, after, sizes, stripes):
         ok = ratio <= bound if op == "<=" else ratio >= bound
         known = next((why for key, why in KNOWN_MISSES.items() if what.startswith(key)), None)
         missed += not ok and not known
