@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: MIT
 # PID 1 of the test VM: load modules, run /scenario.sh, report, power off.
 export PATH=/usr/sbin:/sbin:/bin
+# The first line from userspace: a boot that stops before it stopped in the
+# kernel.
+echo "SC-INIT"
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

@@ -10,12 +10,14 @@ the disk images are checked from the host after the VM exits.
 Scenarios live in scenarios.py, which is the program ctest runs.
 """
 import argparse
+import bisect
 import glob
 import hashlib
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -97,6 +99,90 @@ def head_is_zero(path, nbytes=MiB):
         return f.read(nbytes).count(0) == nbytes
 
 
+def _symbols(system_map):
+    addrs, names = [], []
+    with open(system_map) as f:
+        for line in f:
+            a, t, name = line.split()[:3]
+            if t in "Tt":
+                addrs.append(int(a, 16))
+                names.append(name)
+    order = sorted(range(len(addrs)), key=addrs.__getitem__)
+    return [addrs[i] for i in order], [names[i] for i in order]
+
+
+def system_map(kver):
+    """Debian's /boot/System.map is a stub; the -dbg package has the real
+    one. Without it, the vCPUs are reported by address (stable: nokaslr),
+    to look up in the guest's /proc/kallsyms."""
+    for p in (f"/usr/lib/debug/boot/System.map-{kver}", f"/boot/System.map-{kver}"):
+        if os.path.exists(p):
+            return p
+    return None
+
+
+def where_stuck(qmp_path, system_map=None):
+    """What each vCPU of a QEMU that is still running is doing, from its QMP
+    socket: a guest that has hung says where (idle in HLT waiting for an
+    interrupt that never comes, or spinning in some function). With the
+    kernel's System.map (and nokaslr), the instruction pointers are named."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(qmp_path)
+            f = s.makefile("rw")
+            f.readline()
+            for cmd in ({"execute": "qmp_capabilities"},
+                        {"execute": "human-monitor-command",
+                         "arguments": {"command-line": "info registers -a"}}):
+                f.write(json.dumps(cmd) + "\n")
+                f.flush()
+                while True:
+                    reply = json.loads(f.readline())
+                    if "return" in reply or "error" in reply:
+                        break
+    except (OSError, ValueError) as e:
+        return f"(no register dump: {e})"
+    text = reply.get("return", "")
+    if not isinstance(text, str):
+        return f"(no register dump: {reply})"
+    text = text.replace("\r", "")
+    syms = _symbols(system_map) if system_map and os.path.exists(system_map) else None
+    out = []
+    for cpu, body in re.findall(r"CPU#(\d+)\n(.*?)(?=CPU#|\Z)", text, re.S):
+        m = re.search(r"[RE]IP=([0-9a-f]+)", body)
+        hlt = re.search(r"HLT=(\d)", body)
+        rip = int(m.group(1), 16) if m else 0
+        where = f"{rip:#x}"
+        if syms and rip:
+            i = bisect.bisect_right(syms[0], rip) - 1
+            if i >= 0:
+                where += f" ({syms[1][i]}+{rip - syms[0][i]:#x})"
+        out.append(f"vCPU {cpu} at {where}" + (", halted" if hlt and hlt.group(1) == "1" else ""))
+    return "; ".join(out) or "(no vCPU in the register dump)"
+
+
+def run_qemu(args, timeout, what, system_map=None):
+    """Runs QEMU to its end; a guest still running after timeout seconds is
+    reported with where its vCPUs are, then killed."""
+    qmp = args[args.index("-serial") + 1][len("file:"):] + ".qmp"
+    if os.path.exists(qmp):
+        os.unlink(qmp)
+    proc = subprocess.Popen(args + ["-qmp", f"unix:{qmp},server=on,wait=off"],
+                            stdin=subprocess.DEVNULL)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stuck = where_stuck(qmp, system_map)
+        proc.kill()
+        proc.wait()
+        raise Failure(f"{what} did not finish within {timeout}s; {stuck}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 # Under TCG on a busy host the kernel's check that the IO-APIC delivers
 # timer interrupts can time out ("IO-APIC + timer doesn't work!", a panic
 # before anything of ours runs; a CI run saw it). KVM guests skip that
@@ -164,7 +250,7 @@ class Node:
         else:
             args += ["-kernel", kernel or self.kernel, "-initrd", initrd,
                      "-append", append or "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60 "
-                     + GUEST_TIMER]
+                     "nokaslr " + GUEST_TIMER]
         args += ["-serial", f"file:{log}", "-device", "virtio-scsi-pci,id=scsi0"]
         if self.forwards:
             # A link-local network with no way out (restrict=on): the guest
@@ -215,13 +301,12 @@ class Node:
             firmware = (code, self.path(f"{tag}.efivars.fd"))
             shutil.copy(varstore, firmware[1])
         start = time.monotonic()
-        try:
-            subprocess.run(self.qemu_args(os.path.join(image_dir, "initrd.img"), log,
-                                          kernel=os.path.join(image_dir, "vmlinuz"), append=append,
-                                          mem="1024", firmware=firmware),
-                           timeout=timeout, check=False, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise Failure(f"{tag}: the image did not power off within {timeout}s (serial log: {log})")
+        # The image's kernel is booted with KASLR: its vCPUs are reported
+        # by address only.
+        run_qemu(self.qemu_args(os.path.join(image_dir, "initrd.img"), log,
+                                kernel=os.path.join(image_dir, "vmlinuz"), append=append,
+                                mem="1024", firmware=firmware),
+                 timeout, f"{tag}: the image (serial log: {log})")
         with open(log, "rb") as f:
             text = f.read().decode("utf-8", "replace").replace("\r", "")
         if "SC-EXIT 0" not in text:
@@ -252,11 +337,9 @@ class Node:
                 with open(part, "rb") as p:
                     shutil.copyfileobj(p, out)
         start = time.monotonic()
-        try:
-            qemu = subprocess.run(self.qemu_args(initrd, log), timeout=timeout, check=False,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise Failure(f"{tag}: the VM did not finish within {timeout}s (serial log: {log})")
+        returncode = run_qemu(self.qemu_args(initrd, log), timeout,
+                              f"{tag}: the VM (serial log: {log})",
+                              system_map=system_map(self.kver))
         elapsed = time.monotonic() - start
         with open(log, "rb") as f:
             text = f.read().decode("utf-8", "replace").replace("\r", "")
@@ -267,8 +350,8 @@ class Node:
                     print(f"  [{tag}] {l}")
             check(not [l for l in lines if l.startswith("SC-FAIL:")],
                   f"{tag}: the scenario failed before the power cut (serial log: {log})")
-            check(qemu.returncode == 99, f"{tag}: the power was not cut at the crash point "
-                  f"(QEMU exited {qemu.returncode}; serial log: {log})")
+            check(returncode == 99, f"{tag}: the power was not cut at the crash point "
+                  f"(QEMU exited {returncode}; serial log: {log})")
             print(f"  [{tag}] power cut after {elapsed:.1f}s")
             return Result(text, log)
         for l in lines:
