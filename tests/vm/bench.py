@@ -19,8 +19,9 @@ then scratchcrypt with 1, 4 and 8 striped disks, and fio on ext4 through
 each mapping against ext4 on the bare disk. Each row has the seconds until mounted, the
 MiB written to the disk until then (/sys/block/*/stat), and for scratchcrypt
 its own peak resident memory (not mkfs's); and the MiB scratchcrypt's ext4
-writes in the 20 s after its mount, at the smallest and the largest size. Writes a table, a CSV and a plot
-(gnuplot) to --out, and checks the ratios the README states.
+writes in the 20 s after its mount, at the smallest and the largest size.
+Writes a table, a CSV and a plot (gnuplot) to --out, and checks the ratios
+the README states.
 """
 import argparse
 import csv
@@ -295,8 +296,8 @@ def main():
     rows = [row for _, row in best.values()]
     t = {k: v[0] for k, v in best.items()}
     fio_rows = [l.split()[1:] for l in text.split("\n") if l.startswith("SC-FIO ")]
-    after = {(l.split()[1], l.split()[2]): float(l.split()[3])
-             for l in text.split("\n") if l.startswith("SC-AFTER ")}
+    after = {(f[1], f[2]): float(f[3])
+             for f in (l.split() for l in text.split("\n")) if f[:1] == ["SC-AFTER"]}
     # Where scratchcrypt's start spends its time: each named step's share.
     steps = []
     for (name, size), kvs in steps_of.items():

@@ -99,29 +99,22 @@ def head_is_zero(path, nbytes=MiB):
         return f.read(nbytes).count(0) == nbytes
 
 
-def _symbols(system_map):
-    addrs, names = [], []
-    with open(system_map) as f:
-        for line in f:
-            a, t, name = line.split()[:3]
-            if t in "Tt":
-                addrs.append(int(a, 16))
-                names.append(name)
-    order = sorted(range(len(addrs)), key=addrs.__getitem__)
-    return [addrs[i] for i in order], [names[i] for i in order]
+def _symbols(path):
+    """The kernel's text symbols from a System.map, by address."""
+    with open(path) as f:
+        syms = sorted((int(a, 16), name) for a, t, name in (l.split()[:3] for l in f) if t in "Tt")
+    return [a for a, _ in syms], [name for _, name in syms]
 
 
 def system_map(kver):
-    """Debian's /boot/System.map is a stub; the -dbg package has the real
-    one. Without it, the vCPUs are reported by address (stable: nokaslr),
-    to look up in the guest's /proc/kallsyms."""
-    for p in (f"/usr/lib/debug/boot/System.map-{kver}", f"/boot/System.map-{kver}"):
-        if os.path.exists(p):
-            return p
-    return None
+    """Debian's /boot/System.map is a stub; the kernel's -dbg package has
+    the real one. Without it, the vCPUs are reported by address (stable:
+    nokaslr), to look up in the guest's /proc/kallsyms."""
+    path = f"/usr/lib/debug/boot/System.map-{kver}"
+    return path if os.path.exists(path) else None
 
 
-def where_stuck(qmp_path, system_map=None):
+def where_stuck(qmp_path, symbol_file=None):
     """What each vCPU of a QEMU that is still running is doing, from its QMP
     socket: a guest that has hung says where (idle in HLT waiting for an
     interrupt that never comes, or spinning in some function). With the
@@ -147,7 +140,7 @@ def where_stuck(qmp_path, system_map=None):
     if not isinstance(text, str):
         return f"(no register dump: {reply})"
     text = text.replace("\r", "")
-    syms = _symbols(system_map) if system_map and os.path.exists(system_map) else None
+    syms = _symbols(symbol_file) if symbol_file else None
     out = []
     for cpu, body in re.findall(r"CPU#(\d+)\n(.*?)(?=CPU#|\Z)", text, re.S):
         m = re.search(r"[RE]IP=([0-9a-f]+)", body)
@@ -162,7 +155,7 @@ def where_stuck(qmp_path, system_map=None):
     return "; ".join(out) or "(no vCPU in the register dump)"
 
 
-def run_qemu(args, timeout, what, system_map=None):
+def run_qemu(args, timeout, what, symbol_file=None):
     """Runs QEMU to its end; a guest still running after timeout seconds is
     reported with where its vCPUs are, then killed."""
     qmp = args[args.index("-serial") + 1][len("file:"):] + ".qmp"
@@ -173,10 +166,7 @@ def run_qemu(args, timeout, what, system_map=None):
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        stuck = where_stuck(qmp, system_map)
-        proc.kill()
-        proc.wait()
-        raise Failure(f"{what} did not finish within {timeout}s; {stuck}")
+        raise Failure(f"{what} did not finish within {timeout}s; {where_stuck(qmp, symbol_file)}")
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -339,7 +329,7 @@ class Node:
         start = time.monotonic()
         returncode = run_qemu(self.qemu_args(initrd, log), timeout,
                               f"{tag}: the VM (serial log: {log})",
-                              system_map=system_map(self.kver))
+                              symbol_file=system_map(self.kver))
         elapsed = time.monotonic() - start
         with open(log, "rb") as f:
             text = f.read().decode("utf-8", "replace").replace("\r", "")
