@@ -31,7 +31,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmlib import Failure, Node  # noqa: E402
+from vmlib import Failure, Node, free_space_note, remove_work  # noqa: E402
 
 GiB = 1 << 30
 SIZES = {"16G": 16 * GiB, "256G": 256 * GiB, "1T": 1024 * GiB, "4T": 4096 * GiB}
@@ -355,7 +355,13 @@ def main():
     with open(os.path.join(args.out, "command.txt"), "w") as f:
         f.write("make bench  # " + " ".join(sys.argv) + "\n")
     plot(csv_path, os.path.join(args.out, "time-to-mount.png"), sizes)
+    if not args.from_log:
+        # The console log is the run's raw record: --from-log reads it again.
+        with open(os.path.join(args.out, "serial.log"), "w") as f:
+            f.write(text)
     print(text)
+    if not (args.check and missed):
+        remove_work()
     return 1 if (args.check and missed) else 0
 
 
@@ -363,5 +369,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except Failure as e:
-        print(f"FAIL bench: {e}")
+        print(f"FAIL bench: {e}{free_space_note(os.getcwd())}")
         sys.exit(1)

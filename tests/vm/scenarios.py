@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from vmlib import (Failure, Node, check, contains, fixtures, head_is_zero, role_row, sha256,
-                   verdict, GUEST_TIMER)
+from vmlib import (Failure, Node, check, contains, fixtures, free_space_note, head_is_zero,
+                   remove_work, role_row, sha256, verdict, GUEST_TIMER)
 
 
 def conf(extra=""):
@@ -1401,11 +1401,16 @@ def main():
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
     a = ap.parse_args()
     print(f"scenario {a.scenario}: {SCENARIOS[a.scenario].__doc__.splitlines()[0]}")
+    build_dir = os.path.abspath(a.build_dir)
     try:
-        SCENARIOS[a.scenario](os.path.abspath(a.build_dir))
+        SCENARIOS[a.scenario](build_dir)
     except Failure as e:
-        print(f"FAIL {a.scenario}: {e}")
+        print(f"FAIL {a.scenario}: {e}{free_space_note(build_dir)}")
         return 1
+    except Exception:
+        print(f"FAIL {a.scenario}:{free_space_note(build_dir)}")
+        raise
+    remove_work()
     print(f"PASS {a.scenario}")
     return 0
 

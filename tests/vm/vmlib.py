@@ -40,6 +40,28 @@ class Failure(Exception):
     pass
 
 
+# The work trees (disk images, serial logs) of this process's nodes. A test
+# that passes removes them: the whole suite's would be several GiB, which a
+# CI machine's disk may not have. A failing test keeps them to be looked at,
+# and SC_KEEP_WORK=1 keeps them always.
+_work_trees = []
+
+
+def remove_work():
+    if os.environ.get("SC_KEEP_WORK") == "1":
+        return
+    for w in _work_trees:
+        shutil.rmtree(w, ignore_errors=True)
+
+
+def free_space_note(path):
+    """A line for a failure report when the build tree's filesystem is
+    nearly full, so that ENOSPC from mkfs or cp reads as what it is."""
+    st = os.statvfs(path)
+    free = st.f_bavail * st.f_frsize
+    return f"\n(only {free // MiB} MiB free on the filesystem of {path})" if free < (2 << 30) else ""
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -191,6 +213,7 @@ class Node:
         self.work = os.path.join(build_dir, "vm-work", name)
         shutil.rmtree(self.work, ignore_errors=True)
         os.makedirs(self.work)
+        _work_trees.append(self.work)
         self.disks = []  # (kind, file, serial)
         self.boots = 0
         self.forwards = []  # (guest ip, guest port, host loopback port)
