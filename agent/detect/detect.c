@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <stdarg.h>
@@ -227,30 +228,78 @@ static void local_nvme_identity(struct verdict *v)
 }
 
 /* What is on each disk, as libblkid sees it: every disk, or with
- * candidates_only the temp and scratch candidates alone. */
+ * candidates_only the temp and scratch candidates alone. The probes only
+ * read, each its own disk into its own verdict, so they run in a few
+ * threads: a node with 8 local NVMe disks waits for the slowest, not for
+ * the sum. Whatever a thread cannot be made for, the caller probes. */
+#define PROBE_THREADS_MAX 8
+
+struct probe_work {
+	const struct detect_opts *o;
+	struct detection *det;
+	pthread_mutex_t lock;
+	size_t next;
+};
+
+static void probe_one(const struct detect_opts *o, struct verdict *v)
+{
+	bool candidate = v->role == ROLE_TEMP || v->role == ROLE_SCRATCH;
+	int r;
+
+	v->content = CONTENT_FOREIGN;
+	if (o->candidates_only && !candidate) {
+		v->probe.kind = PROBE_UNREAD;
+		return;
+	}
+	r = probe_device(v->disk.devnode, &v->probe);
+	if (r < 0) {
+		/* Unreadable: not ours to judge, and never ours to write. */
+		v->probe.kind = PROBE_NONZERO;
+		snprintf(v->reason, sizeof(v->reason), "cannot probe %s: %s", v->disk.devnode,
+			 strerror(-r));
+		return;
+	}
+	if (v->probe.kind == PROBE_BLANK)
+		v->content = CONTENT_BLANK;
+}
+
+static void *probe_worker(void *arg)
+{
+	struct probe_work *w = arg;
+
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&w->lock);
+		i = w->next++;
+		pthread_mutex_unlock(&w->lock);
+		if (i >= w->det->n)
+			return NULL;
+		probe_one(w->o, &w->det->v[i]);
+	}
+}
+
 static void probe_all(const struct detect_opts *o, struct detection *out)
 {
+	struct probe_work w = { .o = o, .det = out, .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_t threads[PROBE_THREADS_MAX - 1];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t want = out->n < PROBE_THREADS_MAX ? out->n : PROBE_THREADS_MAX, started = 0;
+
+	if (cpus > 0 && (size_t)cpus < want)
+		want = (size_t)cpus;
+	while (started + 1 < want && pthread_create(&threads[started], NULL, probe_worker, &w) == 0)
+		started++;
+	(void)probe_worker(&w);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&w.lock);
+
+	/* The resource disk's NTFS is read with libntfs-3g, one at a time. */
 	for (size_t i = 0; i < out->n; i++) {
 		struct verdict *v = &out->v[i];
-		bool candidate = v->role == ROLE_TEMP || v->role == ROLE_SCRATCH;
-		int r;
 
-		v->content = CONTENT_FOREIGN;
-		if (o->candidates_only && !candidate) {
-			v->probe.kind = PROBE_UNREAD;
-			continue;
-		}
-		r = probe_device(v->disk.devnode, &v->probe);
-		if (r < 0) {
-			/* Unreadable: not ours to judge, and never ours to write. */
-			v->probe.kind = PROBE_NONZERO;
-			snprintf(v->reason, sizeof(v->reason), "cannot probe %s: %s", v->disk.devnode,
-				 strerror(-r));
-			continue;
-		}
-		if (v->probe.kind == PROBE_BLANK)
-			v->content = CONTENT_BLANK;
-		else if (v->role == ROLE_TEMP && detect_pristine_resource(o->paths, &v->disk, &v->probe))
+		if (v->role == ROLE_TEMP && detect_pristine_resource(o->paths, &v->disk, &v->probe))
 			v->content = CONTENT_PRISTINE_TEMP;
 	}
 }

@@ -4,6 +4,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +34,20 @@ struct fake {
 static struct fake fakes[16];
 static size_t n_fakes;
 
-/* The devices read since the last run_detect, space-separated. */
+/* The devices read since the last run_detect, space-separated in the
+ * detection's order: detection probes in several threads, in no fixed
+ * order, so each probe is counted under a lock and listed afterwards. */
 static char probed[1024];
+static char probe_log[32][64];
+static size_t n_probe_log;
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int __wrap_probe_device(const char *devnode, struct probe_result *out)
 {
-	snprintf(probed + strlen(probed), sizeof(probed) - strlen(probed), "%s ",
-		 strrchr(devnode, '/') + 1);
+	pthread_mutex_lock(&probe_lock);
+	if (n_probe_log < 32)
+		snprintf(probe_log[n_probe_log++], sizeof(probe_log[0]), "%s", devnode);
+	pthread_mutex_unlock(&probe_lock);
 	for (size_t i = 0; i < n_fakes; i++)
 		if (strcmp(fakes[i].dev, devnode) == 0) {
 			*out = fakes[i].probe;
@@ -317,8 +325,15 @@ static const struct verdict *run_detect_opts(bool force, bool candidates_only)
 		assert_int_equal(strv_push(&cfg.nvme_models, nvme_glob), 0);
 	}
 	probed[0] = '\0';
+	n_probe_log = 0;
 	assert_int_equal(detect_run(&cfg, &o, &det), 0);
 	lc_inspect(&cfg, &det);
+	assert_true(n_probe_log < 32);
+	for (size_t i = 0; i < det.n; i++)
+		for (size_t j = 0; j < n_probe_log; j++)
+			if (strcmp(probe_log[j], det.v[i].disk.devnode) == 0)
+				snprintf(probed + strlen(probed), sizeof(probed) - strlen(probed), "%s ",
+					 det.v[i].disk.name);
 	return det.v;
 }
 
@@ -407,6 +422,36 @@ static void test_start_reads_only_candidates(void **state)
 	run_detect(false);
 	assert_string_equal(probed, "sda sdb vda nvme0n1 nvme2n1 nvme3n1 ");
 	expect("sdb", ROLE_DATA, ACTION_SKIP, "xfs");
+}
+
+/* Eight local NVMe disks, as on the largest GPU sizes: the probes run in
+ * threads, and each disk is read once and judged on its own contents. */
+static void test_eight_local_disks_probed_once_each(void **state)
+{
+	static const char *const types[] = { NULL, "ext4", NULL, "xfs", NULL, "btrfs", NULL, "swap" };
+	char name[16], devno[16], serial[4], expected[256] = "";
+
+	(void)state;
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "nvme%dn1", i);
+		snprintf(devno, sizeof(devno), "259:%d\n", i);
+		snprintf(serial, sizeof(serial), "s%d", i);
+		disk(name, devno, NULL, NVME, serial);
+		if (types[i])
+			fake(name, PROBE_SIGNATURE, types[i]);
+		snprintf(expected + strlen(expected), sizeof(expected) - strlen(expected), "%s ", name);
+	}
+	for (int round = 0; round < 20; round++) {
+		run_detect_opts(false, true);
+		assert_string_equal(probed, expected);
+		for (int i = 0; i < 8; i++) {
+			snprintf(name, sizeof(name), "nvme%dn1", i);
+			if (types[i])
+				expect(name, ROLE_TEMP, ACTION_REFUSE, types[i]);
+			else
+				expect(name, ROLE_TEMP, ACTION_ENCRYPT, "blank");
+		}
+	}
 }
 
 /* A VM whose OS and data disks are Azure Boost NVMe Accelerator namespaces
@@ -966,6 +1011,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_standard_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_start_reads_only_candidates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_eight_local_disks_probed_once_each, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvme_takes_temp_role_without_resource_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resource_disk_over_2tib, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nvme_accelerator_disks, setup, teardown),
