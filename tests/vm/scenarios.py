@@ -33,9 +33,9 @@ RESLINK = "mkdir -p /dev/disk/azure && ln -sf ../../${RES#/dev/} /dev/disk/azure
 MARKER = "scratchcrypt-plaintext-marker-7f3a9c1e"
 
 
-def standard_node(build_dir, name, foreign=True):
+def standard_node(build_dir, name, foreign=True, keep=False):
     fx = fixtures(build_dir)
-    node = Node(build_dir, name)
+    node = Node(build_dir, name, keep=keep)
     node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
     node.add("nvme", "nvme-a.img", "SCNVMEA")
     node.add("nvme", "nvme-b.img", "SCNVMEB")
@@ -636,7 +636,8 @@ expect_rc 0 scratchcrypt stop
 @scenario
 def demo(build_dir):
     """The main job in an emulated node: detect, start, status, stop, shown as it runs."""
-    node = standard_node(build_dir, "demo")
+    # Kept: the demo points at its serial log.
+    node = standard_node(build_dir, "demo", keep=True)
     r = node.boot(conf() + DEVICES + RESLINK + r"""
 show() { echo "SC-SHOW"; echo "SC-SHOW \$ $*"; "$@" >/tmp/out 2>&1; rc=$?; sed 's/^/SC-SHOW /' /tmp/out; echo "SC-SHOW (exit code $rc)"; }
 set +e

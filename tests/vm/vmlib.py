@@ -205,7 +205,7 @@ GUEST_TIMER = "no_timer_check"
 class Node:
     """An emulated compute node: disk images and a way to boot them."""
 
-    def __init__(self, build_dir, name, extra_tools=()):
+    def __init__(self, build_dir, name, extra_tools=(), keep=False):
         self.build_dir = build_dir
         self.kernel, self.kver = find_kernel()
         if not shutil.which("qemu-system-x86_64"):
@@ -213,7 +213,8 @@ class Node:
         self.work = os.path.join(build_dir, "vm-work", name)
         shutil.rmtree(self.work, ignore_errors=True)
         os.makedirs(self.work)
-        _work_trees.append(self.work)
+        if not keep:
+            _work_trees.append(self.work)
         self.disks = []  # (kind, file, serial)
         self.boots = 0
         self.forwards = []  # (guest ip, guest port, host loopback port)
