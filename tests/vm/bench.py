@@ -193,12 +193,17 @@ KNOWN_MISSES = {
 def targets(t, mib, rss, after, sizes, stripes):
     small, top = sizes[0], sizes[-1]
     out = []
-    # The table states these two at 1 TiB: checked only where 1 TiB is run.
+    # The table states these two at 1 TiB. The short form (CI) runs no
+    # 1 TiB disk: there ADE's ratio is checked at its largest size, where
+    # both pipelines also run (unencrypted against scratchcrypt is a 1 TiB
+    # figure only: below that, its mkfs has less to zero).
     if "1T" in sizes:
         out += [
             ("sc-ext4 vs unencrypted, 1T", t[("sc-ext4", "1T")] / t[("unencrypted", "1T")], "<=", 1.1),
             ("ade vs sc-ext4, 1T", t[("ade", "1T")] / t[("sc-ext4", "1T")], ">=", 20),
         ]
+    else:
+        out.append((f"ade vs sc-ext4, {top}", t[("ade", top)] / t[("sc-ext4", top)], ">=", 20))
     out += [
         (f"sc-ext4 {top} vs {small}", t[("sc-ext4", top)] / t[("sc-ext4", small)], "<=", 1.2),
         (f"sc-xfs {top} vs {small}", t[("sc-xfs", top)] / t[("sc-xfs", small)], "<=", 1.2),
