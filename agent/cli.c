@@ -17,6 +17,7 @@
 #include "agent/config.h"
 #include "agent/tags.h"
 #include "base/log.h"
+#include "base/workers.h"
 
 struct verb {
 	const char *name;
@@ -142,6 +143,7 @@ int cli_exit_code(int r)
 	case EINVAL:
 	case EFAULT:
 	case ENOTRECOVERABLE:
+	case ECHILD: /* a disk's worker died (base/workers.h) */
 		return EX_SOFTWARE;
 	default:
 		return EX_CANTCREAT;
@@ -280,13 +282,16 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 	return EX_OK;
 }
 
-/* make bench reads this: scratchcrypt's own peak, without mkfs's. */
+/* make bench reads this: scratchcrypt's own peak, without mkfs's, with
+ * what its disk workers held at most on top of it. */
 static void log_peak_memory(const char *verb)
 {
 	struct rusage ru;
 
 	if (getrusage(RUSAGE_SELF, &ru) == 0)
-		log_debug("%s: peak resident memory %ld KiB", verb, ru.ru_maxrss);
+		log_debug("%s: peak resident memory %ld KiB (this process %ld KiB, its disk workers "
+			  "at most %ld KiB more)", verb, ru.ru_maxrss + workers_peak_kib(), ru.ru_maxrss,
+			  workers_peak_kib());
 }
 
 int cli_main(int argc, char **argv)

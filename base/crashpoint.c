@@ -2,11 +2,11 @@
 #include "base/crashpoint.h"
 
 #ifdef SCRATCHCRYPT_CRASHPOINTS
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -15,8 +15,13 @@
 
 #define DEBUG_EXIT_PORT 0xf4 /* QEMU -device isa-debug-exit,iobase=0xf4 */
 
-static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned seen;
+/* Counted across this process and its workers (base/workers.c), which
+ * share the page: the second disk's step is the second reached by any. */
+struct crash_count {
+	unsigned seen;
+	unsigned fired;
+};
+static struct crash_count own_count, *count = &own_count;
 
 static void power_cut(void)
 {
@@ -32,7 +37,26 @@ static struct timespec process_start;
 
 __attribute__((constructor)) static void note_process_start(void)
 {
+	void *shared;
+
 	clock_gettime(CLOCK_MONOTONIC, &process_start);
+	if (!crash_point_armed())
+		return;
+	shared = mmap(NULL, sizeof(*count), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared != MAP_FAILED)
+		count = shared;
+}
+
+bool crash_point_armed(void)
+{
+	const char *at = getenv("SCRATCHCRYPT_CRASH_AT");
+
+	return at && *at;
+}
+
+bool crash_point_fired(void)
+{
+	return __atomic_load_n(&count->fired, __ATOMIC_SEQ_CST) != 0;
 }
 
 static void step_time(const char *step)
@@ -62,12 +86,11 @@ void crash_point(const char *step)
 		want = (unsigned)strtoul(hash + 1, NULL, 10);
 	if (strlen(step) != len || strncmp(step, at, len) != 0)
 		return;
-	pthread_mutex_lock(&count_lock);
-	n = ++seen;
-	pthread_mutex_unlock(&count_lock);
+	n = __atomic_add_fetch(&count->seen, 1, __ATOMIC_SEQ_CST);
 	if (n != want)
 		return;
-	fprintf(stderr, "scratchcrypt: crash point %s#%u reached\n", step, n);
+	__atomic_store_n(&count->fired, 1, __ATOMIC_SEQ_CST);
+	fprintf(stderr, "scratchcrypt: crash point %s#%u reached (pid %d)\n", step, n, (int)getpid());
 	fflush(stderr);
 	mode = getenv("SCRATCHCRYPT_CRASH_MODE");
 	if (mode && strcmp(mode, "power") == 0)

@@ -2,6 +2,7 @@
 #include "base/safemem.h"
 
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ struct safe_hdr {
 
 _Static_assert(sizeof(struct safe_hdr) <= SAFE_HDR_SIZE, "safe_hdr fits its slot");
 
-void *safe_alloc(size_t size)
+static void *alloc_pages(size_t size, bool shared)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t map_size;
@@ -29,15 +30,27 @@ void *safe_alloc(size_t size)
 	if (size > SIZE_MAX - SAFE_HDR_SIZE - page)
 		return NULL;
 	map_size = (SAFE_HDR_SIZE + size + page - 1) / page * page;
-	h = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	h = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+		 (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
 	if (h == MAP_FAILED)
 		return NULL;
 	(void)madvise(h, map_size, MADV_DONTDUMP);
-	(void)madvise(h, map_size, MADV_DONTFORK);
+	if (!shared)
+		(void)madvise(h, map_size, MADV_DONTFORK);
 	(void)mlock(h, map_size); /* best effort: RLIMIT_MEMLOCK may say no */
 	h->size = size;
 	h->map_size = map_size;
 	return (char *)h + SAFE_HDR_SIZE;
+}
+
+void *safe_alloc(size_t size)
+{
+	return alloc_pages(size, false);
+}
+
+void *safe_alloc_shared(size_t size)
+{
+	return alloc_pages(size, true);
 }
 
 void safe_free(void *p)

@@ -7,6 +7,10 @@
  * unmapped on free. Everything that holds a key, a token or a key-bearing
  * HTTP body comes from here. */
 void *safe_alloc(size_t size);
+/* The same, but mapped in the workers this process forks (base/workers.h),
+ * which read it in the very pages this process keeps locked: MAP_SHARED, so
+ * a worker's write could not make an unlocked copy either. */
+void *safe_alloc_shared(size_t size);
 void safe_free(void *p);
 /* Wipes a buffer that did not come from safe_alloc(). */
 void safe_wipe(void *p, size_t size);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* start: for each volume, look at what the kernel and the disks show, then
  * take the steps that are left, each of which can be repeated:
- *   per member: claim, add-token, write-header (new disks), activate;
+ *   per member: claim, add-token, write-header (new disks), activate, each
+ *   member in a worker process of its own (base/workers.h);
  *   per volume (volume.c): create-, load-, assemble-stripe, mkfs, mark-ready, mount,
  *   write-warning. */
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "agent/setup/runstate.h"
 #include "base/crashpoint.h"
 #include "base/safemem.h"
+#include "base/workers.h"
 #include "dm/dm.h"
 
 /* Opened on first need, so that a node already set up never waits for the
@@ -131,10 +133,21 @@ static int member_key(const struct cfg *c, struct keyctx *k, struct member *m, s
 			return k->error = r;
 		}
 	}
-	if (m->mode == MEMBER_REOPEN)
-		return hbi_unwrap_disk(k->hbi, m->v->disk.devnode, &m->key, &m->key_len, why);
+	if (m->mode == MEMBER_REOPEN) {
+		void *unwrapped;
+
+		r = hbi_unwrap_disk(k->hbi, m->v->disk.devnode, &unwrapped, &m->key_len, why);
+		if (r < 0)
+			return r;
+		/* Into pages the member's worker can read. */
+		m->key = safe_alloc_shared(m->key_len);
+		if (m->key)
+			memcpy(m->key, unwrapped, m->key_len);
+		safe_free(unwrapped);
+		return m->key ? 0 : -ENOMEM;
+	}
 	m->key_len = c->key_bits / 8;
-	m->key = safe_alloc(m->key_len);
+	m->key = safe_alloc_shared(m->key_len);
 	if (!m->key)
 		return -ENOMEM;
 	r = random_key(m->key, m->key_len);
@@ -262,6 +275,49 @@ static int member_setup(const struct cfg *c, const struct volume *vol, const str
 	return r < 0 ? r : step_activate(m, &p, why);
 }
 
+struct setup_job {
+	const struct cfg *c;
+	const struct volume *vol;
+	size_t todo[PLAN_MAX_MEMBERS]; /* the members that are not kept */
+	const char *labels[PLAN_MAX_MEMBERS];
+};
+
+static int setup_one(size_t i, void *arg, struct reason *why)
+{
+	const struct setup_job *j = arg;
+
+	return member_setup(j->c, j->vol, &j->vol->m[j->todo[i]], why);
+}
+
+static int setup_one_more(size_t i, void *arg, struct reason *why)
+{
+	return setup_one(i + 1, arg, why);
+}
+
+/* Each member in a worker of its own: claim, header and activation of one
+ * disk do not wait for another's. The keys are all here already, fetched
+ * one at a time. */
+static int members_setup(const struct cfg *c, const struct volume *vol, struct reason *why)
+{
+	struct setup_job j = { .c = c, .vol = vol };
+	size_t n = 0, failed;
+	int r;
+
+	for (size_t i = 0; i < vol->n; i++)
+		if (vol->m[i].mode != MEMBER_KEEP) {
+			j.labels[n] = vol->m[i].v->disk.devnode;
+			j.todo[n++] = i;
+		}
+	if (!n)
+		return 0;
+	/* The first here: the libraries' one-time set-up (crypto backend,
+	 * device-mapper versions) is then done once, and inherited. */
+	r = setup_one(0, &j, why);
+	if (r < 0 || n == 1)
+		return r;
+	return workers_run(n - 1, workers_default_max(), setup_one_more, &j, j.labels + 1, &failed, why);
+}
+
 static void members_free(struct volume *vol)
 {
 	for (size_t i = 0; i < vol->n; i++) {
@@ -284,11 +340,10 @@ static int volume_open(const struct cfg *c, struct keyctx *k, struct volume *vol
 	for (size_t i = 0; r == 0 && i < vol->n; i++)
 		if (vol->m[i].mode != MEMBER_KEEP)
 			r = member_key(c, k, &vol->m[i], why);
-	for (size_t i = 0; r == 0 && i < vol->n; i++)
-		if (vol->m[i].mode != MEMBER_KEEP) {
-			r = member_setup(c, vol, &vol->m[i], why);
-			*reopened |= vol->m[i].mode == MEMBER_REOPEN;
-		}
+	if (r == 0)
+		r = members_setup(c, vol, why);
+	for (size_t i = 0; i < vol->n; i++)
+		*reopened |= vol->m[i].mode == MEMBER_REOPEN;
 	members_free(vol);
 	return r;
 }

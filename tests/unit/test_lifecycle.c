@@ -22,6 +22,7 @@
 #include "agent/setup/disk.h"
 #include "agent/setup/token.h"
 #include "dm/dm.h"
+#include "base/workers.h"
 
 #define MAXN 8
 
@@ -54,7 +55,7 @@ static struct {
 	unsigned char keys[MAXN][64];
 	size_t n_keys;
 	int fail_format_on; /* index into disks, -1 for none */
-	unsigned formats, mkfs, mount_calls, wipes, discards, warnings;
+	unsigned formats, mkfs, mount_calls, wipes, discards, warnings, worker_jobs;
 	char removed[16][80];
 	size_t n_removed;
 	char stripe_members[256];
@@ -253,6 +254,26 @@ int __wrap_dm_luks_activate(const char *dev, const char *name, const struct dm_c
 	assert_non_null(strstr(w.hdr[hdr_find(dev)].token, "scratchcrypt")); /* token before use */
 	map_add(name, dev, "crypt", true);
 	pthread_mutex_unlock(&lock);
+	return 0;
+}
+
+/* The fake kernel lives in this process: the jobs run here, in order, as
+ * workers_run() does them with one at a time (tests/unit/test_workers.c
+ * tests the processes). */
+int __wrap_workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
+		       size_t *failed, struct reason *why)
+{
+	(void)max;
+	(void)labels;
+	w.worker_jobs += (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		int r = job(i, arg, why);
+
+		if (r < 0) {
+			*failed = i;
+			return r;
+		}
+	}
 	return 0;
 }
 
@@ -509,6 +530,9 @@ static void test_fresh_start(void **state)
 			    "/dev/mapper/scratchcrypt-scratch-0 /dev/mapper/scratchcrypt-scratch-1 ");
 	assert_int_equal(w.mkfs, 2);
 	assert_int_equal(w.warnings, 2);
+	/* A worker's job: every member after a volume's first (its first, set
+	 * up here, loads the libraries for the others). */
+	assert_int_equal(w.worker_jobs, 1);
 	assert_true(token_fs_ready(0));
 	assert_true(token_fs_ready(1));
 	assert_non_null(strstr(w.hdr[1].token, "\"key_source\":\"system\""));

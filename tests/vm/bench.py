@@ -80,7 +80,7 @@ bench() { # NAME SIZE DISKS...
 	p_$(echo $name | tr - _) "$@" || { cat /tmp/sc.log 2>/dev/null; fail "$name $size failed"; }
 	t1=$(up)
 	w1=0; for d in "$@"; do w1=$((w1 + $(wr $d))); done
-	rss=$(sed -n 's/.*start: peak resident memory \([0-9]*\) KiB/\1/p' /tmp/sc.log 2>/dev/null || true)
+	rss=$(sed -n 's/.*start: peak resident memory \([0-9]*\) KiB.*/\1/p' /tmp/sc.log 2>/dev/null || true)
 	echo "SC-BENCH $name $size $# $t0 $t1 $(echo $w0 $w1 | awk '{ printf "%.1f", ($2 - $1) / 2048 }') ${rss:--}"
 	[ -f /tmp/sc.log ] && echo "SC-STEPS $name $size" \
 		$(sed -n 's/^scratchcrypt: step \([^ ]*\) at \([0-9.]*\) s$/\1=\2/p' /tmp/sc.log)
@@ -88,7 +88,7 @@ bench() { # NAME SIZE DISKS...
 	case $name in
 	sc-*)
 		t0=$(up); env $SC_UNIT_ENV scratchcrypt -v stop >/tmp/sc.log 2>&1 || fail "stop $size failed"; t1=$(up)
-		rss=$(sed -n 's/.*stop: peak resident memory \([0-9]*\) KiB/\1/p' /tmp/sc.log)
+		rss=$(sed -n 's/.*stop: peak resident memory \([0-9]*\) KiB.*/\1/p' /tmp/sc.log)
 		echo "SC-BENCH stop-${name#sc-} $size $# $t0 $t1 0 ${rss:--}"
 		rm -f /tmp/sc.log ;;
 	*) u_$name "$@" ;;

@@ -337,6 +337,79 @@ intact "a rewrap stopped at {step}"
     check(sha256(node.path("data.img")) == before, "data.img changed: a data disk was touched")
 
 
+# The steps of start that a member's worker takes (base/workers.h).
+WORKER_STEPS = ("claim", "add-token", "write-header", "activate")
+
+
+@scenario
+def workers_killed(build_dir):
+    """Four local NVMe disks: the members after the first are set up by worker processes. Stopped at each worker's step, killed and by a power cut, the whole run stops there, no worker outlives it, and the next start converges."""
+    fx = fixtures(build_dir)
+    node = Node(build_dir, "workers_killed")
+    node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    for i in range(4):
+        node.add("nvme", f"nvme-{i}.img", f"SCNVME{i}")
+    node.cache = "writethrough"
+    node.power_switch = True
+    lib = conf() + r"""
+ALL=$(for i in 0 1 2 3; do nvme_by_serial SCNVME$i; done)
+mkdir -p /boot && mount -o ro /dev/vda /boot
+# Mounted from the stripe over four members; stopped: nothing of ours left.
+started() {
+	src=$(awk '$2 == "/mnt/resource" {print $1}' /proc/mounts)
+	[ "$src" = /dev/mapper/scratchcrypt-temp ] || fail "$1: /mnt/resource is mounted from '$src'"
+	[ "$(dmsetup ls | grep -c scratchcrypt-temp)" = 5 ] || fail "$1: expected 5 mappings: $(dmsetup ls)"
+	echo data >/mnt/resource/file || fail "$1: cannot write to /mnt/resource"
+}
+stopped() {
+	dmsetup ls | grep -q scratchcrypt && fail "$1: mappings left: $(dmsetup ls)"
+	for d in $ALL; do
+		cryptsetup isLuks $d && fail "$1: $d keeps its header"
+		head -c 1048576 $d | cmp -s -n 1048576 - /dev/zero || fail "$1: $d: the first MiB is not blank"
+	done
+	true
+}
+"""
+    script = lib
+    # claim#1 is the first member's, set up by start itself; #2 to #4 are
+    # the workers', one at a time while a crash point is armed.
+    for step in WORKER_STEPS:
+        for n in (1, 2, 4):
+            script += f"""
+step "start killed at {step}#{n}"
+set +e
+SCRATCHCRYPT_CRASH_AT={step}#{n} scratchcrypt -q start 2>/tmp/err & run=$!
+wait $run; rc=$?
+set -e
+[ $rc = 137 ] || fail "start stopped at {step}#{n} exited $rc, not 137: $(cat /tmp/err)"
+at=$(sed -n 's/.*crash point {step}#{n} reached (pid \\([0-9]*\\)).*/\\1/p' /tmp/err)
+[ -n "$at" ] || fail "{step}#{n} was not reached: $(cat /tmp/err)"
+if [ {n} = 1 ]; then [ "$at" = $run ] || fail "{step}#1 was not start's own (pid $at, start $run): $(cat /tmp/err)"
+else [ "$at" != $run ] || fail "{step}#{n} was not a worker's"; fi
+[ -z "$(pidof scratchcrypt)" ] || fail "a worker outlived start killed at {step}#{n}: $(pidof scratchcrypt)"
+expect_rc 0 scratchcrypt -q start
+started "start after a kill at {step}#{n}"
+expect_rc 0 scratchcrypt -q stop
+stopped "stop after a kill at {step}#{n}"
+echo "SC-FIRED {step}#{n}"
+"""
+    script += """
+step "the power goes at write-header#3, a worker's"
+SCRATCHCRYPT_CRASH_MODE=power SCRATCHCRYPT_CRASH_AT=write-header#3 scratchcrypt -q start
+fail "start did not reach write-header#3"
+"""
+    r = node.boot(script, timeout=900, power_cut=True)
+    fired = [l for l in r.text.splitlines() if l.startswith("SC-FIRED ")]
+    check(len(fired) == 3 * len(WORKER_STEPS), f"only {len(fired)} of {3 * len(WORKER_STEPS)} kills ran")
+    node.boot(lib + """
+step "after the power went in a worker: start converges"
+expect_rc 0 scratchcrypt -q start
+started "start after a power cut at write-header#3"
+expect_rc 0 scratchcrypt -q stop
+stopped "stop after a power cut at write-header#3"
+""", timeout=300)
+
+
 @scenario
 def half_states(build_dir):
     """Mappings left half made (no table, an inactive table, suspended, a stale stripe) are cleared and redone."""
