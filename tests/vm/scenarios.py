@@ -910,6 +910,10 @@ def hbi_secrets(build_dir):
     import json
     import urllib.request
     node = hbi_node(build_dir, "hbi_secrets")
+    # Four local NVMe disks: start sets up three of them in worker processes,
+    # with keys in pages it shares with them.
+    node.add("nvme", "nvme-c.img", "SCNVMEC")
+    node.add("nvme", "nvme-d.img", "SCNVMED")
     node.files["/usr/sbin/memscan"] = os.path.join(build_dir, "tests", "memscan")
     ks = KeyService(node)
     try:
@@ -920,15 +924,27 @@ expect_rc 0 scratchcrypt -q stop --keep
 true
 """)
         keys = json.load(urllib.request.urlopen(f"http://127.0.0.1:{ks.imds_port}/_emu/secrets"))["keys"]
-        check(len(keys) == 3, f"expected 3 wrapped volume keys, the emulator saw {len(keys)}")
+        check(len(keys) == 5, f"expected 5 wrapped volume keys, the emulator saw {len(keys)}")
         token = ks.token.encode().hex()
         import base64
         b64 = [base64.urlsafe_b64encode(bytes.fromhex(k)).rstrip(b"=").hex() for k in keys]
         needles = " ".join([token] + keys + [k[:32] for k in keys] + b64)
-        # Second boot: start unwraps, rewrap unwraps and wraps again, and
-        # pauses (SIGSTOP) once its key session is closed.
+        # Second boot: start unwraps, its workers open the disks, and it
+        # pauses at its last volume's mount, once every key is in the kernel
+        # (its key session, with the access token, is still open then); rewrap
+        # unwraps and wraps again, and pauses once its key session is closed.
         r = node.boot(HBI_CONF + DEVICES + RESLINK + f"""
-expect_rc 0 scratchcrypt -q start
+SCRATCHCRYPT_CRASH_AT=mount#2 SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt -q start & pid=$!
+while ! grep -q '^State:.*T' /proc/$pid/status 2>/dev/null; do
+	kill -0 $pid 2>/dev/null || fail "start ended before its pause point"
+	sleep 0.1
+done
+step "scan the paused start"
+rc=0; memscan $pid {" ".join(keys + [k[:32] for k in keys])} || rc=$?
+echo "SC-VALUE start_memscan_rc=$rc"
+kill -CONT $pid
+wait $pid || fail "start failed after its pause"
+[ "$(dmsetup ls | grep -c scratchcrypt-scratch-)" = 4 ] || fail "expected 4 scratch members: $(dmsetup ls)"
 SCRATCHCRYPT_CRASH_AT=rewrap-done SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt -q rewrap & pid=$!
 while ! grep -q '^State:.*T' /proc/$pid/status 2>/dev/null; do
 	kill -0 $pid 2>/dev/null || fail "rewrap ended before its pause point"
@@ -941,6 +957,8 @@ kill -CONT $pid
 wait $pid || fail "rewrap failed after its pause"
 true
 """)
+        check(r.value("start_memscan_rc") == "0", "a volume key is still in start's memory once the "
+              "disks are open (see FOUND lines in the log)")
         check(r.value("memscan_rc") == "0", "a token or volume key is still in scratchcrypt's memory "
               "(see FOUND lines in the log)")
         check("memscan: " in r.text and "none found" in r.text, "memscan did not run")
