@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* start: for each volume, look at what the kernel and the disks show, then
  * take the steps that are left, each of which can be repeated:
- *   per member: claim, add-token, write-header (new disks), activate, each
- *   member in a worker process of its own (base/workers.h);
+ *   per member: claim, add-token, write-header (new disks), activate; the
+ *   members after a volume's first each in a worker process (base/workers.h);
  *   per volume (volume.c): create-, load-, assemble-stripe, mkfs, mark-ready, mount,
  *   write-warning. */
 #include <errno.h>
@@ -294,9 +294,9 @@ static int setup_one_more(size_t i, void *arg, struct reason *why)
 	return setup_one(i + 1, arg, why);
 }
 
-/* Each member in a worker of its own: claim, header and activation of one
- * disk do not wait for another's. The keys are all here already, fetched
- * one at a time. */
+/* The members after the first each in a worker of its own: one disk's
+ * claim, header and activation do not wait for another's. The keys are all
+ * here already, fetched one at a time. */
 static int members_setup(const struct cfg *c, const struct volume *vol, struct reason *why)
 {
 	struct setup_job j = { .c = c, .vol = vol };
