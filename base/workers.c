@@ -138,9 +138,9 @@ static int reap(struct worker *w, const char *label, long *kib, struct reason *w
 		return msg.r;
 	}
 	if (WIFSIGNALED(status))
-		return reason_set(why, -ECHILD, "the process that set up %s died of signal %d (%s)",
+		return reason_set(why, -ECHILD, "the worker process for %s died of signal %d (%s)",
 				  label, WTERMSIG(status), strsignal(WTERMSIG(status)));
-	return reason_set(why, -ECHILD, "the process that set up %s exited %d without a result",
+	return reason_set(why, -ECHILD, "the worker process for %s exited %d without a result",
 			  label, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
@@ -171,8 +171,10 @@ static void note_failure(int r, size_t i, const struct reason *w_why, int *first
 		*why = *w_why;
 }
 
-int workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
-		size_t *failed, struct reason *why)
+/* all: every job runs, whatever the others did, and results[i] gets each
+ * one's result; otherwise none starts after a failure. */
+static int run(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
+	       bool all, int *results, struct reason *whys, size_t *failed, struct reason *why)
 {
 	struct worker run[WORKERS_MAX];
 	size_t n_run = 0, next = 0, first_i = 0;
@@ -181,7 +183,9 @@ int workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *c
 	int first_r = 0;
 
 	if (n == 1) {
-		first_r = job(0, arg, why);
+		first_r = job(0, arg, whys ? &whys[0] : why);
+		if (results)
+			results[0] = first_r;
 		*failed = 0;
 		return first_r;
 	}
@@ -195,31 +199,62 @@ int workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *c
 		size_t k;
 		int r;
 
-		while (first_r == 0 && next < n && n_run < max) {
+		while ((all || first_r == 0) && next < n && n_run < max) {
 			r = spawn(&run[n_run], next, job, arg);
 			if (r < 0) {
-				reason_set(&w_why, r, "cannot start a process to set up %s: %m", labels[next]);
+				reason_set(&w_why, r, "cannot start a worker process for %s: %m", labels[next]);
 				note_failure(r, next, &w_why, &first_r, &first_i, why);
+				if (results)
+					results[next] = r;
+				if (whys)
+					whys[next] = w_why;
+				if (all)
+					next++;
 				break;
 			}
 			next++;
 			n_run++;
 			most = n_run > most ? (unsigned)n_run : most;
 		}
-		if (!n_run)
+		if (!n_run) {
+			if (all && next < n)
+				continue;
 			break;
+		}
 		k = wait_any(run, n_run);
 		r = reap(&run[k], labels[run[k].i], &kib, &w_why);
 		note_failure(r, run[k].i, &w_why, &first_r, &first_i, why);
+		if (results)
+			results[run[k].i] = r;
+		if (whys && r < 0)
+			whys[run[k].i] = w_why;
 		most_kib = kib > most_kib ? kib : most_kib;
 		run[k] = run[--n_run];
 		if (r == -ECHILD && crash_point_fired())
 			follow_crash(run, n_run);
-		if (first_r < 0)
+		if (first_r < 0 && !all)
 			next = n;
 	}
 	if ((long)most * most_kib > peak_kib)
 		peak_kib = (long)most * most_kib;
 	*failed = first_i;
 	return first_r;
+}
+
+int workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
+		size_t *failed, struct reason *why)
+{
+	return run(n, max, job, arg, labels, false, NULL, NULL, failed, why);
+}
+
+size_t workers_run_all(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
+		       int *results, struct reason *whys)
+{
+	struct reason first = { "" };
+	size_t failed, count = 0;
+
+	(void)run(n, max, job, arg, labels, true, results, whys, &failed, &first);
+	for (size_t i = 0; i < n; i++)
+		count += results[i] < 0;
+	return count;
 }

@@ -22,11 +22,17 @@ typedef int (*worker_job)(size_t i, void *arg, struct reason *why);
  * armed, so that the second disk's step is the second one reached); n == 1
  * runs in this process. No job starts after one fails. Returns 0, or the
  * failure of the lowest i that failed, its *why, and *failed = i. A worker
- * that dies without reporting fails with -ECHILD ("the process that set up
+ * that dies without reporting fails with -ECHILD ("the worker process for
  * labels[i] died of signal N"). A worker stopped at a crash point takes
  * this process with it. */
 int workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
 		size_t *failed, struct reason *why);
+
+/* As workers_run, but every job runs whatever the others do (stop shreds
+ * every disk it can): results[i] is job i's result and, when it failed,
+ * whys[i] its reason (n of each). Returns how many failed. */
+size_t workers_run_all(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
+		       int *results, struct reason *whys);
 
 /* How many workers to run at once: the online CPUs, at least 2, at most 8. */
 unsigned workers_default_max(void);

@@ -35,11 +35,10 @@ static int head_is_zero(int fd)
 		}
 		if (n == 0)
 			break;
-		for (ssize_t i = 0; i < n; i++)
-			if (buf[i]) {
-				r = 0;
-				break;
-			}
+		/* Zero when each byte equals the next and the first is 0:
+		 * memcmp's vector loop, not one byte at a time. */
+		if (buf[0] || memcmp(buf, buf + 1, (size_t)n - 1) != 0)
+			r = 0;
 	}
 	free(buf);
 	return r;

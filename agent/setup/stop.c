@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* stop: mark-shredding, unmount, remove-stripe, deactivate each member,
  * then (unless --keep) wipe-header, discard and record-shred on each disk.
+ * Members are closed, and disks shredded, each in a worker process
+ * (base/workers.h), and every one is tried even when another fails.
  * Marking first makes the intent durable: a volume whose stop was cut off
  * is never opened again, only finished. */
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include "agent/setup/plan.h"
 #include "agent/setup/runstate.h"
 #include "base/crashpoint.h"
+#include "base/workers.h"
 #include "dm/dm.h"
 
 struct shred_list {
@@ -50,15 +53,34 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 	return 0;
 }
 
+static int mark_one(size_t i, void *arg, struct reason *why)
+{
+	const struct strv *devs = arg;
+	int r = token_set_state(devs->v[i], TOKEN_SHREDDING);
+
+	(void)why;
+	if (r < 0 && r != -ENODEV && r != -ENOENT)
+		log_warn_errno(r, "%s: cannot mark it as being shredded (the shred goes on): %m",
+			       devs->v[i]);
+	return 0;
+}
+
+/* Every disk's mark, each in a worker, is on the disk before the first
+ * unmount. */
 static void step_mark_shredding(const struct shred_list *l)
 {
-	for (size_t i = 0; i < l->devs.n; i++) {
-		int r = token_set_state(l->devs.v[i], TOKEN_SHREDDING);
+	struct reason whys[PLAN_MAX_MEMBERS * 2];
+	int results[PLAN_MAX_MEMBERS * 2];
+	size_t n = l->devs.n < PLAN_MAX_MEMBERS * 2 ? l->devs.n : PLAN_MAX_MEMBERS * 2;
 
-		if (r < 0 && r != -ENODEV && r != -ENOENT)
-			log_warn_errno(r, "%s: cannot mark it as being shredded (the shred goes on): %m",
-				       l->devs.v[i]);
-	}
+	if (n)
+		(void)workers_run_all(n, workers_default_max(), mark_one, (void *)&l->devs,
+				      (const char *const *)l->devs.v, results, whys);
+	for (size_t i = 0; i < n; i++)
+		if (results[i] == -ECHILD)
+			log_reason(LOG_LVL_WARN, results[i], &whys[i], l->devs.v[i]);
+	for (size_t i = n; i < l->devs.n; i++)
+		(void)mark_one(i, (void *)&l->devs, NULL);
 	crash_point("mark-shredding");
 }
 
@@ -94,6 +116,8 @@ static int step_unmount(const struct cfg *c, const struct strv *maps, bool keep)
 	return first_err;
 }
 
+/* 0 when removed or not there; with top, 1 for a one-disk volume's crypt
+ * mapping, which is closed as a member. */
 static int remove_mapping(const char *name, bool keep, bool top)
 {
 	struct reason why = { "" };
@@ -105,7 +129,7 @@ static int remove_mapping(const char *name, bool keep, bool top)
 	if (r < 0 || !st.exists)
 		return r;
 	if (top && crypt)
-		return 0; /* a volume of one disk: closed with the members */
+		return 1; /* a volume of one disk: closed with the members */
 	log_info("%s /dev/mapper/%s", crypt ? "closing" : "removing", name);
 	r = crypt ? dm_crypt_deactivate(name, !keep, &why) : dm_remove(name, !keep);
 	if (r < 0)
@@ -114,20 +138,46 @@ static int remove_mapping(const char *name, bool keep, bool top)
 	return 0;
 }
 
+struct remove_job {
+	const char *names[PLAN_MAX_MEMBERS * 2];
+	bool keep;
+};
+
+static int remove_one(size_t i, void *arg, struct reason *why)
+{
+	const struct remove_job *j = arg;
+
+	(void)why; /* remove_mapping says what went wrong itself */
+	return remove_mapping(j->names[i], j->keep, false);
+}
+
+/* Tops (stripes) first, then the crypt members, each in a worker: one
+ * member's flush and removal does not wait for another's. */
 static int step_remove_mappings(const struct strv *maps, bool keep)
 {
+	struct remove_job j = { .keep = keep };
+	struct reason whys[PLAN_MAX_MEMBERS * 2];
+	int results[PLAN_MAX_MEMBERS * 2];
 	int r, first_err = 0;
+	size_t n = 0;
 
-	/* Tops (stripes) first, then the crypt members. */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < maps->n; i++) {
-			bool top = token_is_top(maps->v[i]);
-
-			if (pass == 0 && !top)
-				continue;
-			r = remove_mapping(maps->v[i], keep, pass == 0);
+	for (size_t i = 0; i < maps->n; i++) {
+		r = token_is_top(maps->v[i]) ? remove_mapping(maps->v[i], keep, true) : 1;
+		if (r < 0)
 			first_err = first_err ?: r;
-		}
+		else if (r == 1 && n < sizeof(j.names) / sizeof(j.names[0]))
+			j.names[n++] = maps->v[i];
+		else if (r == 1)
+			first_err = first_err ?: remove_mapping(maps->v[i], keep, false);
+	}
+	/* Even under a stripe that stays, a member's key is dropped. */
+	if (!n || workers_run_all(n, workers_default_max(), remove_one, &j, j.names, results, whys) == 0)
+		return first_err;
+	for (size_t i = 0; i < n; i++) {
+		if (results[i] == -ECHILD) /* a worker that died could not say so */
+			log_reason(LOG_LVL_ERROR, results[i], &whys[i], j.names[i]);
+		first_err = first_err ?: results[i];
+	}
 	return first_err;
 }
 
@@ -155,6 +205,52 @@ static int shred_disk(const struct cfg *c, const char *dev)
 	return 1;
 }
 
+struct shred_job {
+	const struct cfg *c;
+	const struct strv *devs;
+};
+
+static int shred_one(size_t i, void *arg, struct reason *why)
+{
+	const struct shred_job *j = arg;
+
+	(void)why; /* shred_disk says what went wrong itself */
+	return shred_disk(j->c, j->devs->v[i]);
+}
+
+/* Every disk, each in a worker, and every one even when another fails:
+ * what can be shredded is. */
+static int step_shred(const struct cfg *c, const struct strv *devs, unsigned *shredded)
+{
+	struct shred_job j = { .c = c, .devs = devs };
+	const char *labels[PLAN_MAX_MEMBERS * 2];
+	struct reason whys[PLAN_MAX_MEMBERS * 2];
+	int results[PLAN_MAX_MEMBERS * 2];
+	int first_err = 0;
+	size_t n = devs->n;
+
+	if (n > sizeof(labels) / sizeof(labels[0]))
+		n = sizeof(labels) / sizeof(labels[0]);
+	for (size_t i = 0; i < n; i++)
+		labels[i] = devs->v[i];
+	if (n)
+		(void)workers_run_all(n, workers_default_max(), shred_one, &j, labels, results, whys);
+	for (size_t i = 0; i < n; i++) {
+		if (results[i] == -ECHILD) /* a worker that died could not say so */
+			log_reason(LOG_LVL_ERROR, results[i], &whys[i], labels[i]);
+		first_err = first_err ?: (results[i] < 0 ? results[i] : 0);
+		*shredded += results[i] > 0;
+	}
+	/* More disks than a run can hold (never on Azure): one at a time. */
+	for (size_t i = n; i < devs->n; i++) {
+		int r = shred_disk(c, devs->v[i]);
+
+		first_err = first_err ?: (r < 0 ? r : 0);
+		*shredded += r > 0;
+	}
+	return first_err;
+}
+
 int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct shred_list l = { 0 };
@@ -178,13 +274,7 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 		r = first_err;
 		goto out;
 	}
-	for (size_t i = 0; i < l.devs.n; i++) {
-		r = shred_disk(c, l.devs.v[i]);
-		if (r < 0)
-			first_err = first_err ?: r;
-		else
-			res->shredded += (unsigned)r;
-	}
+	first_err = step_shred(c, &l.devs, &res->shredded);
 	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++)
 		if (l.roles[role])
 			(void)runstate_set(role, first_err ? STATE_ERROR : STATE_SHREDDED,

@@ -55,7 +55,7 @@ static struct {
 	unsigned char keys[MAXN][64];
 	size_t n_keys;
 	int fail_format_on; /* index into disks, -1 for none */
-	unsigned formats, mkfs, mount_calls, wipes, discards, warnings, worker_jobs;
+	unsigned formats, mkfs, mount_calls, wipes, discards, warnings, worker_jobs, all_jobs;
 	char removed[16][80];
 	size_t n_removed;
 	char stripe_members[256];
@@ -275,6 +275,22 @@ int __wrap_workers_run(size_t n, unsigned max, worker_job job, void *arg, const 
 		}
 	}
 	return 0;
+}
+
+size_t __wrap_workers_run_all(size_t n, unsigned max, worker_job job, void *arg,
+			      const char *const *labels, int *results, struct reason *whys)
+{
+	size_t failed = 0;
+
+	(void)max;
+	(void)labels;
+	w.worker_jobs += (unsigned)n;
+	w.all_jobs += (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		results[i] = job(i, arg, &whys[i]);
+		failed += results[i] < 0;
+	}
+	return failed;
 }
 
 int __wrap_dm_crypt_info(const char *name, struct dm_crypt_info *info)
@@ -622,6 +638,9 @@ static void test_stop_shreds(void **state)
 	assert_int_equal(w.wipes, 3);
 	assert_int_equal(w.discards, 3);
 	assert_int_equal(res.shredded, 3);
+	/* Three disks marked, three members closed and three disks shredded,
+	 * by workers. */
+	assert_int_equal(w.all_jobs, 9);
 	/* The stripe goes before its members. */
 	int stripe = -1, member = -1;
 	for (size_t i = 0; i < w.n_removed; i++) {

@@ -99,6 +99,29 @@ static void test_nothing_starts_after_a_failure(void **state)
 	assert_int_equal(sh->ran[3] + sh->ran[4] + sh->ran[5], 0);
 }
 
+/* stop: every disk is shredded that can be, whatever another did. */
+static void test_all_run_despite_failures(void **state)
+{
+	struct reason whys[6];
+	int results[6];
+
+	(void)state;
+	for (unsigned max = 1; max <= 3; max += 2) {
+		memset(sh, 0, sizeof(*sh));
+		memset(results, 0x55, sizeof(results));
+		assert_int_equal(workers_run_all(6, max, fail_two_and_four, NULL, labels, results, whys), 2);
+		for (size_t i = 0; i < 6; i++) {
+			assert_int_equal(sh->ran[i], 1);
+			assert_int_not_equal(sh->pid[i], getpid());
+		}
+		assert_int_equal(results[0] | results[1] | results[3] | results[5], 0);
+		assert_int_equal(results[2], -EIO);
+		assert_int_equal(results[4], -ENOSPC);
+		assert_string_equal(whys[2].text, "job 2 failed");
+		assert_string_equal(whys[4].text, "job 4 failed");
+	}
+}
+
 /* Each job waits for a second one to be running. */
 static int meet(size_t i, void *arg, struct reason *why)
 {
@@ -152,6 +175,20 @@ static void test_a_worker_that_dies_is_a_failure(void **state)
 	assert_int_equal(failed, 1);
 	assert_non_null(strstr(why.text, "/dev/d1"));
 	assert_non_null(strstr(why.text, "signal 15"));
+}
+
+static void test_all_names_each_dead_worker(void **state)
+{
+	struct reason whys[3];
+	int results[3];
+
+	(void)state;
+	assert_int_equal(workers_run_all(3, 2, die_at_one, NULL, labels, results, whys), 1);
+	assert_int_equal(results[0], 0);
+	assert_int_equal(results[1], -ECHILD);
+	assert_int_equal(results[2], 0);
+	assert_non_null(strstr(whys[1].text, "/dev/d1"));
+	assert_non_null(strstr(whys[1].text, "signal 15"));
 }
 
 static int here(size_t i, void *arg, struct reason *why)
@@ -219,8 +256,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_lowest_failure_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_starts_after_a_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_run_despite_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_at_most_max_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_worker_that_dies_is_a_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_all_names_each_dead_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_job_runs_here, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workers_die_with_the_run, setup, teardown),
 	};
