@@ -55,6 +55,7 @@ static struct {
 	unsigned char keys[MAXN][64];
 	size_t n_keys;
 	int fail_format_on; /* index into disks, -1 for none */
+	int fail_wipe_on; /* the same, for the header wipe */
 	unsigned formats, mkfs, mount_calls, wipes, discards, warnings, worker_jobs, all_jobs;
 	char removed[16][80];
 	size_t n_removed;
@@ -230,6 +231,8 @@ int __wrap_disk_header_wipe(const char *dev)
 	/* The intent is on the disk before anything is wiped. */
 	if (w.hdr[i].present && w.hdr[i].token[0])
 		assert_non_null(strstr(w.hdr[i].token, "\"state\":\"shredding\""));
+	if (i == w.fail_wipe_on)
+		return -EIO;
 	w.hdr[i].present = false;
 	w.wipes++;
 	return 0;
@@ -490,6 +493,7 @@ static int setup(void **state)
 	(void)state;
 	memset(&w, 0, sizeof(w));
 	w.fail_format_on = -1;
+	w.fail_wipe_on = -1;
 	snprintf(rundir, sizeof(rundir), "/tmp/sc-test-lc-XXXXXX");
 	assert_non_null(mkdtemp(rundir));
 	setenv("SCRATCHCRYPT_RUNTIME_DIR", rundir, 1);
@@ -655,6 +659,27 @@ static void test_stop_shreds(void **state)
 	/* Idempotent. */
 	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
 	assert_int_equal(w.wipes, 3);
+}
+
+/* A disk whose header cannot be wiped does not keep the others from being
+ * shredded; stop fails, names it, and a second stop finishes it. */
+static void test_stop_shreds_the_others(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	w.fail_wipe_on = 1;
+	assert_int_equal(lc_stop(&cfg, &opts, &res), -EIO);
+	assert_int_equal(res.shredded, 2);
+	assert_false(w.hdr[0].present);
+	assert_true(w.hdr[1].present);
+	assert_false(w.hdr[2].present);
+	assert_int_equal(w.n_maps, 0);
+	w.fail_wipe_on = -1;
+	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(res.shredded, 1);
+	assert_false(w.hdr[1].present);
 }
 
 static void test_stop_keep_and_no_discard(void **state)
@@ -881,6 +906,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_shreds_the_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sector_size_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claimed_disk_is_redone, setup, teardown),
