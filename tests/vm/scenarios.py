@@ -339,11 +339,13 @@ intact "a rewrap stopped at {step}"
 
 # The steps of start that a member's worker takes (base/workers.h).
 WORKER_STEPS = ("claim", "add-token", "write-header", "activate")
+# stop's per-disk steps: every disk's in a worker of its own.
+STOP_WORKER_STEPS = ("deactivate", "wipe-header", "discard", "record-shred")
 
 
 @scenario
 def workers_killed(build_dir):
-    """Four local NVMe disks: the members after the first are set up by worker processes. Stopped at each worker's step, killed and by a power cut, the whole run stops there, no worker outlives it, and the next start converges."""
+    """Four local NVMe disks: the members after the first are set up, and every disk is closed and shredded by stop, in worker processes. Stopped at each worker's step, killed and by a power cut, the whole run stops there, no worker outlives it, and the next start (or stop) converges."""
     fx = fixtures(build_dir)
     node = Node(build_dir, "workers_killed")
     node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
@@ -393,6 +395,24 @@ expect_rc 0 scratchcrypt -q stop
 stopped "stop after a kill at {step}#{n}"
 echo "SC-FIRED {step}#{n}"
 """
+    for step in STOP_WORKER_STEPS:
+        for n in (2, 4):
+            script += f"""
+step "stop killed at {step}#{n}"
+expect_rc 0 scratchcrypt -q start
+set +e
+SCRATCHCRYPT_CRASH_AT={step}#{n} scratchcrypt -q stop 2>/tmp/err & run=$!
+wait $run; rc=$?
+set -e
+[ $rc = 137 ] || fail "stop stopped at {step}#{n} exited $rc, not 137: $(cat /tmp/err)"
+at=$(sed -n 's/.*crash point {step}#{n} reached (pid \\([0-9]*\\)).*/\\1/p' /tmp/err)
+[ -n "$at" ] || fail "{step}#{n} was not reached: $(cat /tmp/err)"
+[ "$at" != $run ] || fail "stop's {step}#{n} was not a worker's"
+[ -z "$(pidof scratchcrypt)" ] || fail "a worker outlived stop killed at {step}#{n}: $(pidof scratchcrypt)"
+expect_rc 0 scratchcrypt -q stop
+stopped "stop again after a kill at {step}#{n}"
+echo "SC-FIRED stop {step}#{n}"
+"""
     script += """
 step "the power goes at write-header#3, a worker's"
 SCRATCHCRYPT_CRASH_MODE=power SCRATCHCRYPT_CRASH_AT=write-header#3 scratchcrypt -q start
@@ -400,7 +420,8 @@ fail "start did not reach write-header#3"
 """
     r = node.boot(script, timeout=900, power_cut=True)
     fired = [l for l in r.text.splitlines() if l.startswith("SC-FIRED ")]
-    check(len(fired) == 3 * len(WORKER_STEPS), f"only {len(fired)} of {3 * len(WORKER_STEPS)} kills ran")
+    want = 3 * len(WORKER_STEPS) + 2 * len(STOP_WORKER_STEPS)
+    check(len(fired) == want, f"only {len(fired)} of {want} kills ran")
     node.boot(lib + """
 step "after the power went in a worker: start converges"
 expect_rc 0 scratchcrypt -q start
