@@ -7,6 +7,7 @@
  * is never opened again, only finished. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/setup/disk.h"
@@ -53,6 +54,37 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 	return 0;
 }
 
+/* job on each of items, each in a worker, and every one whatever another
+ * did, so that what can be done is. The jobs say what went wrong
+ * themselves; a worker that died cannot, so it is named here, at lvl.
+ * Returns the first failure, and adds to *done the jobs that returned 1. */
+static int each_in_workers(const struct strv *items, worker_job job, void *arg,
+			   enum log_level lvl, unsigned *done)
+{
+	size_t n = items->n;
+	int *results = calloc(n ?: 1, sizeof(*results));
+	struct reason *whys = calloc(n ?: 1, sizeof(*whys));
+	bool workers = results && whys;
+	int first_err = 0;
+
+	if (workers && n)
+		(void)workers_run_all(n, workers_default_max(), job, arg,
+				      (const char *const *)items->v, results, whys);
+	for (size_t i = 0; i < n; i++) {
+		struct reason why = { "" };
+		/* Without memory for the workers' results: each here, in turn. */
+		int r = workers ? results[i] : job(i, arg, &why);
+
+		if (r == -ECHILD)
+			log_reason(lvl, r, workers ? &whys[i] : &why, items->v[i]);
+		first_err = first_err ?: (r < 0 ? r : 0);
+		*done += r > 0;
+	}
+	free(results);
+	free(whys);
+	return first_err;
+}
+
 static int mark_one(size_t i, void *arg, struct reason *why)
 {
 	const struct strv *devs = arg;
@@ -69,18 +101,9 @@ static int mark_one(size_t i, void *arg, struct reason *why)
  * unmount. */
 static void step_mark_shredding(const struct shred_list *l)
 {
-	struct reason whys[PLAN_MAX_MEMBERS * 2];
-	int results[PLAN_MAX_MEMBERS * 2];
-	size_t n = l->devs.n < PLAN_MAX_MEMBERS * 2 ? l->devs.n : PLAN_MAX_MEMBERS * 2;
+	unsigned none = 0;
 
-	if (n)
-		(void)workers_run_all(n, workers_default_max(), mark_one, (void *)&l->devs,
-				      (const char *const *)l->devs.v, results, whys);
-	for (size_t i = 0; i < n; i++)
-		if (results[i] == -ECHILD)
-			log_reason(LOG_LVL_WARN, results[i], &whys[i], l->devs.v[i]);
-	for (size_t i = n; i < l->devs.n; i++)
-		(void)mark_one(i, (void *)&l->devs, NULL);
+	(void)each_in_workers(&l->devs, mark_one, (void *)&l->devs, LOG_LVL_WARN, &none);
 	crash_point("mark-shredding");
 }
 
@@ -139,7 +162,7 @@ static int remove_mapping(const char *name, bool keep, bool top)
 }
 
 struct remove_job {
-	const char *names[PLAN_MAX_MEMBERS * 2];
+	const struct strv *names;
 	bool keep;
 };
 
@@ -148,37 +171,28 @@ static int remove_one(size_t i, void *arg, struct reason *why)
 	const struct remove_job *j = arg;
 
 	(void)why; /* remove_mapping says what went wrong itself */
-	return remove_mapping(j->names[i], j->keep, false);
+	return remove_mapping(j->names->v[i], j->keep, false);
 }
 
 /* Tops (stripes) first, then the crypt members, each in a worker: one
  * member's flush and removal does not wait for another's. */
 static int step_remove_mappings(const struct strv *maps, bool keep)
 {
-	struct remove_job j = { .keep = keep };
-	struct reason whys[PLAN_MAX_MEMBERS * 2];
-	int results[PLAN_MAX_MEMBERS * 2];
+	struct strv members = { 0 };
+	struct remove_job j = { .names = &members, .keep = keep };
+	unsigned none = 0;
 	int r, first_err = 0;
-	size_t n = 0;
 
 	for (size_t i = 0; i < maps->n; i++) {
 		r = token_is_top(maps->v[i]) ? remove_mapping(maps->v[i], keep, true) : 1;
-		if (r < 0)
-			first_err = first_err ?: r;
-		else if (r == 1 && n < sizeof(j.names) / sizeof(j.names[0]))
-			j.names[n++] = maps->v[i];
-		else if (r == 1)
-			first_err = first_err ?: remove_mapping(maps->v[i], keep, false);
+		if (r == 1 && strv_push(&members, maps->v[i]) < 0)
+			r = remove_mapping(maps->v[i], keep, false);
+		first_err = first_err ?: (r < 0 ? r : 0);
 	}
 	/* Even under a stripe that stays, a member's key is dropped. */
-	if (!n || workers_run_all(n, workers_default_max(), remove_one, &j, j.names, results, whys) == 0)
-		return first_err;
-	for (size_t i = 0; i < n; i++) {
-		if (results[i] == -ECHILD) /* a worker that died could not say so */
-			log_reason(LOG_LVL_ERROR, results[i], &whys[i], j.names[i]);
-		first_err = first_err ?: results[i];
-	}
-	return first_err;
+	r = each_in_workers(&members, remove_one, &j, LOG_LVL_ERROR, &none);
+	strv_free(&members);
+	return first_err ?: r;
 }
 
 /* 1 when dev was shredded now, 0 when there was nothing of ours on it. */
@@ -218,39 +232,6 @@ static int shred_one(size_t i, void *arg, struct reason *why)
 	return shred_disk(j->c, j->devs->v[i]);
 }
 
-/* Every disk, each in a worker, and every one even when another fails:
- * what can be shredded is. */
-static int step_shred(const struct cfg *c, const struct strv *devs, unsigned *shredded)
-{
-	struct shred_job j = { .c = c, .devs = devs };
-	const char *labels[PLAN_MAX_MEMBERS * 2];
-	struct reason whys[PLAN_MAX_MEMBERS * 2];
-	int results[PLAN_MAX_MEMBERS * 2];
-	int first_err = 0;
-	size_t n = devs->n;
-
-	if (n > sizeof(labels) / sizeof(labels[0]))
-		n = sizeof(labels) / sizeof(labels[0]);
-	for (size_t i = 0; i < n; i++)
-		labels[i] = devs->v[i];
-	if (n)
-		(void)workers_run_all(n, workers_default_max(), shred_one, &j, labels, results, whys);
-	for (size_t i = 0; i < n; i++) {
-		if (results[i] == -ECHILD) /* a worker that died could not say so */
-			log_reason(LOG_LVL_ERROR, results[i], &whys[i], labels[i]);
-		first_err = first_err ?: (results[i] < 0 ? results[i] : 0);
-		*shredded += results[i] > 0;
-	}
-	/* More disks than a run can hold (never on Azure): one at a time. */
-	for (size_t i = n; i < devs->n; i++) {
-		int r = shred_disk(c, devs->v[i]);
-
-		first_err = first_err ?: (r < 0 ? r : 0);
-		*shredded += r > 0;
-	}
-	return first_err;
-}
-
 int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct shred_list l = { 0 };
@@ -274,7 +255,8 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 		r = first_err;
 		goto out;
 	}
-	first_err = step_shred(c, &l.devs, &res->shredded);
+	first_err = each_in_workers(&l.devs, shred_one, &(struct shred_job){ .c = c, .devs = &l.devs },
+				    LOG_LVL_ERROR, &res->shredded);
 	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++)
 		if (l.roles[role])
 			(void)runstate_set(role, first_err ? STATE_ERROR : STATE_SHREDDED,

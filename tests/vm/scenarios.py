@@ -371,6 +371,21 @@ stopped() {
 	done
 	true
 }
+# killed CMD STEP#N own|worker: 'scratchcrypt CMD' stopped at STEP#N exits
+# 137, the step was reached in CMD's own process or in a worker, and no
+# worker outlives it.
+killed() {
+	set +e
+	SCRATCHCRYPT_CRASH_AT=$2 scratchcrypt -q $1 2>/tmp/err & run=$!
+	wait $run; rc=$?
+	set -e
+	[ $rc = 137 ] || fail "$1 stopped at $2 exited $rc, not 137: $(cat /tmp/err)"
+	at=$(sed -n "s/.*crash point $2 reached (pid \([0-9]*\)).*/\1/p" /tmp/err)
+	[ -n "$at" ] || fail "$2 was not reached: $(cat /tmp/err)"
+	if [ $3 = own ]; then [ "$at" = $run ] || fail "$2 was not $1's own (pid $at, $1 $run): $(cat /tmp/err)"
+	else [ "$at" != $run ] || fail "$1's $2 was not a worker's"; fi
+	[ -z "$(pidof scratchcrypt)" ] || fail "a worker outlived $1 killed at $2: $(pidof scratchcrypt)"
+}
 """
     script = lib
     # claim#1 is the first member's, set up by start itself; #2 to #4 are
@@ -379,16 +394,7 @@ stopped() {
         for n in (1, 2, 4):
             script += f"""
 step "start killed at {step}#{n}"
-set +e
-SCRATCHCRYPT_CRASH_AT={step}#{n} scratchcrypt -q start 2>/tmp/err & run=$!
-wait $run; rc=$?
-set -e
-[ $rc = 137 ] || fail "start stopped at {step}#{n} exited $rc, not 137: $(cat /tmp/err)"
-at=$(sed -n 's/.*crash point {step}#{n} reached (pid \\([0-9]*\\)).*/\\1/p' /tmp/err)
-[ -n "$at" ] || fail "{step}#{n} was not reached: $(cat /tmp/err)"
-if [ {n} = 1 ]; then [ "$at" = $run ] || fail "{step}#1 was not start's own (pid $at, start $run): $(cat /tmp/err)"
-else [ "$at" != $run ] || fail "{step}#{n} was not a worker's"; fi
-[ -z "$(pidof scratchcrypt)" ] || fail "a worker outlived start killed at {step}#{n}: $(pidof scratchcrypt)"
+killed start {step}#{n} {"own" if n == 1 else "worker"}
 expect_rc 0 scratchcrypt -q start
 started "start after a kill at {step}#{n}"
 expect_rc 0 scratchcrypt -q stop
@@ -400,15 +406,7 @@ echo "SC-FIRED {step}#{n}"
             script += f"""
 step "stop killed at {step}#{n}"
 expect_rc 0 scratchcrypt -q start
-set +e
-SCRATCHCRYPT_CRASH_AT={step}#{n} scratchcrypt -q stop 2>/tmp/err & run=$!
-wait $run; rc=$?
-set -e
-[ $rc = 137 ] || fail "stop stopped at {step}#{n} exited $rc, not 137: $(cat /tmp/err)"
-at=$(sed -n 's/.*crash point {step}#{n} reached (pid \\([0-9]*\\)).*/\\1/p' /tmp/err)
-[ -n "$at" ] || fail "{step}#{n} was not reached: $(cat /tmp/err)"
-[ "$at" != $run ] || fail "stop's {step}#{n} was not a worker's"
-[ -z "$(pidof scratchcrypt)" ] || fail "a worker outlived stop killed at {step}#{n}: $(pidof scratchcrypt)"
+killed stop {step}#{n} worker
 expect_rc 0 scratchcrypt -q stop
 stopped "stop again after a kill at {step}#{n}"
 echo "SC-FIRED stop {step}#{n}"
