@@ -70,6 +70,10 @@ static void inspect_one(const struct cfg *c, struct verdict *v)
 	const char *mismatch = NULL;
 	bool claimed, header = false;
 
+	/* Our claim and both copies of our header lie in the first MiB, which
+	 * detection read as zeros: nothing of ours is there to read. */
+	if (v->probe.kind == PROBE_BLANK)
+		return;
 	claimed = disk_claim_read(v->disk.devnode, &claim) == 1 && same_disk(v, claim.serial, claim.size);
 	if (token_read(v->disk.devnode, &tok) == 0) {
 		mismatch = token_mismatch(v, &tok);

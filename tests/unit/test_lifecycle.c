@@ -57,6 +57,7 @@ static struct {
 	int fail_format_on; /* index into disks, -1 for none */
 	int fail_wipe_on; /* the same, for the header wipe */
 	unsigned formats, mkfs, mount_calls, wipes, discards, warnings, worker_jobs, all_jobs;
+	unsigned claim_reads; /* disk_claim_read calls */
 	char removed[16][80];
 	size_t n_removed;
 	char stripe_members[256];
@@ -121,6 +122,9 @@ int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct d
 			p->kind = PROBE_SIGNATURE;
 			snprintf(p->type, sizeof(p->type), "crypto_LUKS");
 			snprintf(p->label, sizeof(p->label), "%s", DM_LUKS_LABEL);
+		} else if (w.hdr[i].claimed) {
+			/* A claim alone: data in the first MiB, no signature. */
+			out->v[i].probe.kind = PROBE_NONZERO;
 		}
 	return 0;
 }
@@ -210,6 +214,7 @@ int __wrap_disk_claim_read(const char *dev, struct sc_claim *c)
 {
 	int i = hdr_find(dev);
 
+	w.claim_reads++;
 	memset(c, 0, sizeof(*c));
 	if (i < 0 || !w.hdr[i].claimed)
 		return 0;
@@ -536,6 +541,8 @@ static void test_fresh_start(void **state)
 	assert_int_equal(res.refused, 1);
 	assert_int_equal(w.formats, 3); /* never the refused disk */
 	assert_false(w.hdr[3].present);
+	/* Blank disks: no claim or header of ours can be on them to read. */
+	assert_int_equal(w.claim_reads, 0);
 	/* Fresh, distinct, non-zero 512-bit keys. */
 	for (size_t i = 0; i < w.n_keys; i++) {
 		static const unsigned char zero[64];
@@ -573,6 +580,7 @@ static void test_fresh_start(void **state)
 	assert_int_equal(w.formats, formats);
 	assert_int_equal(w.mkfs, mkfs);
 	assert_int_equal(w.mount_calls, mounts);
+	assert_int_equal(w.claim_reads, 3); /* each disk of ours */
 }
 
 static void test_resume_after_kill(void **state)
