@@ -252,6 +252,27 @@ int dm_luks_token_set(const char *dev, const char *token_type, const char *json)
 	return r < 0 ? r : sync_device(dev);
 }
 
+int dm_luks_token_edit(const char *dev, const char *token_type, dm_token_edit_fn edit, void *arg)
+{
+	struct crypt_device *cd = NULL;
+	const char *j;
+	char *out = NULL;
+	int r, t;
+
+	r = load_ours(&cd, dev);
+	if (r < 0)
+		return r;
+	t = token_find(cd, token_type);
+	r = t < 0 ? t : crypt_token_json_get(cd, t, &j);
+	if (r >= 0)
+		r = edit(j, &out, arg);
+	if (r > 0)
+		r = crypt_token_json_set(cd, t, out);
+	free(out);
+	crypt_free(cd);
+	return r < 0 ? r : r > 0 ? sync_device(dev) : 0;
+}
+
 /* A header without keyslots does not record the key size, but the table of
  * a keyring-activated mapping does (":64:logon:..."). A table with the key
  * in hex is never read: it would bring the key into this process. */

@@ -66,6 +66,12 @@ int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_pa
 int dm_luks_token_get(const char *dev, const char *token_type, char **json);
 /* Replaces the first token of token_type with json (adds one if none). */
 int dm_luks_token_set(const char *dev, const char *token_type, const char *json);
+/* Read, change and write back the first token of token_type, from one load
+ * of the header: edit(json, &out, arg) returns 1 with a malloc'd *out to
+ * write, 0 to leave the header as it is, or -errno. Errors as for
+ * dm_luks_token_get. */
+typedef int (*dm_token_edit_fn)(const char *json, char **out, void *arg);
+int dm_luks_token_edit(const char *dev, const char *token_type, dm_token_edit_fn edit, void *arg);
 
 int dm_crypt_info(const char *name, struct dm_crypt_info *info);
 /* Removes a crypt mapping; the kernel wipes its copy of the key. With

@@ -151,17 +151,24 @@ int token_write(const char *dev, const struct sc_token *t)
 	return r;
 }
 
+static int set_state(const char *json, char **out, void *arg)
+{
+	enum token_state state = *(const enum token_state *)arg;
+	struct sc_token t;
+	int r = token_from_json(json, &t);
+
+	if (r < 0 || t.state == state)
+		return r;
+	t.state = state;
+	*out = token_to_json(&t);
+	return *out ? 1 : -ENOMEM;
+}
+
+/* One load of the header: each mark at start and stop is one read and one
+ * write of the disk's metadata. */
 int token_set_state(const char *dev, enum token_state state)
 {
-	struct sc_token t;
-	int r = token_read(dev, &t);
-
-	if (r < 0)
-		return r;
-	if (t.state == state)
-		return 0;
-	t.state = state;
-	return token_write(dev, &t);
+	return dm_luks_token_edit(dev, TOKEN_TYPE, set_state, &state);
 }
 
 char *token_hbi_to_json(const char *kid, const char *wrapped)

@@ -374,6 +374,21 @@ int __wrap_dm_luks_token_set(const char *dev, const char *type, const char *json
 	return 0;
 }
 
+int __wrap_dm_luks_token_edit(const char *dev, const char *type, dm_token_edit_fn edit, void *arg)
+{
+	char *json, *out = NULL;
+	int r = __wrap_dm_luks_token_get(dev, type, &json);
+
+	if (r < 0)
+		return r;
+	r = edit(json, &out, arg);
+	free(json);
+	if (r > 0)
+		r = __wrap_dm_luks_token_set(dev, type, out);
+	free(out);
+	return r;
+}
+
 int __wrap_dm_list(const char *prefix, struct strv *names)
 {
 	memset(names, 0, sizeof(*names));
