@@ -1483,6 +1483,52 @@ true
     check(role_row(st, "scratch")["state"] == "absent", f"scratch row: {role_row(st, 'scratch')}")
 
 @scenario
+def shred_discard(build_dir):
+    """stop discards the whole data area of a 1 TiB disk, sent as pieces at once: every byte past the first MiB reads zero again."""
+    fx = fixtures(build_dir)
+    node = Node(build_dir, "shred_discard")
+    node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    size = 1 << 40
+    img = node.add("nvme", "nvme-a.img", "SCNVMEA", size=size)
+    boot = (conf() + "mkdir -p /boot && mount -o ro /dev/vda /boot\n"
+            'NA=$(nvme_by_serial SCNVMEA); echo "SC-VALUE NA=$NA"\n')
+    node.boot(boot + r"""
+step "start on a 1 TiB disk (the temp disk, on a node without a resource disk)"
+expect_rc 0 scratchcrypt start
+grep -q ' /mnt/resource ' /proc/mounts || fail "/mnt/resource is not mounted"
+""", timeout=600)
+    # What a disk holds after use, as the host sees it: data at the start
+    # and end of the data area, at every 8 GiB, and on both sides of where
+    # the pieces meet (however the area is split, as disk_discard_split
+    # does, or otherwise).
+    MiB, GiB = 1 << 20, 1 << 30
+    data = size - MiB
+    n = min(8, max(1, data // (64 * GiB)))
+    piece = -(-(data // n) // MiB) * MiB
+    offsets = {MiB, size - 4096} | set(range(8 * GiB, size, 8 * GiB))
+    offsets |= {MiB + i * piece + d for i in range(1, n) for d in (-4096, 0)}
+    block = b"\xa5" * 4096
+    with open(img, "r+b") as f:
+        for off in sorted(offsets):
+            f.seek(off)
+            f.write(block)
+    r = node.boot(boot + r"""
+step "start after a reboot, then stop: shredded and discarded"
+expect_rc 0 scratchcrypt start
+expect_rc 0 scratchcrypt stop
+""", timeout=600)
+    check(f"{r.value('NA')}: discarded" in r.text, f"stop did not report the discard (serial log: {r.log})")
+    with open(img, "rb") as f:
+        for off in sorted(offsets):
+            f.seek(off)
+            check(f.read(4096).count(0) == 4096,
+                  f"nvme-a.img: data at offset {off} survived the discard (of {n} pieces)")
+    allocated = os.stat(img).st_blocks * 512
+    check(allocated <= 2 * MiB, f"nvme-a.img: {allocated} bytes still allocated after the discard")
+    check(head_is_zero(img), "nvme-a.img: the LUKS2 header area is not wiped")
+
+
+@scenario
 def bench(build_dir):
     """Time until mounted, small disks against disks 32 times larger, side by side (a report, not a test)."""
     times = {}
