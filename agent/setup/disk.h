@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
-#include <stddef.h>
 #include <stdint.h>
 
 #include "agent/detect/detect.h"
@@ -25,12 +24,5 @@ int disk_header_place(const char *dev, const char *hdr_file, uint64_t size);
  * the keyslot area. */
 int disk_header_wipe(const char *dev);
 /* Discards the data area, past the first MiB; -EOPNOTSUPP if the disk
- * cannot. A large area goes out in pieces at once (disk_discard_split). */
+ * cannot. */
 int disk_discard_data(const char *dev);
-/* Splits [start, start + len) into at most max pieces of at least
- * DISCARD_PIECE_MIN (one when len is less), each but the last a whole
- * number of DISCARD_ALIGN; returns how many, in ranges (start, length). */
-#define DISCARD_PIECE_MIN (64ULL << 30)
-#define DISCARD_PIECES_MAX 8
-#define DISCARD_ALIGN (1ULL << 20)
-size_t disk_discard_split(uint64_t start, uint64_t len, uint64_t ranges[][2], size_t max);
