@@ -116,9 +116,14 @@ def contains(path, needle):
     return False
 
 
-def head_is_zero(path, nbytes=MiB):
+def zero_at(path, offset, nbytes):
     with open(path, "rb") as f:
+        f.seek(offset)
         return f.read(nbytes).count(0) == nbytes
+
+
+def head_is_zero(path, nbytes=MiB):
+    return zero_at(path, 0, nbytes)
 
 
 def _symbols(path):
