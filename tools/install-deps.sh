@@ -10,7 +10,7 @@ pkgs="build-essential cmake pkg-config
   qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio socat
   e2fsprogs xfsprogs ntfs-3g fdisk dmsetup cryptsetup-bin udev systemd
   qemu-utils debootstrap clang libclang-rt-14-dev
-  dpkg-dev debhelper lintian git ovmf mtools dosfstools fio gnuplot-nox"
+  dpkg-dev debhelper lintian git ovmf mtools dosfstools fio gnuplot-nox umockdev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
