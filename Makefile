@@ -19,10 +19,12 @@ demo: build
 	python3 tests/vm/scenarios.py --build-dir $(BUILD) demo
 
 # The Debian package (dpkg-buildpackage, debhelper), built from the tracked
-# files in a clean tree, and checked with lintian: errors fail.
+# files in a clean tree for the suite this machine runs (VERSION+debNN, see
+# tools/deb-suite.sh), and checked with that suite's lintian: errors fail.
 deb: deps
 	rm -rf $(BUILD)-deb && mkdir -p $(BUILD)-deb/scratchcrypt
 	git ls-files -z | tar --null -T - -cf - | tar -xf - -C $(BUILD)-deb/scratchcrypt
+	./tools/deb-suite.sh $(BUILD)-deb/scratchcrypt
 	cd $(BUILD)-deb/scratchcrypt && dpkg-buildpackage -us -uc -b
 	lintian --fail-on error $(BUILD)-deb/scratchcrypt_*.changes
 	@ls $(BUILD)-deb/*.deb

@@ -23,23 +23,71 @@ static bool file_has_line(const char *path, const char *prefix)
 	return found;
 }
 
-/* A udev rule is masked by a same-named link to /dev/null (or an empty
- * file) in /etc/udev/rules.d. */
-static bool udev_rule_masked(const char *path)
+/* Whether udev reads rules from PATH: a link to /dev/null masks, and a file
+ * with only comments and blank lines (as the one scratchcrypt installs in
+ * place of cloud-init's) has none. */
+static bool udev_file_has_rules(const char *path)
 {
-	char target[64];
+	char target[64], line[512];
 	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	struct stat st;
+	bool rules = false;
+	FILE *f;
 
 	if (n > 0) {
 		target[n] = '\0';
-		return strcmp(target, "/dev/null") == 0;
+		if (strcmp(target, "/dev/null") == 0)
+			return false;
 	}
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!rules && fgets(line, sizeof(line), f)) {
+		const char *c = line + strspn(line, " \t");
+
+		rules = *c != '#' && *c != '\n' && *c != '\0';
+	}
+	fclose(f);
+	return rules;
 }
 
-/* WALinuxAgent and cloud-init also claim the resource disk; the image
- * recipe turns them off, and detect says when that did not happen. */
+/* cloud-init's 66-azure-ephemeral.rules as udev reads it: the first of
+ * /etc, /run and the packages' directory that has the name decides. The
+ * package diverts cloud-init's file and puts a comment-only one there. */
+static bool cloud_init_rule_active(const struct sys_paths *p, const char *etc_rule)
+{
+	const char *run_rule = "/run/udev/rules.d/66-azure-ephemeral.rules";
+	char path[512];
+	struct stat st;
+
+	if (lstat(etc_rule, &st) == 0)
+		return udev_file_has_rules(etc_rule);
+	if (lstat(run_rule, &st) == 0)
+		return udev_file_has_rules(run_rule);
+	if (!p->udev_rules)
+		return false;
+	snprintf(path, sizeof(path), "%s/66-azure-ephemeral.rules", p->udev_rules);
+	return udev_file_has_rules(path);
+}
+
+/* scratchcrypt's drop-in runs WALinuxAgent's daemon on a copy of
+ * waagent.conf with ResourceDisk.Format=n (neighbours/walinuxagent.conf.in);
+ * a drop-in of the same name in /etc replaces it. */
+static bool waagent_dropin(const struct sys_paths *p)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/systemd/system/walinuxagent.service.d/50-scratchcrypt.conf", p->etc);
+	if (access(path, F_OK) == 0)
+		return file_has_line(path, "ExecStart=/usr/sbin/waagent -daemon -configuration-path:");
+	if (!p->units)
+		return false;
+	snprintf(path, sizeof(path), "%s/walinuxagent.service.d/50-scratchcrypt.conf", p->units);
+	return access(path, F_OK) == 0;
+}
+
+/* WALinuxAgent and cloud-init also claim the resource disk; the package's
+ * neighbours/ files turn them off, and detect says when that did not
+ * happen (scratchcrypt built and copied by hand, or a file removed). */
 void detect_warn_other_agents(const struct detect_opts *o, struct detection *det)
 {
 	char path[512], dir[512];
@@ -52,22 +100,28 @@ void detect_warn_other_agents(const struct detect_opts *o, struct detection *det
 	if (!have_temp || !o->paths->etc)
 		return;
 	snprintf(path, sizeof(path), "%s/waagent.conf", o->paths->etc);
-	if (file_has_line(path, "ResourceDisk.Format=y"))
-		detect_warn(det, "WALinuxAgent still formats the resource disk: set ResourceDisk.Format=n in %s", path);
-	if (file_has_line(path, "ResourceDisk.EnableSwap=y"))
-		detect_warn(det, "WALinuxAgent still puts swap on the resource disk: set ResourceDisk.EnableSwap=n in %s", path);
+	if (!waagent_dropin(o->paths)) {
+		if (file_has_line(path, "ResourceDisk.Format=y"))
+			detect_warn(det, "WALinuxAgent still formats the resource disk: set ResourceDisk.Format=n in "
+				    "%s, or reinstall scratchcrypt (its walinuxagent.service drop-in is missing)", path);
+		if (file_has_line(path, "ResourceDisk.EnableSwap=y"))
+			detect_warn(det, "WALinuxAgent still puts swap on the resource disk: set "
+				    "ResourceDisk.EnableSwap=n in %s", path);
+	}
 
 	snprintf(path, sizeof(path), "%s/cloud/cloud.cfg", o->paths->etc);
 	if (access(path, F_OK) != 0)
 		return;
 	/* Its Azure datasource merges disk_setup for ephemeral0 with
 	 * overwrite: true, ranked above cloud.cfg.d: only a resource disk
-	 * without the /dev/disk/cloud/azure_resource link is safe from it. */
+	 * without the /dev/disk/cloud/azure_resource link is safe from it.
+	 * The package diverts cloud-init's rule; an admin may mask it. */
 	snprintf(dir, sizeof(dir), "%s/udev/rules.d/66-azure-ephemeral.rules", o->paths->etc);
-	if (!udev_rule_masked(dir))
+	if (cloud_init_rule_active(o->paths, dir))
 		detect_warn(det, "cloud-init's Azure datasource may repartition the resource disk under the "
 			  "mapping (its built-in disk_setup has overwrite: true and ranks above "
-			  "cloud.cfg.d): mask its udev rule with 'ln -s /dev/null %s'", dir);
+			  "cloud.cfg.d): mask its udev rule with 'ln -s /dev/null %s' (the package "
+			  "diverts it)", dir);
 	snprintf(dir, sizeof(dir), "%s/cloud/cloud.cfg.d", o->paths->etc);
 	d = opendir(dir);
 	while (d && (e = readdir(d)) && !cloudinit_off) {
@@ -81,5 +135,5 @@ void detect_warn_other_agents(const struct detect_opts *o, struct detection *det
 		closedir(d);
 	if (!cloudinit_off)
 		detect_warn(det, "cloud-init may still mount the resource disk (ephemeral0): add \"mounts: "
-			  "[[ephemeral0, null]]\" under %s (the image recipe's 90-scratchcrypt.cfg)", dir);
+			  "[[ephemeral0, null]]\" under %s (the package's 90-scratchcrypt.cfg)", dir);
 }

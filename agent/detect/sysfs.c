@@ -17,6 +17,8 @@ const struct sys_paths sys_paths_default = {
 	.mountinfo = "/proc/self/mountinfo",
 	.swaps = "/proc/swaps",
 	.etc = "/etc",
+	.units = SC_SYSTEMDSYSTEMUNITDIR,
+	.udev_rules = SC_UDEVRULESDIR,
 };
 
 static int read_attr(const char *path, char *buf, size_t size)

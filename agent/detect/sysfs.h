@@ -13,6 +13,9 @@ struct sys_paths {
 	const char *mountinfo; /* "/proc/self/mountinfo" */
 	const char *swaps;     /* "/proc/swaps" */
 	const char *etc;       /* "/etc": other agents' configuration */
+	const char *units;     /* systemd's system unit directory: the drop-ins
+				* scratchcrypt puts on other agents' units */
+	const char *udev_rules; /* where packages put udev rules */
 };
 extern const struct sys_paths sys_paths_default;
 

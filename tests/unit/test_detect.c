@@ -22,7 +22,7 @@
 
 static char root[64];
 static struct sys_paths paths;
-static char sysfs[128], devdir[128], mountinfo[128], swaps[128], etcdir[128];
+static char sysfs[128], devdir[128], mountinfo[128], swaps[128], etcdir[128], unitdir[128], rulesdir[128];
 
 /* Fake disk contents, by device node. */
 struct fake {
@@ -284,7 +284,9 @@ static int setup(void **state)
 	snprintf(mountinfo, sizeof(mountinfo), "%s/mountinfo", root);
 	snprintf(swaps, sizeof(swaps), "%s/swaps", root);
 	snprintf(etcdir, sizeof(etcdir), "%s/etc", root);
-	paths = (struct sys_paths){ sysfs, devdir, mountinfo, swaps, etcdir };
+	snprintf(unitdir, sizeof(unitdir), "%s/units", root);
+	snprintf(rulesdir, sizeof(rulesdir), "%s/udevrules", root);
+	paths = (struct sys_paths){ sysfs, devdir, mountinfo, swaps, etcdir, unitdir, rulesdir };
 	put("sys/block/.keep", "");
 	put("dev/.keep", "");
 	/* The OS disk holds / through its first partition. */
@@ -747,6 +749,7 @@ static void test_other_agents_claiming_the_disk(void **state)
 	put("etc/waagent.conf", "ResourceDisk.Format=y\nResourceDisk.EnableSwap=y\n");
 	put("etc/cloud/cloud.cfg", "mounts:\n");
 	put("etc/cloud/cloud.cfg.d/10-azure.cfg", "datasource_list: [ Azure ]\n");
+	put("udevrules/66-azure-ephemeral.rules", "SYMLINK+=\"disk/cloud/$env{fabric_name}\"\n");
 	run_detect(false);
 	assert_int_equal(det.n_warnings, 4);
 	assert_non_null(strstr(det.warnings[0], "ResourceDisk.Format=n"));
@@ -754,14 +757,57 @@ static void test_other_agents_claiming_the_disk(void **state)
 	assert_non_null(strstr(det.warnings[2], "repartition"));
 	assert_non_null(strstr(det.warnings[2], "udev/rules.d/66-azure-ephemeral.rules"));
 	assert_non_null(strstr(det.warnings[3], "ephemeral0"));
-	/* The image recipe's settings silence them; a mask that is not
-	 * /dev/null does not count. */
+	/* A hand-edited waagent.conf silences them; a same-named rules file
+	 * that still has rules in it is no mask. */
 	put("etc/waagent.conf", "ResourceDisk.Format=n\nResourceDisk.EnableSwap=n\n");
 	put("etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg", "mounts:\n  - [ ephemeral0, null ]\n");
-	put("etc/udev/rules.d/66-azure-ephemeral.rules", "# edited\n");
+	put("etc/udev/rules.d/66-azure-ephemeral.rules",
+	    "# edited\nENV{DEVTYPE}==\"disk\", SYMLINK+=\"disk/cloud/azure_resource\"\n");
 	run_detect(false);
 	assert_int_equal(det.n_warnings, 1);
 	assert_non_null(strstr(det.warnings[0], "repartition"));
+	/* The package's files: waagent.conf as Debian ships it, the drop-in
+	 * that runs the daemon on a copy with Format=n, the comment-only mask. */
+	put("etc/waagent.conf", "ResourceDisk.Format=y\nResourceDisk.EnableSwap=y\n");
+	put("units/walinuxagent.service.d/50-scratchcrypt.conf", "[Service]\n");
+	put("etc/udev/rules.d/66-azure-ephemeral.rules", "# Installed by scratchcrypt.\n\n");
+	run_detect(false);
+	assert_int_equal(det.n_warnings, 0);
+	/* An admin's same-named drop-in in /etc that does not use the copy. */
+	put("etc/systemd/system/walinuxagent.service.d/50-scratchcrypt.conf", "[Service]\nExecStart=\n");
+	run_detect(false);
+	assert_int_equal(det.n_warnings, 2);
+	assert_non_null(strstr(det.warnings[0], "ResourceDisk.Format=n"));
+	{
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/etc/systemd/system/walinuxagent.service.d/50-scratchcrypt.conf", root);
+		assert_int_equal(unlink(p), 0);
+	}
+	put("etc/udev/rules.d/66-azure-ephemeral.rules", "ENV{X}=\"1\"\n");
+	run_detect(false);
+	assert_int_equal(det.n_warnings, 1);
+	/* The package's diversion: cloud-init's rule moved away, a
+	 * comment-only file in its place. */
+	{
+		char p[512], q[512];
+
+		snprintf(p, sizeof(p), "%s/etc/udev/rules.d/66-azure-ephemeral.rules", root);
+		assert_int_equal(unlink(p), 0);
+		snprintf(p, sizeof(p), "%s/udevrules/66-azure-ephemeral.rules", root);
+		snprintf(q, sizeof(q), "%s.scratchcrypt-diverted", p);
+		assert_int_equal(rename(p, q), 0);
+		run_detect(false);
+		assert_int_equal(det.n_warnings, 0);
+		put("udevrules/66-azure-ephemeral.rules", "# Installed by scratchcrypt\n");
+		run_detect(false);
+		assert_int_equal(det.n_warnings, 0);
+		/* cloud-init's own file, back after removal, warns again. */
+		assert_int_equal(rename(q, p), 0);
+		run_detect(false);
+		assert_int_equal(det.n_warnings, 1);
+	}
+	put("etc/udev/rules.d/66-azure-ephemeral.rules", "ENV{X}=\"1\"\n");
 	{
 		char mask[512];
 

@@ -4,7 +4,7 @@
 # scratchcrypt, the tools it runs (mkfs, dmsetup), every library they need
 # (found with ldd, plus libgcc_s which glibc loads at run time), and the
 # kernel's dm, crypto, SCSI, virtio and xfs modules with their modules.dep
-# dependencies, in load order.
+# dependencies, in load order (those the kernel has built in are skipped).
 # Usage: [EXTRA_TOOLS="/usr/bin/fio ..."] mkinitramfs.sh KVER SCRATCHCRYPT_BINARY OUTPUT.cpio
 set -euo pipefail
 
@@ -52,12 +52,23 @@ install -D -m 0755 "$libgcc" "$root/lib/x86_64-linux-gnu/libgcc_s.so.1"
 wanted="dm-mod dm-crypt xts aesni-intel algif_skcipher virtio_pci virtio_blk virtio_scsi sd_mod xfs virtio_net"
 order=()
 declare -A seen=()
+# builtin NAME: the kernel has NAME built in (modules.builtin; Debian 13's
+# cloud kernel builds in virtio_pci, for one), so there is nothing to load.
+builtin() {
+	awk -v m="$1" '{ n=$0; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n); gsub(/_/, "-", n);
+		mm=m; gsub(/_/, "-", mm); if (n == mm) { found=1; exit } } END { exit !found }' \
+		"$moddir/modules.builtin"
+}
 add_mod() {
 	local path
 	path=$(awk -v m="$1" -F: '{ n=$1; sub(/.*\//, "", n); sub(/\.ko.*$/, "", n);
 		gsub(/_/, "-", n); mm=m; gsub(/_/, "-", mm); if (n == mm) { print $0; exit } }' \
 		"$moddir/modules.dep")
-	[ -n "$path" ] || { echo "mkinitramfs: module $1 not found in $moddir" >&2; exit 1; }
+	if [ -z "$path" ]; then
+		builtin "$1" && return
+		echo "mkinitramfs: module $1 is neither in $moddir/modules.dep nor built into $kver" >&2
+		exit 1
+	fi
 	local self=${path%%:*} deps=${path#*:}
 	[ -n "${seen[$self]:-}" ] && return
 	for d in $deps; do add_mod "$(basename "${d%%.ko*}")"; done

@@ -71,11 +71,26 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+def _version_key(path):
+    """Sorts kernel versions as versions (6.1.0-10 after 6.1.0-9)."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", path)]
+
+
 def find_kernel():
-    kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"))
-    if not kernels:
-        skip("no Debian cloud kernel in /boot (apt-get install linux-image-cloud-amd64)")
-    k = kernels[-1]
+    """The kernel the guests boot: SC_VM_KERNEL (a /boot/vmlinuz-* path or a
+    kernel version such as 6.12.57+deb13-cloud-amd64) when set, otherwise
+    the highest installed Debian cloud kernel."""
+    chosen = os.environ.get("SC_VM_KERNEL", "")
+    if chosen:
+        k = chosen if chosen.startswith("/") else f"/boot/vmlinuz-{chosen}"
+        if not os.path.exists(k):
+            raise Failure(f"SC_VM_KERNEL={chosen}: {k} does not exist; installed: "
+                          f"{' '.join(sorted(glob.glob('/boot/vmlinuz-*'))) or 'none'}")
+    else:
+        kernels = sorted(glob.glob("/boot/vmlinuz-*-cloud-amd64"), key=_version_key)
+        if not kernels:
+            skip("no Debian cloud kernel in /boot (apt-get install linux-image-cloud-amd64)")
+        k = kernels[-1]
     kver = os.path.basename(k)[len("vmlinuz-"):]
     if not os.path.isdir(f"/lib/modules/{kver}"):
         skip(f"no modules for {kver}")

@@ -121,19 +121,11 @@ echo "scratchcrypt-node" >"$root/etc/hostname"
 # Host keys are made on the VM's first boot (cloud-init), never baked in.
 rm -f "$root"/etc/ssh/ssh_host_*
 
-# The resource disk is scratchcrypt's: cloud-init and WALinuxAgent keep off it.
-install -D -m 0644 "$here/cloud-init-scratchcrypt.cfg" "$root/etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg"
+# cloud-init's Azure datasource provisions the VM. What keeps cloud-init,
+# WALinuxAgent and azure-ephemeral-disk-setup off the resource disk comes
+# with the package (its neighbours/ files), as on any image where an
+# operator runs apt install scratchcrypt; the recipe adds nothing to it.
 printf 'datasource_list: [ Azure ]\n' >"$root/etc/cloud/cloud.cfg.d/91-azure-datasource.cfg"
-# cloud-init's Azure datasource merges its own disk_setup (overwrite: true)
-# above cloud.cfg.d, so the config above cannot stop it repartitioning the
-# disk: without its udev link /dev/disk/cloud/azure_resource it finds no
-# ephemeral0 to partition.
-mkdir -p "$root/etc/udev/rules.d"
-ln -sf /dev/null "$root/etc/udev/rules.d/66-azure-ephemeral.rules"
-if [ -e "$root/etc/waagent.conf" ]; then
-	sed -i -e 's/^ResourceDisk.Format=.*/ResourceDisk.Format=n/' \
-		-e 's/^ResourceDisk.EnableSwap=.*/ResourceDisk.EnableSwap=n/' "$root/etc/waagent.conf"
-fi
 
 # The root filesystem by UUID, the same in root.img and in the VHD; the
 # EFI system partition only where there is one (nofail: boot never waits
