@@ -74,6 +74,8 @@ step "git tree" "cd /src && git init -q && git add -A && git -c user.name=ci -c 
 step "build" "cd /src && make build"
 step "unit tests" "cd /src/build && ctest --output-on-failure -L unit"
 step "make deb" "cd /src && make deb && dpkg-deb -f build-deb/scratchcrypt_*.deb Version Depends"
+step "the package beside cloud-init, waagent and azure-vm-utils" \
+	"cd /src && tests/package/test_neighbours.sh build-deb/scratchcrypt_*.deb"
 step "vm tests on $(in_root 'ls /boot' | sed -n 's/^vmlinuz-//p' | tail -n 1)" \
 	"cd /src/build && ctest --output-on-failure -R '$vm_tests'"
 echo "suite-check: $suite: all passed"
