@@ -3,6 +3,7 @@
 """The vm scenarios. Usage: scenarios.py --build-dir DIR SCENARIO
 Exit codes: 0 pass, 1 fail, 77 skipped (qemu or the kernel is missing)."""
 import argparse
+import glob
 import os
 import sys
 
@@ -1216,7 +1217,7 @@ ev_case() {
 
 
 def image(build_dir):
-    """The Debian 12 image baked by vm-images/debian12/build-image.sh, with
+    """The Debian image of the host's suite baked by vm-images/debian/build-image.sh, with
     the test probes of tests/vm/image-overlay (made once per build tree)."""
     import shutil
     import subprocess
@@ -1243,7 +1244,7 @@ def image(build_dir):
     # model that QEMU cannot give.
     if os.path.exists(os.path.join(out, ".ok")):
         os.unlink(os.path.join(out, ".ok"))
-    subprocess.run([os.path.join(here, "..", "..", "vm-images", "debian12", "build-image.sh"),
+    subprocess.run([os.path.join(here, "..", "..", "vm-images", "debian", "build-image.sh"),
                     "--vhd", "--overlay", staging, "--cmdline", GUEST_TIMER, out], check=True)
     open(os.path.join(out, ".ok"), "w").close()
     return out
@@ -1285,7 +1286,7 @@ def image_node(build_dir, name, keysource):
 
 @scenario
 def image_prepare(build_dir):
-    """Bakes the Debian 12 image with the recipe in vm-images/ (debootstrap, once)."""
+    """Bakes the Debian image of the host's suite with the recipe in vm-images/ (debootstrap, once)."""
     image(build_dir)
 
 
@@ -1394,7 +1395,7 @@ def image_cloud_init(build_dir):
         r = node.boot_image(img, "sctest.action=cloud-init")
         check_boot(r, "system")
         v = r.value
-        check(v("link_masked") == "no", "/dev/disk/cloud/azure_resource exists although the recipe masks its rule")
+        check(v("link_masked") == "no", "/dev/disk/cloud/azure_resource exists although the package diverts its rule")
         check(v("init_rc") == "0", f"cloud-init init failed ({v('init_rc')}):\n{r.block('cloud-init-log')}")
         check(v("after_mapping") == "scratchcrypt-temp", f"after cloud-init: mapping {v('after_mapping')!r}")
         check(v("after_luks") == "yes" and v("after_pttype") == "",
@@ -1423,7 +1424,7 @@ def image_azure_vhd(build_dir):
     node = Node(build_dir, "image_azure_vhd")
     root = node.path("os.qcow2")
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b",
-                    os.path.join(img, "scratchcrypt-debian12.vhd"), "-F", "vpc", root], check=True)
+                    glob.glob(os.path.join(img, "scratchcrypt-debian*.vhd"))[0], "-F", "vpc", root], check=True)
     node.disks.append(("root", root, "SCROOT"))
     node.add("nvme", "nvme-a.img", "SCNVMEA")
     node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource.img"))
@@ -1442,9 +1443,11 @@ def image_azure_vhd(build_dir):
         row = role_row(r.json("status"), "temp")
         check(row["state"] == "encrypted" and row["key_source"] == "system-managed", f"temp: {row}")
         check(v("package").startswith("ii"), f"scratchcrypt is not installed as a package: {v('package')!r}")
-        # The recipe turned the other agents off as detect wants them.
-        check(sorted(v("waagent").split()) == ["ResourceDisk.EnableSwap=n", "ResourceDisk.Format=n"],
-              f"waagent.conf: {v('waagent')!r}")
+        # The package keeps WALinuxAgent off through its drop-in, with
+        # /etc/waagent.conf as Debian ships it; detect knows that.
+        check(sorted(v("waagent").split()) == ["ResourceDisk.EnableSwap=False", "ResourceDisk.Format=False"],
+              f"waagent's configuration under the drop-in: {v('waagent')!r}")
+        check(v("waagent_etc") == "ResourceDisk.Format=y", f"/etc/waagent.conf was edited: {v('waagent_etc')!r}")
         warnings = r.json("detect")["warnings"]
         check(warnings == [], f"detect warns on the baked image: {warnings}")
     finally:

@@ -1,28 +1,33 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# Bakes scratchcrypt into a Debian 12 image, from Debian packages only.
+# Bakes scratchcrypt into a Debian 13 "trixie" or Debian 12 "bookworm"
+# image, from Debian packages only.
 #
-#   build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE]
-#                  [--cmdline ARGS] OUT_DIR
+#   build-image.sh [--suite SUITE] [--deb FILE] [--vhd] [--vhd-size SIZE]
+#                  [--overlay DIR] [--size SIZE] [--cmdline ARGS] OUT_DIR
 #
 # Makes in OUT_DIR:
 #   rootfs/        the image's tree (kept, so a second run only reinstalls)
 #   root.img       its root filesystem alone (ext4, boot with root=/dev/vda
 #                  and the kernel and initramfs below): what the tests boot
 #   vmlinuz, initrd.img   Debian's cloud kernel and its initramfs
-#   scratchcrypt-debian12.vhd   with --vhd: an Azure-ready disk, a fixed-size
+#   scratchcrypt-debianNN.vhd   with --vhd: an Azure-ready disk, a fixed-size
 #                  VHD (GPT, an EFI system partition with shim and GRUB signed
 #                  for Secure Boot, the root filesystem), for generation 2 VMs
-# scratchcrypt is installed from its Debian package: FILE, or one built from
-# this checkout's committed files (make deb). --overlay copies DIR over the
+# SUITE (default: the build host's own) is trixie or bookworm. scratchcrypt
+# is installed from its Debian package: FILE, which must be built for SUITE
+# (make deb on that suite, or tools/suite-check.sh SUITE), or, when SUITE is
+# the host's, one built from this checkout's tracked files (make deb). --overlay copies DIR over the
 # tree last (the tests add their probes that way). --cmdline adds kernel
 # arguments to the boot loader's entry. The Debian mirror is the
 # build host's own (its first main-archive URI in /etc/apt), or MIRROR.
 set -euo pipefail
 
-overlay="" size=3G deb="" vhd=no vhd_size=8G cmdline=""
+. /etc/os-release
+overlay="" size=3G deb="" vhd=no vhd_size=8G cmdline="" suite=${VERSION_CODENAME:-}
 while [ $# -gt 1 ]; do
 	case $1 in
+	--suite) suite=$2; shift 2 ;;
 	--overlay) overlay=$2; shift 2 ;;
 	--size) size=$2; shift 2 ;;
 	--deb) deb=$(realpath "$2"); shift 2 ;;
@@ -32,25 +37,21 @@ while [ $# -gt 1 ]; do
 	*) echo "build-image: unknown option $1" >&2; exit 64 ;;
 	esac
 done
-[ $# = 1 ] || { echo "usage: build-image.sh [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] [--cmdline ARGS] OUT_DIR" >&2; exit 64; }
+[ $# = 1 ] || { echo "usage: build-image.sh [--suite trixie|bookworm] [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] [--cmdline ARGS] OUT_DIR" >&2; exit 64; }
+# The run-time libraries by each suite's names (Debian 13 has the t64 ones).
+case $suite in
+trixie) release=13 libs=libcurl4t64,libssl3t64,libntfs-3g89t64 ;;
+bookworm) release=12 libs=libcurl4,libssl3,libntfs-3g89 ;;
+*) echo "build-image: unsupported suite '$suite' (trixie or bookworm)" >&2; exit 64 ;;
+esac
+if [ -z "$deb" ] && [ "$suite" != "${VERSION_CODENAME:-}" ]; then
+	echo "build-image: this host runs ${VERSION_CODENAME:-another system}; a $suite image needs a package built on $suite: pass --deb (tools/suite-check.sh $suite WORKDIR leaves one in WORKDIR/root/src/build-deb/)" >&2
+	exit 64
+fi
 out=$(realpath -m "$1")
-host_mirror() {
-	# deb822 sources first, then one-line ones; the main archive, not security.
-	local f
-	{
-		for f in /etc/apt/sources.list.d/*.sources; do
-			[ -r "$f" ] && awk '/^URIs:/ { for (i = 2; i <= NF; i++) print $i }' "$f"
-		done
-		for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-			[ -r "$f" ] && awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; break } }' "$f"
-		done
-		true
-	} | grep -v -e security -e updates | head -n 1
-}
-mirror=${MIRROR:-$(host_mirror || true)}
-[ -n "$mirror" ] || { echo "build-image: no Debian mirror in /etc/apt; set MIRROR" >&2; exit 69; }
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
+mirror=$("$src/tools/host-mirror.sh") || exit 69
 root=$out/rootfs
 mkdir -p "$out"
 
@@ -58,10 +59,10 @@ mkdir -p "$out"
 # (debootstrap), then what an Azure image has (apt, which resolves virtual
 # packages that debootstrap cannot): cloud-init, whose Azure datasource
 # provisions the VM, WALinuxAgent, SSH, and the boot loader signed for
-# Secure Boot. The recipe keeps cloud-init and WALinuxAgent off the
+# Secure Boot. The package keeps cloud-init and WALinuxAgent off the
 # resource disk; the tests run cloud-init against it.
 packages=systemd,systemd-sysv,udev,kmod,iproute2,ca-certificates,linux-image-cloud-amd64,\
-libcryptsetup12,libdevmapper1.02.1,libblkid1,libjson-c5,libinih1,libcurl4,libssl3,libntfs-3g89,\
+libcryptsetup12,libdevmapper1.02.1,libblkid1,libjson-c5,libinih1,$libs,\
 e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup
 azure_packages="cloud-init gdisk fdisk waagent openssh-server sudo shim-signed grub-efi-amd64-signed"
 
@@ -78,11 +79,12 @@ unmount_tree() {
 }
 
 stamp=$root/.debootstrap-done
-if [ "$(cat "$stamp" 2>/dev/null)" != "$packages $azure_packages" ]; then
+recipe="$suite $packages $azure_packages initramfs-hv"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$recipe" ]; then
 	unmount_tree
 	rm -rf "$root"
-	echo "build-image: debootstrap bookworm from $mirror (a few minutes, once)"
-	debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
+	echo "build-image: debootstrap $suite from $mirror (a few minutes, once)"
+	debootstrap --variant=minbase --include="$packages" "$suite" "$root" "$mirror" >"$out/debootstrap.log" 2>&1 ||
 		{ tail -20 "$out/debootstrap.log" >&2; exit 1; }
 	# apt in the tree: no daemon may start there, and /proc, /sys, /dev
 	# are the host's only while it runs.
@@ -95,10 +97,22 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$packages $azure_packages" ]; then
 	chroot "$root" sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends $azure_packages" >"$out/apt.log" 2>&1 || { tail -20 "$out/apt.log" >&2; exit 1; }
 	chroot "$root" apt-get clean
+	# Hyper-V's VMBus, storage and network drivers in the initramfs (Azure
+	# boots from storvsc, or NVMe, which the cloud kernel has built in),
+	# by a hook of the image's own; initramfs-tools' files stay as shipped.
+	cat >"$root/etc/initramfs-tools/hooks/scratchcrypt-azure" <<'HOOK'
+#!/bin/sh
+# Made by scratchcrypt's image recipe: what Azure needs to find the root disk.
+[ "$1" = prereqs ] && exit 0
+. /usr/share/initramfs-tools/hook-functions
+manual_add_modules hv_vmbus hv_storvsc hv_netvsc nvme
+HOOK
+	chmod 0755 "$root/etc/initramfs-tools/hooks/scratchcrypt-azure"
+	chroot "$root" update-initramfs -u -k all >>"$out/apt.log" 2>&1 || { tail -20 "$out/apt.log" >&2; exit 1; }
 	unmount_tree
 	trap - EXIT INT TERM
 	rm -f "$root/usr/sbin/policy-rc.d"
-	echo "$packages $azure_packages" >"$stamp"
+	echo "$recipe" >"$stamp"
 fi
 
 # scratchcrypt, from its package: the units and the generator enabled by
@@ -141,18 +155,38 @@ UUID=$root_uuid / ext4 defaults,errors=remount-ro 0 1
 UUID=$esp_uuid /boot/efi vfat umask=0077,nofail 0 1
 EOF
 kver=$(basename "$(readlink -f "$root/vmlinuz")" | sed 's/^vmlinuz-//')
-# Azure's Linux guidance: the serial console (boot diagnostics). No
-# rootdelay=: Debian's initramfs sleeps that long on every boot, and it
-# waits for the root device by UUID anyway.
+# What Azure needs to boot: Hyper-V's VMBus, storage and network drivers and
+# NVMe (the OS disk of NVMe sizes), in the initramfs or built into the kernel.
+for m in hv_vmbus hv_storvsc hv_netvsc nvme; do
+	grep -q -E "/${m//_/[-_]}\.ko" "$root/lib/modules/$kver/modules.builtin" && continue
+	chroot "$root" lsinitramfs "/boot/initrd.img-$kver" | grep -q -E "/${m//_/[-_]}\.ko" && continue
+	echo "build-image: $m is neither built into $kver nor in its initramfs; Azure could not boot it" >&2
+	exit 1
+done
+# The kernel command line lives in /etc/default/grub.d, where update-grub
+# reads it: a kernel update (its zz-update-grub hook) keeps the serial
+# console Azure's boot diagnostics need. No rootdelay=: Debian's initramfs
+# sleeps that long on every boot, and it waits for the root device by UUID.
+kargs="console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0$cmdline"
+mkdir -p "$root/etc/default/grub.d"
+cat >"$root/etc/default/grub.d/50-scratchcrypt-azure.cfg" <<EOF
+# Azure: the serial console (boot diagnostics), kept by every update-grub.
+GRUB_CMDLINE_LINUX="\$GRUB_CMDLINE_LINUX $kargs"
+GRUB_TERMINAL="serial console"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_TIMEOUT=1
+EOF
+# The first grub.cfg, as update-grub would write it from those settings
+# (update-grub cannot run here: it probes the device / is on).
 mkdir -p "$root/boot/grub"
 cat >"$root/boot/grub/grub.cfg" <<EOF
 set timeout=1
 serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
-menuentry 'Debian GNU/Linux 12 with scratchcrypt' {
+menuentry 'Debian GNU/Linux $release with scratchcrypt' {
 	search --no-floppy --fs-uuid --set=root $root_uuid
-	linux /boot/vmlinuz-$kver root=UUID=$root_uuid ro console=tty1 console=ttyS0,115200n8 earlyprintk=ttyS0$cmdline
+	linux /boot/vmlinuz-$kver root=UUID=$root_uuid ro $kargs
 	initrd /boot/initrd.img-$kver
 }
 EOF
@@ -200,6 +234,6 @@ mkfs.ext4 -q -F -L root -U "$root_uuid" -d "$root" "$out/root.part"
 dd if="$out/esp.img" of="$raw" bs=1M seek=$esp_start conv=notrunc,sparse status=none
 dd if="$out/root.part" of="$raw" bs=1M seek=$root_start conv=notrunc,sparse status=none
 rm -f "$out/esp.img" "$out/root.part" "$cfg"
-qemu-img convert -f raw -O vpc -o subformat=fixed,force_size "$raw" "$out/scratchcrypt-debian12.vhd"
+qemu-img convert -f raw -O vpc -o subformat=fixed,force_size "$raw" "$out/scratchcrypt-debian$release.vhd"
 rm -f "$raw"
-echo "build-image: $out/scratchcrypt-debian12.vhd"
+echo "build-image: $out/scratchcrypt-debian$release.vhd"
