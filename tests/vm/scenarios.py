@@ -1329,6 +1329,14 @@ def check_boot(r, keysource):
     check("/dev/disk/scratchcrypt/local/by-index/" not in links, f"a by-index link without an index: {links}")
     check("/dev/disk/scratchcrypt/mapped/scratchcrypt-temp" in links, f"no link for the mapping: {links}")
     check(r.value("watch_state") == "active", f"watch-events is {r.value('watch_state')}")
+    # azure-ephemeral-disk-setup (a stand-in with its documented ordering:
+    # after local-fs.target, before network-online.target, so in HBI mode
+    # before scratchcrypt) was skipped by the package's drop-in and
+    # formatted nothing.
+    check(r.value("ephemeral_setup") == "no/inactive",
+          f"azure-ephemeral-disk-setup (ConditionResult/ActiveState): {r.value('ephemeral_setup')}")
+    check(r.value("ephemeral_label") == "" and r.value("mnt_source") == "",
+          f"a disk labelled AzureEphmDsk: {r.value('ephemeral_label')!r}, /mnt from {r.value('mnt_source')!r}")
 
 
 @scenario
