@@ -26,7 +26,7 @@ mkdir -p "$work"
 # Whatever is mounted inside the root is detached before anything in it is
 # removed: rm -rf through a bind mount of /dev would delete the host's nodes.
 unmount_root() {
-	awk -v r="$root/" 'index($2, r) == 1 { print $2 }' /proc/self/mounts | sort -r |
+	awk -v r="$root" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts | sort -r |
 		while read -r m; do umount -l "$m"; done
 }
 trap unmount_root EXIT
@@ -44,6 +44,8 @@ if [ "$(cat "$root/.debootstrap-done" 2>/dev/null)" != "$suite" ]; then
 	chmod 0755 "$root/usr/sbin/policy-rc.d"
 	echo "$suite" >"$root/.debootstrap-done"
 fi
+# The root a mount point of its own, as / is (unshare -m in the tests needs it).
+mount --bind "$root" "$root"
 mount --bind /proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
