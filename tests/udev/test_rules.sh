@@ -110,7 +110,7 @@ udev_props() {
 		done
 		mount --bind "$1/rules" /usr/lib/udev/rules.d
 		exec umockdev-run -d "$1/$2.umockdev" -- udevadm test --action=add "/sys/block/$2"
-	' _ "$tmp" "$1" 2>"$tmp/$1.log"
+	' _ "$tmp" "$1" 2>"$tmp/$1.log" | sed 's/^[[:space:]]*//' # systemd 257 indents them
 }
 # expect DEV WANT... ; a WANT starting with ! must be absent.
 expect() {
