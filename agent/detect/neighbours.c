@@ -51,22 +51,24 @@ static bool udev_file_has_rules(const char *path)
 }
 
 /* cloud-init's 66-azure-ephemeral.rules as udev reads it: the first of
- * /etc, /run and the packages' directory that has the name decides. The
- * package diverts cloud-init's file and puts a comment-only one there. */
+ * /etc, /run and the packages' directory that has the name decides.
+ * scratchcrypt-neighbours.service masks it in /run at boot. */
 static bool cloud_init_rule_active(const struct sys_paths *p, const char *etc_rule)
 {
-	const char *run_rule = "/run/udev/rules.d/66-azure-ephemeral.rules";
+	const char *dirs[] = { p->run_udev_rules, p->udev_rules };
 	char path[512];
 	struct stat st;
 
 	if (lstat(etc_rule, &st) == 0)
 		return udev_file_has_rules(etc_rule);
-	if (lstat(run_rule, &st) == 0)
-		return udev_file_has_rules(run_rule);
-	if (!p->udev_rules)
-		return false;
-	snprintf(path, sizeof(path), "%s/66-azure-ephemeral.rules", p->udev_rules);
-	return udev_file_has_rules(path);
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		if (!dirs[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/66-azure-ephemeral.rules", dirs[i]);
+		if (lstat(path, &st) == 0)
+			return udev_file_has_rules(path);
+	}
+	return false;
 }
 
 /* scratchcrypt's drop-in runs WALinuxAgent's daemon on a copy of
@@ -120,8 +122,8 @@ void detect_warn_other_agents(const struct detect_opts *o, struct detection *det
 	if (cloud_init_rule_active(o->paths, dir))
 		detect_warn(det, "cloud-init's Azure datasource may repartition the resource disk under the "
 			  "mapping (its built-in disk_setup has overwrite: true and ranks above "
-			  "cloud.cfg.d): mask its udev rule with 'ln -s /dev/null %s' (the package "
-			  "diverts it)", dir);
+			  "cloud.cfg.d): mask its udev rule with 'ln -s /dev/null %s', or start "
+			  "scratchcrypt-neighbours.service, which masks it in /run at boot", dir);
 	snprintf(dir, sizeof(dir), "%s/cloud/cloud.cfg.d", o->paths->etc);
 	d = opendir(dir);
 	while (d && (e = readdir(d)) && !cloudinit_off) {

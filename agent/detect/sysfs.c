@@ -19,6 +19,7 @@ const struct sys_paths sys_paths_default = {
 	.etc = "/etc",
 	.units = SC_SYSTEMDSYSTEMUNITDIR,
 	.udev_rules = SC_UDEVRULESDIR,
+	.run_udev_rules = "/run/udev/rules.d",
 };
 
 static int read_attr(const char *path, char *buf, size_t size)

@@ -16,6 +16,7 @@ struct sys_paths {
 	const char *units;     /* systemd's system unit directory: the drop-ins
 				* scratchcrypt puts on other agents' units */
 	const char *udev_rules; /* where packages put udev rules */
+	const char *run_udev_rules; /* "/run/udev/rules.d": runtime overrides */
 };
 extern const struct sys_paths sys_paths_default;
 

@@ -24,7 +24,48 @@ waagent_format() {
 	waagent -show-configuration ${1:+-configuration-path:$1} | awk -F' = ' '$1 == "ResourceDisk.Format" { print $2 }'
 }
 before_rule=$(sha256sum "$rule" | cut -d' ' -f1)
-expect "cloud-init's rule makes the azure_resource link before" "grep -q 'SYMLINK+=\"disk/cloud/' '$rule'"
+# The links udev gives a generation 1 resource disk, with the suite's own
+# rules (cloud-init's among them), under udev's own matching: umockdev makes
+# the Hyper-V device tree (the VMBus device id 00000000-0001-...).
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+vdev=/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00/00000000-0001-8899-0000-000000000000
+cat >"$tmp/sdb.umockdev" <<EOF
+P: $vdev/host1/target1:0:1/1:0:1:0/block/sdb
+N: sdb
+E: DEVNAME=/dev/sdb
+E: DEVTYPE=disk
+E: SUBSYSTEM=block
+E: MAJOR=8
+E: MINOR=16
+E: ID_VENDOR=Msft
+E: ID_MODEL=Virtual_Disk
+A: dev=8:16
+A: size=67108864
+
+P: $vdev/host1/target1:0:1/1:0:1:0
+E: DEVTYPE=scsi_device
+E: SUBSYSTEM=scsi
+A: vendor=Msft
+A: model=Virtual Disk
+
+P: $vdev/host1/target1:0:1
+E: DEVTYPE=scsi_target
+E: SUBSYSTEM=scsi
+
+P: $vdev/host1
+E: DEVTYPE=scsi_host
+E: SUBSYSTEM=scsi
+
+P: $vdev
+E: SUBSYSTEM=vmbus
+A: device_id={00000000-0001-8899-0000-000000000000}
+EOF
+resource_links() {
+	umockdev-run -d "$tmp/sdb.umockdev" -- udevadm test --action=add /sys/block/sdb 2>/dev/null |
+		sed -n 's/^[[:space:]]*DEVLINKS=//p'
+}
+expect "cloud-init's rule links the resource disk before" "resource_links | grep -q disk/cloud/azure_resource"
 expect "waagent formats the resource disk before (ResourceDisk.Format=y as shipped)" "[ \"\$(waagent_format)\" = True ]"
 
 apt-get install -y -qq --no-install-recommends "$deb" >/dev/null
@@ -41,26 +82,32 @@ $pre
 expect "waagent, on the copy, leaves the resource disk alone" "[ \"\$(waagent_format '$conf')\" = False ]"
 expect "the copy keeps the rest of /etc/waagent.conf" \
 	"grep -q '^Provisioning.Agent=' '$conf' && [ \"\$(grep -c . /etc/waagent.conf)\" -le \"\$(grep -c . '$conf')\" ]"
-expect "cloud-init's rule is diverted" "dpkg-divert --list '$rule' | grep -q 'by scratchcrypt'"
-expect "udev reads no rule of that name that makes the link" "! grep -q '^[^#]' '$rule'"
-expect "cloud-init's rule is kept beside it, unread" "[ \"\$(sha256sum '$rule.scratchcrypt-diverted' | cut -d' ' -f1)\" = '$before_rule' ]"
+# What scratchcrypt-neighbours.service runs before udev starts, as systemd would.
+unit=$(dpkg -L scratchcrypt | grep '/scratchcrypt-neighbours.service$')
+$(sed -n 's/^ExecStart=//p' "$unit")
+expect "the neighbours unit is wanted by sysinit.target, before udev" \
+	"grep -qx 'WantedBy=sysinit.target' '$unit' && grep -q '^Before=systemd-udevd.service' '$unit'"
+expect "cloud-init's rule is masked in /run/udev/rules.d" "[ \"\$(readlink /run/udev/rules.d/66-azure-ephemeral.rules)\" = /dev/null ]"
+expect "udev makes no azure_resource link then" "! resource_links | grep -q disk/cloud/azure_resource"
+expect "but still scratchcrypt's own" "resource_links | grep -q disk/scratchcrypt/resource"
+expect "cloud-init's rule file is as shipped" "[ \"\$(sha256sum '$rule' | cut -d' ' -f1)\" = '$before_rule' ]"
 expect "cloud-init is told not to mount ephemeral0" "grep -q 'ephemeral0, null' /etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg"
 expect "azure-ephemeral-disk-setup is skipped while scratchcrypt is enabled" \
 	"grep -qx 'ConditionPathExists=/etc/scratchcrypt/disabled' \"\$(dpkg -L scratchcrypt | grep '/azure-ephemeral-disk-setup.service.d/')\""
 expect "no file of cloud-init, waagent or azure-vm-utils is changed" "[ -z \"\$(dpkg --verify cloud-init waagent azure-vm-utils)\" ]"
 
 apt-get purge -y -qq scratchcrypt >/dev/null
-expect "after purge cloud-init's rule is back, unchanged" "[ \"\$(sha256sum '$rule' | cut -d' ' -f1)\" = '$before_rule' ]"
-expect "after purge no diversion is left" "[ -z \"\$(dpkg-divert --list '*scratchcrypt*')\" ]"
+expect "after purge the mask is gone and cloud-init links the disk again" \
+	"[ ! -e /run/udev/rules.d/66-azure-ephemeral.rules ] && resource_links | grep -q disk/cloud/azure_resource"
 expect "after purge waagent formats as before" "[ \"\$(waagent_format)\" = True ]"
 expect "after purge no scratchcrypt file is left" \
-	"[ ! -e '$dropin' ] && [ ! -e /etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg ] && [ ! -e /etc/scratchcrypt ] && [ ! -e '$rule.scratchcrypt-diverted' ]"
+	"[ ! -e '$dropin' ] && [ ! -e '$unit' ] && [ ! -e /etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg ] && [ ! -e /etc/scratchcrypt ]"
 expect "after purge no file of the neighbours is changed" "[ -z \"\$(dpkg --verify cloud-init waagent azure-vm-utils)\" ]"
-# A reinstall diverts again.
+# A reinstall masks again (the package's postinst applies its tmpfiles.d).
 apt-get install -y -qq --no-install-recommends "$deb" >/dev/null
-expect "a reinstall diverts the rule again" "dpkg-divert --list '$rule' | grep -q 'by scratchcrypt'"
+expect "a reinstall masks the rule again at once" "[ \"\$(readlink /run/udev/rules.d/66-azure-ephemeral.rules)\" = /dev/null ]"
 apt-get purge -y -qq scratchcrypt >/dev/null
-expect "and a second purge restores it" "[ \"\$(sha256sum '$rule' | cut -d' ' -f1)\" = '$before_rule' ]"
+expect "and a second purge unmasks it" "[ ! -e /run/udev/rules.d/66-azure-ephemeral.rules ]"
 
 echo "neighbours: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -22,7 +22,7 @@
 
 static char root[64];
 static struct sys_paths paths;
-static char sysfs[128], devdir[128], mountinfo[128], swaps[128], etcdir[128], unitdir[128], rulesdir[128];
+static char sysfs[128], devdir[128], mountinfo[128], swaps[128], etcdir[128], unitdir[128], rulesdir[128], runrulesdir[128];
 
 /* Fake disk contents, by device node. */
 struct fake {
@@ -286,7 +286,8 @@ static int setup(void **state)
 	snprintf(etcdir, sizeof(etcdir), "%s/etc", root);
 	snprintf(unitdir, sizeof(unitdir), "%s/units", root);
 	snprintf(rulesdir, sizeof(rulesdir), "%s/udevrules", root);
-	paths = (struct sys_paths){ sysfs, devdir, mountinfo, swaps, etcdir, unitdir, rulesdir };
+	snprintf(runrulesdir, sizeof(runrulesdir), "%s/runrules", root);
+	paths = (struct sys_paths){ sysfs, devdir, mountinfo, swaps, etcdir, unitdir, rulesdir, runrulesdir };
 	put("sys/block/.keep", "");
 	put("dev/.keep", "");
 	/* The OS disk holds / through its first partition. */
@@ -787,25 +788,22 @@ static void test_other_agents_claiming_the_disk(void **state)
 	put("etc/udev/rules.d/66-azure-ephemeral.rules", "ENV{X}=\"1\"\n");
 	run_detect(false);
 	assert_int_equal(det.n_warnings, 1);
-	/* The package's diversion: cloud-init's rule moved away, a
-	 * comment-only file in its place. */
+	/* scratchcrypt-neighbours.service's mask in /run, with no file in
+	 * /etc: cloud-init's rule is off; without the mask it is on again. */
 	{
-		char p[512], q[512];
+		char p[512];
 
 		snprintf(p, sizeof(p), "%s/etc/udev/rules.d/66-azure-ephemeral.rules", root);
 		assert_int_equal(unlink(p), 0);
-		snprintf(p, sizeof(p), "%s/udevrules/66-azure-ephemeral.rules", root);
-		snprintf(q, sizeof(q), "%s.scratchcrypt-diverted", p);
-		assert_int_equal(rename(p, q), 0);
+		put("runrules/.keep", "");
+		snprintf(p, sizeof(p), "%s/runrules/66-azure-ephemeral.rules", root);
+		assert_int_equal(symlink("/dev/null", p), 0);
 		run_detect(false);
 		assert_int_equal(det.n_warnings, 0);
-		put("udevrules/66-azure-ephemeral.rules", "# Installed by scratchcrypt\n");
-		run_detect(false);
-		assert_int_equal(det.n_warnings, 0);
-		/* cloud-init's own file, back after removal, warns again. */
-		assert_int_equal(rename(q, p), 0);
+		assert_int_equal(unlink(p), 0);
 		run_detect(false);
 		assert_int_equal(det.n_warnings, 1);
+		assert_non_null(strstr(det.warnings[0], "scratchcrypt-neighbours.service"));
 	}
 	put("etc/udev/rules.d/66-azure-ephemeral.rules", "ENV{X}=\"1\"\n");
 	{
