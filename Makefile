@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
-# Convenience entry points for a fresh Debian 12 machine (run as root):
+# Convenience entry points for a fresh Debian 13 or 12 machine (run as root):
 #   make demo   boots an emulated node and shows detect, start, status, stop
-#   make check  builds with -Werror and runs every test, the vm tests included
+#   make check  builds with -Werror and runs every test, the vm tests included,
+#               then proves the other Debian suite (check-other-suite)
 BUILD ?= build
 
-.PHONY: all deps build demo check fuzz bench deb clean
+.PHONY: all deps build demo check check-other-suite fuzz bench deb clean
 
 all: build
 
@@ -35,6 +36,7 @@ BENCH_ARGS ?=
 bench: build
 	python3 tests/vm/bench.py --build-dir $(BUILD) --out bench/results $(BENCH_ARGS)
 	python3 tests/keyservice/storm.py $(BUILD)/tests/kfstorm --nodes 1000 --out bench/results
+	SC_BOOT_TIMES=bench/results/boot-time.csv python3 tests/vm/scenarios.py --build-dir $(BUILD) image_azure_first_boot_system
 
 # ASan, UBSan and leak detection on every unit and integration test, the
 # fuzz targets for FUZZ_SECONDS each, then every test on the plain build.
@@ -42,7 +44,17 @@ check: build fuzz deb
 	cmake -S . -B $(BUILD)-asan -DSCRATCHCRYPT_WERROR=ON -DSCRATCHCRYPT_CRASHPOINTS=ON -DSANITIZE=address,undefined
 	cmake --build $(BUILD)-asan -j2
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L 'unit|integration'
-	cd $(BUILD) && ctest --output-on-failure
+	cd $(BUILD) && ctest --output-on-failure $(CHECK_CTEST_ARGS)
+	$(MAKE) check-other-suite
+
+# The other supported Debian suite (trixie on bookworm, bookworm on trixie),
+# in a debootstrap root of it: install-deps, the -Werror build, the unit
+# tests, make deb with that suite's lintian, the package beside the real
+# neighbour agents, and the vm tests in SUITE_VM_TESTS on that suite's
+# cloud kernel (tools/suite-check.sh).
+OTHER_SUITE := $(shell . /etc/os-release; [ "$$VERSION_CODENAME" = trixie ] && echo bookworm || echo trixie)
+check-other-suite:
+	./tools/suite-check.sh $(OTHER_SUITE) $(BUILD)-$(OTHER_SUITE)
 
 # libFuzzer: each target for FUZZ_SECONDS from its committed corpus
 # (tests/fuzz/corpus/TARGET). For hours: make fuzz FUZZ_SECONDS=14400.
@@ -53,4 +65,4 @@ fuzz: deps
 	./tools/run-fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz $(BUILD)-deb

@@ -143,6 +143,10 @@ class State:
         if "events" in c and c["events"] is not None:
             self.events = c["events"]
             self.incarnation = getattr(self, "incarnation", 0) + 1
+        if c.get("compute") is not None or c.get("network") is not None:
+            # More of the instance document (cloud-init's Azure datasource
+            # reads osProfile and the network interfaces from it).
+            self.instance_extra = {k: c[k] for k in ("compute", "network") if c.get(k) is not None}
         if "events_latency" in c and c["events_latency"] is not None:
             self.events_latency = float(c["events_latency"])
         if "hostile" in c:
@@ -400,10 +404,15 @@ class ImdsHandler(Handler):
         if u.path == "/metadata/instance":
             self.record("instance", 200)
             tags = self.server.tags
-            return self.send(200, {"compute": {"vmId": "00000000-0000-0000-0000-000000000001",
-                                               "name": "node-0", "vmSize": "Standard_D4s_v5",
-                                               "tags": ";".join(f"{k}:{v}" for k, v in tags.items()),
-                                               "tagsList": [{"name": k, "value": v} for k, v in tags.items()]}})
+            doc = {"compute": {"vmId": "00000000-0000-0000-0000-000000000001",
+                               "name": "node-0", "vmSize": "Standard_D4s_v5",
+                               "tags": ";".join(f"{k}:{v}" for k, v in tags.items()),
+                               "tagsList": [{"name": k, "value": v} for k, v in tags.items()]}}
+            extra = getattr(self.st, "instance_extra", {})
+            doc["compute"].update(extra.get("compute", {}))
+            if "network" in extra:
+                doc["network"] = extra["network"]
+            return self.send(200, doc)
         if u.path == "/metadata/scheduledevents":
             # The first call after boot can take up to two minutes.
             time.sleep(self.st.events_latency)

@@ -7,7 +7,7 @@ import glob
 import os
 import sys
 
-from vmlib import (Failure, Node, check, contains, fixtures, free_space_note, head_is_zero,
+from vmlib import (Failure, LinkLocalNet, Node, check, contains, fixtures, free_space_note, head_is_zero,
                    remove_work, role_row, sha256, verdict, zero_at, GUEST_TIMER)
 
 
@@ -1390,6 +1390,121 @@ def image_hbi_reboot(build_dir):
         ks.stop()
 
 
+# The chassis asset tag Azure's VMs carry (SMBIOS type 3), by which
+# cloud-init's Azure datasource knows it runs on Azure.
+AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"
+
+
+def azure_first_boot(build_dir, keysource):
+    """The image with cloud-init enabled booted twice as a new Azure instance
+    (a new VM UUID, which is cloud-init's instance id) through cloud-init's
+    Azure datasource: DHCP with option 245, IMDS and the wire server stand-ins
+    on link-local addresses, on the real neighbours the image has (cloud-init
+    and WALinuxAgent from the suite, azure-ephemeral-disk-setup's stand-in).
+    Nothing but scratchcrypt formats or mounts the temp disk; its header
+    survives both first boots; HBI data survives the second."""
+    import subprocess
+    import uuid
+    from wireserver import WireServer
+    node, img = image_node(build_dir, f"image_azure_first_boot_{keysource}", keysource)
+    # cloud-init runs (the other image tests have it disabled).
+    subprocess.run(["debugfs", "-w", "-R", "rm /etc/cloud/cloud-init.disabled", node.path("root.img")],
+                   check=True, capture_output=True)
+    ks = KeyService(node, certs=os.path.join(img, "ca"))
+    wire = WireServer()
+    wire_ip = "169.254.169.253"
+    node.net = LinkLocalNet(node.work, node.forwards + [(wire_ip, 80, wire.port)], wire_ip)
+    times = []
+    try:
+        keep = None
+        for boot, vm in enumerate((uuid.uuid4(), uuid.uuid4()), 1):
+            node.qemu_extra = ["-smbios", f"type=3,asset={AZURE_ASSET_TAG}", "-uuid", str(vm)]
+            ks.config(compute={"vmId": str(vm), "name": f"sctest-{boot}", "location": "westeurope",
+                               "osProfile": {"adminUsername": "azureuser", "computerName": f"sctest-{boot}",
+                                             "disablePasswordAuthentication": "true"},
+                               "publicKeys": []},
+                      network={"interface": [{"macAddress": "5254005C0001", "ipv6": {"ipAddress": []},
+                                              "ipv4": {"subnet": [{"address": "169.254.0.0", "prefix": "16"}],
+                                                       "ipAddress": [{"privateIpAddress": "169.254.0.15",
+                                                                      "publicIpAddress": ""}]}}]})
+            ready_before = len(wire.ready_reports())
+            action = "azure-write" if boot == 1 else "azure"
+            r = node.boot_image(img, f"sctest.action={action}", timeout=900)
+            v = r.value
+            check_boot(r, keysource)
+            # cloud-init took this boot as a new instance on Azure and told
+            # the wire server the VM is ready.
+            check(v("ci_platform") == "azure", f"boot {boot}: cloud-init's platform is {v('ci_platform')!r}")
+            check(v("ci_iid").lower() == str(vm), f"boot {boot}: instance id {v('ci_iid')!r}, the VM is {vm}")
+            if boot == 2:
+                check(v("ci_prev_iid") and v("ci_prev_iid") != v("ci_iid"),
+                      f"boot 2 was not a new instance: previous {v('ci_prev_iid')!r}")
+            check(len(wire.ready_reports()) > ready_before,
+                  f"boot {boot}: cloud-init reported no ready state to the wire server: {wire.log}")
+            check(v("ci_status") == "done", f"boot {boot}: cloud-init status {v('ci_status')!r}\n"
+                  f"{r.block('cloud-init-errors')}")
+            # Nothing but scratchcrypt partitioned, formatted or mounted the temp disk.
+            check(v("link") == "no", f"boot {boot}: /dev/disk/cloud/azure_resource exists")
+            check(v("azure_mapping") == "scratchcrypt-temp" and v("azure_luks") == "yes"
+                  and v("azure_pttype") == "",
+                  f"boot {boot}: the temp disk after cloud-init: mapping {v('azure_mapping')!r}, "
+                  f"LUKS {v('azure_luks')}, partition table {v('azure_pttype')!r}\n{r.block('cloud-init-disks')}")
+            check(v("mounts_mnt") == "" and v("azure_fstab") == "0",
+                  f"boot {boot}: /mnt from {v('mounts_mnt')!r}, fstab lines {v('azure_fstab')}")
+            if boot == 1:
+                keep = v("written_keep")
+            elif keysource == "hbi":
+                check(v("azure_keep") == keep, "HBI data did not survive the new instance's first boot")
+            else:
+                check(v("azure_keep") == "", "system keys: the new boot's volume is not fresh")
+            times.append(boot_times(r))
+        if os.environ.get("SC_BOOT_TIMES"):
+            # What autoscalers wait for, side by side in this run: the same
+            # image and disks booted once more with every scratchcrypt unit
+            # masked (as if it were not in the image).
+            masked = " ".join(f"systemd.mask={u}" for u in (
+                "scratchcrypt.service", "scratchcrypt-online.service", "scratchcrypt-neighbours.service",
+                "scratchcrypt-watch-events.service", "scratchcrypt-hotplug.service"))
+            r = node.boot_image(img, f"sctest.action=none {masked}", timeout=900)
+            write_boot_times(os.environ["SC_BOOT_TIMES"], keysource, times, boot_times(r))
+    finally:
+        node.net.close()
+        wire.stop()
+        ks.stop()
+
+
+def boot_times(r):
+    """Seconds from the kernel's start to local-fs.target and to
+    scratchcrypt.target (systemd's monotonic activation timestamps, which
+    systemd-analyze reads too)."""
+    return {u: int(r.value(f"active_at:{u}")) / 1e6 for u in ("local-fs.target", "scratchcrypt.target")}
+
+
+def write_boot_times(path, keysource, with_sc, without):
+    """make bench's boot-time table: each target's time with scratchcrypt
+    (the best of the image's boots) against the boot with it masked."""
+    lines = [f"# kernel start to target, {keysource} keys, emulated (TCG): only the ratio means anything",
+             "target,with_s,without_s,ratio"]
+    for u in ("local-fs.target", "scratchcrypt.target"):
+        best = min(t[u] for t in with_sc)
+        lines.append(f"{u},{best:.2f},{without[u]:.2f},{best / without[u]:.2f}")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+@scenario
+def image_azure_first_boot_system(build_dir):
+    """cloud-init's Azure first-boot path twice, system keys (azure_first_boot)."""
+    azure_first_boot(build_dir, "system")
+
+
+@scenario
+def image_azure_first_boot_hbi(build_dir):
+    """cloud-init's Azure first-boot path twice, HBI keys (azure_first_boot)."""
+    azure_first_boot(build_dir, "hbi")
+
+
 @scenario
 def image_cloud_init(build_dir):
     """Debian's cloud-init with the Azure datasource's built-in ephemeral0
@@ -1458,6 +1573,13 @@ def image_azure_vhd(build_dir):
         check(v("waagent_etc") == "ResourceDisk.Format=y", f"/etc/waagent.conf was edited: {v('waagent_etc')!r}")
         warnings = r.json("detect")["warnings"]
         check(warnings == [], f"detect warns on the baked image: {warnings}")
+        # A second kernel installed (its zz-update-grub hook, update-grub):
+        # every menu entry keeps the serial console of /etc/default/grub.d.
+        check(v("update_grub_rc") == "0", f"update-grub failed:\n{r.block('update-grub-log')}")
+        linux = [l for l in r.block("grub-linux").splitlines() if l.strip()]
+        check(any("-sctest2 " in l for l in linux), f"update-grub did not add the second kernel:\n{r.block('grub-linux')}")
+        check(linux and all("console=ttyS0,115200n8" in l for l in linux),
+              f"a menu entry without the serial console after update-grub:\n{r.block('grub-linux')}")
     finally:
         ks.stop()
 

@@ -215,6 +215,71 @@ def run_qemu(args, timeout, what, symbol_file=None):
             proc.wait()
 
 
+class LinkLocalNet:
+    """A link-local network of the test's own, for guests that need what
+    QEMU's user network can't give (a DHCP option): a network namespace
+    holding the guest's tap device at 169.254.0.2/16, dnsmasq answering DHCP
+    with Azure's option 245 (the wire server's address), and each forward
+    (guest ip, port, host loopback port) as a listener in the namespace
+    that hands each connection to the test's loopback. Nothing in the
+    namespace routes anywhere else."""
+    TAP = "sctap0"
+
+    def __init__(self, work, forwards, wireserver_ip):
+        self.ns = f"sctest{os.getpid()}"
+        self.procs = []
+        subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
+        ipn = ["ip", "-n", self.ns]
+        run(["ip", "netns", "add", self.ns])
+        try:
+            run(ipn + ["link", "set", "lo", "up"])
+            run(ipn + ["tuntap", "add", "dev", self.TAP, "mode", "tap"])
+            run(ipn + ["addr", "add", "169.254.0.2/16", "dev", self.TAP])
+            for ip in sorted({f[0] for f in forwards}):
+                run(ipn + ["addr", "add", f"{ip}/32", "dev", self.TAP])
+            run(ipn + ["link", "set", self.TAP, "up"])
+            nsexec = ["ip", "netns", "exec", self.ns]
+            self.procs.append(subprocess.Popen(nsexec + [
+                "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+                f"--interface={self.TAP}", "--bind-interfaces", "--except-interface=lo",
+                "--dhcp-range=169.254.0.15,169.254.0.200,255.255.0.0,12h",
+                f"--dhcp-option=245,{wireserver_ip}", "--dhcp-option=3", "--dhcp-option=6",
+                f"--dhcp-leasefile={os.path.join(work, 'dnsmasq.leases')}",
+                f"--log-facility={os.path.join(work, 'dnsmasq.log')}", "--log-dhcp"],
+                stdin=subprocess.DEVNULL))
+            # Each forward crosses from the namespace to the test's loopback
+            # through a Unix socket in the work tree.
+            for i, (ip, port, hport) in enumerate(forwards):
+                sock = os.path.join(work, f"fwd{i}.sock")
+                if os.path.exists(sock):
+                    os.unlink(sock)
+                self.procs.append(subprocess.Popen(
+                    ["socat", f"UNIX-LISTEN:{sock},fork", f"TCP:127.0.0.1:{hport}"], stdin=subprocess.DEVNULL))
+                self.procs.append(subprocess.Popen(nsexec + [
+                    "socat", f"TCP-LISTEN:{port},bind={ip},fork,reuseaddr", f"UNIX-CONNECT:{sock}"],
+                    stdin=subprocess.DEVNULL))
+        except BaseException:
+            self.close()
+            raise
+
+    def wrap(self, args):
+        """QEMU's command line with the guest's NIC on the tap device, run in the namespace."""
+        return (["ip", "netns", "exec", self.ns] + args +
+                ["-netdev", f"tap,id=n0,ifname={self.TAP},script=no,downscript=no",
+                 "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:5c:00:01"])
+
+    def close(self):
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.procs = []
+        subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
+
+
 # Under TCG on a busy host the kernel's check that the IO-APIC delivers
 # timer interrupts can time out ("IO-APIC + timer doesn't work!", a panic
 # before anything of ours runs; a CI run saw it). KVM guests skip that
@@ -238,6 +303,8 @@ class Node:
         self.disks = []  # (kind, file, serial)
         self.boots = 0
         self.forwards = []  # (guest ip, guest port, host loopback port)
+        self.net = None  # a LinkLocalNet instead of QEMU's user network
+        self.qemu_extra = []  # more QEMU arguments (SMBIOS, the VM's UUID)
         self.files = {}  # guest path -> host file, added to each boot's initramfs
         # Power-loss tests: every write the guest makes reaches the image
         # before it completes, and the guest can cut its own power.
@@ -286,7 +353,9 @@ class Node:
                      "-append", append or "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60 "
                      "nokaslr " + GUEST_TIMER]
         args += ["-serial", f"file:{log}", "-device", "virtio-scsi-pci,id=scsi0"]
-        if self.forwards:
+        if self.net:
+            args = self.net.wrap(args)
+        elif self.forwards:
             # A link-local network with no way out (restrict=on): the guest
             # reaches only the forwards, each to a port on host loopback.
             net = "user,id=n0,restrict=on,net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.15"
@@ -315,7 +384,7 @@ class Node:
                          f"product=Virtual Disk,serial={serial}"]
             else:
                 args += ["-device", f"virtio-blk-pci,drive=d{i},serial={serial}"]
-        return args
+        return args + self.qemu_extra
 
     def boot_image(self, image_dir, cmdline, timeout=420, uefi=False):
         """Boots the baked image (systemd as init); the image's own probes
@@ -422,9 +491,9 @@ class Result:
         return m.group(1)
 
     def block(self, name):
-        m = re.search(rf"SC-BLOCK-BEGIN {re.escape(name)}\n(.*?)\nSC-BLOCK-END", self.text, re.S)
+        m = re.search(rf"SC-BLOCK-BEGIN {re.escape(name)}\n(.*?)SC-BLOCK-END", self.text, re.S)
         check(m, f"no output '{name}' in {self.log}")
-        return m.group(1)
+        return m.group(1).removesuffix("\n")
 
 
 def fixtures(build_dir):

@@ -64,7 +64,7 @@ mkdir -p "$out"
 packages=systemd,systemd-sysv,udev,kmod,iproute2,ca-certificates,linux-image-cloud-amd64,\
 libcryptsetup12,libdevmapper1.02.1,libblkid1,libjson-c5,libinih1,$libs,\
 e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup
-azure_packages="cloud-init gdisk fdisk waagent openssh-server sudo shim-signed grub-efi-amd64-signed"
+azure_packages="cloud-init gdisk fdisk waagent openssh-server sudo shim-signed grub-efi-amd64-signed grub2-common"
 
 # Whatever is mounted inside the tree (an apt run cut off leaves the host's
 # /dev there) is detached before anything in it is removed: rm -rf through
@@ -157,9 +157,11 @@ EOF
 kver=$(basename "$(readlink -f "$root/vmlinuz")" | sed 's/^vmlinuz-//')
 # What Azure needs to boot: Hyper-V's VMBus, storage and network drivers and
 # NVMe (the OS disk of NVMe sizes), in the initramfs or built into the kernel.
+# (The listing is read whole: grep -q ending a pipe early fails it under pipefail.)
+initrd_files=$(chroot "$root" lsinitramfs "/boot/initrd.img-$kver")
 for m in hv_vmbus hv_storvsc hv_netvsc nvme; do
 	grep -q -E "/${m//_/[-_]}\.ko" "$root/lib/modules/$kver/modules.builtin" && continue
-	chroot "$root" lsinitramfs "/boot/initrd.img-$kver" | grep -q -E "/${m//_/[-_]}\.ko" && continue
+	grep -q -E "/${m//_/[-_]}\.ko" <<<"$initrd_files" && continue
 	echo "build-image: $m is neither built into $kver nor in its initramfs; Azure could not boot it" >&2
 	exit 1
 done
