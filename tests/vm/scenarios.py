@@ -1436,9 +1436,10 @@ def azure_first_boot(build_dir, keysource):
             # the wire server the VM is ready.
             check(v("ci_platform") == "azure", f"boot {boot}: cloud-init's platform is {v('ci_platform')!r}")
             check(v("ci_iid").lower() == str(vm), f"boot {boot}: instance id {v('ci_iid')!r}, the VM is {vm}")
-            if boot == 2:
-                check(v("ci_prev_iid") and v("ci_prev_iid") != v("ci_iid"),
-                      f"boot 2 was not a new instance: previous {v('ci_prev_iid')!r}")
+            check(len(v("ci_instances").split()) == boot,
+                  f"boot {boot}: cloud-init's instances {v('ci_instances')!r}: not a new instance")
+            check(v("ci_sem").split() == ["config_disk_setup", "config_mounts"],
+                  f"boot {boot}: cloud-init's per-instance disk_setup and mounts did not run: {v('ci_sem')!r}")
             check(len(wire.ready_reports()) > ready_before,
                   f"boot {boot}: cloud-init reported no ready state to the wire server: {wire.log}")
             check(v("ci_status") == "done", f"boot {boot}: cloud-init status {v('ci_status')!r}\n"

@@ -243,7 +243,8 @@ class LinkLocalNet:
                 "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
                 f"--interface={self.TAP}", "--bind-interfaces", "--except-interface=lo",
                 "--dhcp-range=169.254.0.15,169.254.0.200,255.255.0.0,12h",
-                f"--dhcp-option=245,{wireserver_ip}", "--dhcp-option=3", "--dhcp-option=6",
+                # Sent whether the client asks or not, as Azure's DHCP does.
+                f"--dhcp-option-force=245,{wireserver_ip}", "--dhcp-option=3", "--dhcp-option=6",
                 f"--dhcp-leasefile={os.path.join(work, 'dnsmasq.leases')}",
                 f"--log-facility={os.path.join(work, 'dnsmasq.log')}", "--log-dhcp"],
                 stdin=subprocess.DEVNULL))

@@ -139,7 +139,9 @@ rm -f "$root"/etc/ssh/ssh_host_*
 # WALinuxAgent and azure-ephemeral-disk-setup off the resource disk comes
 # with the package (its neighbours/ files), as on any image where an
 # operator runs apt install scratchcrypt; the recipe adds nothing to it.
-printf 'datasource_list: [ Azure ]\n' >"$root/etc/cloud/cloud.cfg.d/91-azure-datasource.cfg"
+# The locale every Debian system has (cloud-init's default, en_US.UTF-8, is
+# not generated in a minimal image, and its locale module would fail).
+printf 'datasource_list: [ Azure ]\nlocale: C.UTF-8\n' >"$root/etc/cloud/cloud.cfg.d/91-azure-datasource.cfg"
 
 # The root filesystem by UUID, the same in root.img and in the VHD; the
 # EFI system partition only where there is one (nofail: boot never waits
@@ -154,7 +156,9 @@ cat >"$root/etc/fstab" <<EOF
 UUID=$root_uuid / ext4 defaults,errors=remount-ro 0 1
 UUID=$esp_uuid /boot/efi vfat umask=0077,nofail 0 1
 EOF
-kver=$(basename "$(readlink -f "$root/vmlinuz")" | sed 's/^vmlinuz-//')
+# The kernel by its file in /boot (Debian 13 makes no /vmlinuz link by default).
+kver=$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n 1)
+[ -n "$kver" ] || { echo "build-image: no kernel in $root/boot" >&2; exit 1; }
 # What Azure needs to boot: Hyper-V's VMBus, storage and network drivers and
 # NVMe (the OS disk of NVMe sizes), in the initramfs or built into the kernel.
 # (The listing is read whole: grep -q ending a pipe early fails it under pipefail.)
@@ -195,8 +199,8 @@ EOF
 
 [ -n "$overlay" ] && cp -a "$overlay/." "$root/"
 
-cp -L "$root/vmlinuz" "$out/vmlinuz"
-cp -L "$root/initrd.img" "$out/initrd.img"
+cp -L "$root/boot/vmlinuz-$kver" "$out/vmlinuz"
+cp -L "$root/boot/initrd.img-$kver" "$out/initrd.img"
 rm -f "$out/root.img"
 truncate -s "$size" "$out/root.img"
 mkfs.ext4 -q -F -L root -U "$root_uuid" -d "$root" "$out/root.img"
