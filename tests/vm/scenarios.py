@@ -1467,6 +1467,8 @@ def azure_first_boot(build_dir, keysource):
             # Nothing but scratchcrypt partitioned, formatted or mounted the temp disk.
             # (cloud-init's rule knows the test's disk: standin_cloud_init_rule.)
             check(v("link") == "no", f"boot {boot}: /dev/disk/cloud/azure_resource exists")
+            check(v("ci_disk_writes") == "0",
+                  f"boot {boot}: cloud-init partitioned or formatted a disk:\n{r.block('cloud-init-disks')}")
             check(v("azure_mapping") == "scratchcrypt-temp" and v("azure_luks") == "yes"
                   and v("azure_pttype") == "",
                   f"boot {boot}: the temp disk after cloud-init: mapping {v('azure_mapping')!r}, "

@@ -215,6 +215,13 @@ def run_qemu(args, timeout, what, symbol_file=None):
             proc.wait()
 
 
+def _die_with_parent():
+    """preexec_fn: the helper gets SIGKILL when the test process dies, even
+    when the test itself is killed (a ctest timeout)."""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
 class LinkLocalNet:
     """A link-local network of the test's own, for guests that need what
     QEMU's user network can't give (a DHCP option): a network namespace
@@ -228,7 +235,11 @@ class LinkLocalNet:
     def __init__(self, work, forwards, wireserver_ip):
         self.ns = f"sctest{os.getpid()}"
         self.procs = []
-        subprocess.run(["ip", "netns", "del", self.ns], stderr=subprocess.DEVNULL)
+        # Namespaces a killed test left behind (its pid is gone), and ours.
+        listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+        for ns in listed:
+            if re.fullmatch(r"sctest\d+", ns) and (ns == self.ns or not os.path.exists(f"/proc/{ns[6:]}")):
+                subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
         ipn = ["ip", "-n", self.ns]
         run(["ip", "netns", "add", self.ns])
         try:
@@ -247,7 +258,7 @@ class LinkLocalNet:
                 f"--dhcp-option-force=245,{wireserver_ip}", "--dhcp-option=3", "--dhcp-option=6",
                 f"--dhcp-leasefile={os.path.join(work, 'dnsmasq.leases')}",
                 f"--log-facility={os.path.join(work, 'dnsmasq.log')}", "--log-dhcp"],
-                stdin=subprocess.DEVNULL))
+                stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent))
             # Each forward crosses from the namespace to the test's loopback
             # through a Unix socket in the work tree.
             for i, (ip, port, hport) in enumerate(forwards):
@@ -255,10 +266,11 @@ class LinkLocalNet:
                 if os.path.exists(sock):
                     os.unlink(sock)
                 self.procs.append(subprocess.Popen(
-                    ["socat", f"UNIX-LISTEN:{sock},fork", f"TCP:127.0.0.1:{hport}"], stdin=subprocess.DEVNULL))
+                    ["socat", f"UNIX-LISTEN:{sock},fork", f"TCP:127.0.0.1:{hport}"], stdin=subprocess.DEVNULL,
+                    preexec_fn=_die_with_parent))
                 self.procs.append(subprocess.Popen(nsexec + [
                     "socat", f"TCP-LISTEN:{port},bind={ip},fork,reuseaddr", f"UNIX-CONNECT:{sock}"],
-                    stdin=subprocess.DEVNULL))
+                    stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent))
         except BaseException:
             self.close()
             raise
