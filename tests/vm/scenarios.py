@@ -1431,11 +1431,12 @@ def azure_first_boot(build_dir, keysource):
     subprocess.run(["debugfs", "-w", "-R", "rm /etc/cloud/cloud-init.disabled", node.path("root.img")],
                    check=True, capture_output=True)
     ks = KeyService(node, certs=os.path.join(img, "ca"))
-    wire = WireServer()
-    wire_ip = "169.254.169.253"
-    node.net = LinkLocalNet(node.work, node.forwards + [(wire_ip, 80, wire.port)], wire_ip)
+    wire = net = None
     times = []
     try:
+        wire = WireServer()
+        wire_ip = "169.254.169.253"
+        net = node.net = LinkLocalNet(node.work, node.forwards + [(wire_ip, 80, wire.port)], wire_ip)
         keep = None
         for boot, vm in enumerate((uuid.uuid4(), uuid.uuid4()), 1):
             node.qemu_extra = ["-smbios", f"type=3,asset={AZURE_ASSET_TAG}", "-uuid", str(vm)]
@@ -1492,8 +1493,10 @@ def azure_first_boot(build_dir, keysource):
             r = node.boot_image(img, f"sctest.action=none {masked}", timeout=900)
             write_boot_times(os.environ["SC_BOOT_TIMES"], keysource, times, boot_times(r))
     finally:
-        node.net.close()
-        wire.stop()
+        if net:
+            net.close()
+        if wire:
+            wire.stop()
         ks.stop()
 
 

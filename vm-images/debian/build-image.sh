@@ -39,9 +39,10 @@ while [ $# -gt 1 ]; do
 done
 [ $# = 1 ] || { echo "usage: build-image.sh [--suite trixie|bookworm] [--deb FILE] [--vhd] [--vhd-size SIZE] [--overlay DIR] [--size SIZE] [--cmdline ARGS] OUT_DIR" >&2; exit 64; }
 # The run-time libraries by each suite's names (Debian 13 has the t64 ones).
+# azure-vm-utils (its udev rules and azure-nvme-id) is in Debian 13 only.
 case $suite in
-trixie) release=13 libs=libcurl4t64,libssl3t64,libntfs-3g89t64 ;;
-bookworm) release=12 libs=libcurl4,libssl3,libntfs-3g89 ;;
+trixie) release=13 libs=libcurl4t64,libssl3t64,libntfs-3g89t64 extra_azure=azure-vm-utils ;;
+bookworm) release=12 libs=libcurl4,libssl3,libntfs-3g89 extra_azure="" ;;
 *) echo "build-image: unsupported suite '$suite' (trixie or bookworm)" >&2; exit 64 ;;
 esac
 if [ -z "$deb" ] && [ "$suite" != "${VERSION_CODENAME:-}" ]; then
@@ -64,7 +65,7 @@ mkdir -p "$out"
 packages=systemd,systemd-sysv,udev,kmod,iproute2,ca-certificates,linux-image-cloud-amd64,\
 libcryptsetup12,libdevmapper1.02.1,libblkid1,libjson-c5,libinih1,$libs,\
 e2fsprogs,xfsprogs,cryptsetup-bin,dmsetup
-azure_packages="cloud-init gdisk fdisk waagent openssh-server sudo shim-signed grub-efi-amd64-signed grub2-common"
+azure_packages="cloud-init gdisk fdisk waagent openssh-server sudo shim-signed grub-efi-amd64-signed grub2-common $extra_azure"
 
 # Whatever is mounted inside the tree (an apt run cut off leaves the host's
 # /dev there) is detached before anything in it is removed: rm -rf through
@@ -122,9 +123,19 @@ if [ -z "$deb" ]; then
 	make -C "$src" deb BUILD="$out/pkg" >"$out/deb.log" 2>&1 || { tail -20 "$out/deb.log" >&2; exit 1; }
 	deb=$(ls "$out"/pkg-deb/scratchcrypt_*_amd64.deb | head -n 1)
 fi
+# As an operator installs it, with apt, beside the neighbours already there.
+# No systemd runs in the tree, so nothing is started; the runtime files its
+# postinst makes (the /run mask) are the booted image's tmpfs's to make.
 cp "$deb" "$root/tmp/scratchcrypt.deb"
-chroot "$root" dpkg -i /tmp/scratchcrypt.deb >"$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log" >&2; exit 1; }
+trap unmount_tree EXIT
+trap 'exit 130' INT TERM
+for d in proc sys dev; do mount --bind "/$d" "$root/$d"; done
+chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --reinstall --no-install-recommends \
+	/tmp/scratchcrypt.deb >"$out/dpkg.log" 2>&1 || { cat "$out/dpkg.log" >&2; exit 1; }
+unmount_tree
+trap - EXIT INT TERM
 rm -f "$root/tmp/scratchcrypt.deb"
+rm -rf "$root/run/udev" "$root/run/scratchcrypt"
 
 # Boot: networking by DHCP (systemd-networkd) on Azure's synthetic NIC, not
 # on the accelerated-networking VF that shares its MAC.
