@@ -117,7 +117,8 @@ void detect_warn_other_agents(const struct detect_opts *o, struct detection *det
 	/* Its Azure datasource merges disk_setup for ephemeral0 with
 	 * overwrite: true, ranked above cloud.cfg.d: only a resource disk
 	 * without the /dev/disk/cloud/azure_resource link is safe from it.
-	 * The package diverts cloud-init's rule; an admin may mask it. */
+	 * scratchcrypt-neighbours.service masks the rule in /run; an admin may
+	 * mask it in /etc. */
 	snprintf(dir, sizeof(dir), "%s/udev/rules.d/66-azure-ephemeral.rules", o->paths->etc);
 	if (cloud_init_rule_active(o->paths, dir))
 		detect_warn(det, "cloud-init's Azure datasource may repartition the resource disk under the "
