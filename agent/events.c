@@ -117,6 +117,13 @@ static int session(const struct cfg *c, bool first, struct kf_session **s)
 	return kf_session_new(&kc, NULL, s);
 }
 
+static int log_kf_error(enum log_level lvl, int r, const char *what, const struct kf_error *e)
+{
+	struct reason why = { "" };
+
+	return log_reason(lvl, kf_error_reason(&why, r, what, e), &why, what);
+}
+
 static int vm_name(struct kf_session *s, char *name, size_t size)
 {
 	struct json_object *o, *compute;
@@ -126,8 +133,7 @@ static int vm_name(struct kf_session *s, char *name, size_t size)
 	int r = kf_imds_get(s, "/metadata/instance?api-version=2021-02-01", &json, &e);
 
 	if (r < 0)
-		return log_error_errno(r, "cannot read instance metadata: %s: HTTP %ld %s %s",
-				       e.endpoint, e.http_status, e.code, e.message);
+		return log_kf_error(LOG_LVL_ERROR, r, "cannot read instance metadata", &e);
 	o = kf_json_object(json, json ? strlen(json) : 0);
 	free(json);
 	r = -EBADMSG;
@@ -172,9 +178,12 @@ static int ack(struct kf_session *s, const struct sched_event *e)
 	json_object_object_add(o, "StartRequests", list);
 	r = kf_imds_post(s, EVENTS_PATH, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), &err);
 	json_object_put(o);
-	if (r < 0)
-		return log_error_errno(r, "cannot acknowledge event %s: %s: HTTP %ld %s %s", e->id,
-				       err.endpoint, err.http_status, err.code, err.message);
+	if (r < 0) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "cannot acknowledge event %s", e->id);
+		return log_kf_error(LOG_LVL_ERROR, r, what, &err);
+	}
 	log_info("scheduled event %s acknowledged", e->id);
 	return 0;
 }
@@ -237,8 +246,7 @@ int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 			goto next;
 		r = kf_imds_get(s, EVENTS_PATH, &json, &e);
 		if (r < 0) {
-			log_warn_errno(r, "cannot read scheduled events: %s: HTTP %ld %s %s", e.endpoint,
-				       e.http_status, e.code, e.message);
+			log_kf_error(LOG_LVL_WARN, r, "cannot read scheduled events", &e);
 			goto next;
 		}
 		first = false;

@@ -26,18 +26,22 @@ int tags_apply(struct cfg *c, unsigned retry_cap_s)
 				.retry_cap_s = retry_cap_s };
 	struct tag_ctx t = { .c = c };
 	struct kf_session *s = NULL;
-	struct kf_error e;
+	struct kf_error e = { 0 };
+	struct reason why = { "" };
 	int r;
 
 	r = kf_global_init();
-	if (r == 0)
-		r = kf_session_new(&kc, NULL, &s);
-	if (r == 0)
-		r = kf_imds_tags(s, on_tag, &t, &e);
+	if (r < 0)
+		return log_error_errno(r, "cannot read instance-metadata tags (imds_tags = true): "
+				       "libcurl cannot be loaded: %m");
+	r = kf_session_new(&kc, NULL, &s);
+	if (r < 0)
+		return log_error_errno(r, "cannot read instance-metadata tags (imds_tags = true): %m");
+	r = kf_imds_tags(s, on_tag, &t, &e);
 	kf_session_free(s);
 	if (r < 0)
-		return log_error_errno(r, "cannot read instance-metadata tags (imds_tags = true): %s: "
-				       "HTTP %ld %s %s", e.endpoint, e.http_status, e.code, e.message);
+		return log_reason(LOG_LVL_ERROR, kf_error_reason(&why, r, "cannot read instance-metadata "
+							 "tags (imds_tags = true)", &e), &why, "");
 	if (t.r < 0)
 		log_error("%s", c->error);
 	return t.r;

@@ -9,17 +9,20 @@
 #include <unistd.h>
 
 #include "dm/dm.h"
+#include "dm/liblog.h"
 
 /* libdevmapper, under libcryptsetup's activation, keeps process-wide state
  * (udev cookies, the control fd): one activation at a time. */
 static pthread_mutex_t activate_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* libcryptsetup's last error line goes to the caller's reason. */
+/* libcryptsetup's last error line goes to the caller's reason; every line
+ * to the debug log. */
 static void log_cb(int level, const char *msg, void *usrptr)
 {
 	struct reason *why = usrptr;
 	size_t len;
 
+	dm_liblog_line("libcryptsetup", msg);
 	if (level != CRYPT_LOG_ERROR || !why)
 		return;
 	snprintf(why->text, sizeof(why->text), "%s", msg);
@@ -28,33 +31,11 @@ static void log_cb(int level, const char *msg, void *usrptr)
 		why->text[--len] = '\0';
 }
 
-/* Without a context, libcryptsetup prints to stderr ("Device ... is not
- * active" for every mapping looked up that is not there): silence it, as
- * dm/ never prints. */
-static void quiet_cb(int level, const char *msg, void *usrptr)
-{
-	(void)level;
-	(void)msg;
-	(void)usrptr;
-}
-
-static void quiet_init(void)
-{
-	crypt_set_log_callback(NULL, quiet_cb, NULL);
-}
-
-static void quiet_once(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, quiet_init);
-}
-
 static int ctx_open(struct crypt_device **cd, const char *dev, struct reason *why)
 {
 	int r;
 
-	quiet_once();
+	dm_liblog_init();
 	r = crypt_init(cd, dev);
 
 	if (r < 0)
@@ -122,7 +103,7 @@ int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_
 	close(fd);
 	if (r < 0)
 		return reason_set(why, r, "cannot size %s: %m", hdr_file);
-	quiet_once();
+	dm_liblog_init();
 	r = crypt_init_data_device(&cd, hdr_file, dev);
 	if (r < 0)
 		return reason_set(why, r, "cannot open %s: %m", dev);
@@ -301,7 +282,7 @@ int dm_crypt_info(const char *name, struct dm_crypt_info *info)
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	quiet_once();
+	dm_liblog_init();
 	r = crypt_init_by_name(&cd, name);
 	if (r < 0)
 		return r;
@@ -326,7 +307,7 @@ int dm_crypt_deactivate(const char *name, bool wipe_if_busy, struct reason *why)
 	struct crypt_device *cd = NULL;
 	int r;
 
-	quiet_once();
+	dm_liblog_init();
 	r = crypt_init_by_name(&cd, name);
 	if (r == -ENODEV)
 		return 0;

@@ -46,7 +46,6 @@ struct dm_state {
 	int open_count;
 	char target[16];     /* first target of the live table: "crypt", "striped" */
 	uint64_t sectors;    /* the live table's length, in 512-byte sectors */
-	struct strv devices; /* "MAJ:MIN" of what the live table sits on */
 };
 
 /* Builds, in the regular file hdr_file (which it sizes), a LUKS2 header for
@@ -79,9 +78,10 @@ int dm_crypt_info(const char *name, struct dm_crypt_info *info);
  * removed once closed. */
 int dm_crypt_deactivate(const char *name, bool wipe_if_busy, struct reason *why);
 
-/* libdevmapper. */
-int dm_query(const char *name, struct dm_state *st);
-void dm_state_free(struct dm_state *st);
+/* libdevmapper. What is known of mapping `name` (st->exists false when
+ * there is none); with devices, also "MAJ:MIN" of each device its live
+ * table sits on, which the caller frees with strv_free. */
+int dm_query(const char *name, struct dm_state *st, struct strv *devices);
 /* A mapping in three observable steps: created without a table, its table
  * loaded (inactive), then resumed (live). */
 int dm_create_empty(const char *name, const char *uuid);

@@ -9,29 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "dm/dm.h"
-
-/* libdevmapper prints its errors by default; its errno reaches the caller. */
-static void dm_log_cb(int level, const char *file, int line, int dm_errno_or_class,
-		      const char *f, ...)
-{
-	(void)level;
-	(void)file;
-	(void)line;
-	(void)dm_errno_or_class;
-	(void)f;
-}
-
-static void dm_log_init_quiet(void)
-{
-	dm_log_with_errno_init(dm_log_cb);
-}
-
-static void quiet_once(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, dm_log_init_quiet);
-}
+#include "dm/liblog.h"
 
 /* Every task waits for udev when udev runs, and creates /dev/mapper nodes
  * itself when it does not (early boot, the test VM). */
@@ -39,7 +17,7 @@ static struct dm_task *task_new(int type, const char *name)
 {
 	struct dm_task *dmt;
 
-	quiet_once();
+	dm_liblog_init();
 	dmt = dm_task_create(type);
 
 	if (!dmt)
@@ -70,7 +48,7 @@ static int dev_strv(struct dm_task *dmt, struct strv *out)
 	return r;
 }
 
-int dm_query(const char *name, struct dm_state *st)
+int dm_query(const char *name, struct dm_state *st, struct strv *devices)
 {
 	struct dm_task *dmt;
 	struct dm_info info;
@@ -113,17 +91,14 @@ int dm_query(const char *name, struct dm_state *st)
 		} while (next);
 	}
 	dm_task_destroy(dmt);
+	if (!devices)
+		return 0;
 	dmt = task_new(DM_DEVICE_DEPS, name);
 	if (!dmt)
 		return -ENOMEM;
-	r = dm_task_run(dmt) ? dev_strv(dmt, &st->devices) : -EIO;
+	r = dm_task_run(dmt) ? dev_strv(dmt, devices) : -EIO;
 	dm_task_destroy(dmt);
 	return r;
-}
-
-void dm_state_free(struct dm_state *st)
-{
-	strv_free(&st->devices);
 }
 
 /* Runs a task that changes a mapping, waiting for udev where it runs. */
@@ -202,9 +177,8 @@ int dm_remove(const char *name, bool deferred)
 {
 	struct dm_state st;
 	struct dm_task *dmt;
-	int r = dm_query(name, &st);
+	int r = dm_query(name, &st, NULL);
 
-	dm_state_free(&st);
 	if (r < 0 || !st.exists)
 		return r;
 	dmt = task_new(DM_DEVICE_REMOVE, name);
@@ -221,6 +195,7 @@ int dm_available(void)
 {
 	char version[64];
 
+	dm_liblog_init();
 	return dm_driver_version(version, sizeof(version)) ? 0 : -ENXIO;
 }
 

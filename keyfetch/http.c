@@ -139,6 +139,17 @@ static void error_from_body(struct kf_error *e, const char *url, long status, co
 	kf_set_error(e, url, status, code, msg);
 }
 
+int kf_error_reason(struct reason *why, int r, const char *what, const struct kf_error *e)
+{
+	if (e->http_status)
+		return reason_set(why, r, "%s: %s: HTTP %ld%s%s%s%s", what, e->endpoint,
+				  e->http_status, e->code[0] ? " " : "", e->code,
+				  e->message[0] ? ": " : "", e->message);
+	return reason_set(why, r, "%s: %s: %s%s%s", what, e->endpoint[0] ? e->endpoint : "-",
+			  e->code[0] ? e->code : "", e->code[0] && e->message[0] ? ": " : "",
+			  e->message);
+}
+
 struct request {
 	struct kf_session *s;
 	const char *url;

@@ -14,6 +14,7 @@ int kf_imds_get(struct kf_session *s, const char *path, char **json, struct kf_e
 	char url[1024];
 	int r;
 
+	*err = (struct kf_error){ 0 };
 	snprintf(url, sizeof(url), "%s%s", kf_session_config(s)->imds_endpoint, path);
 	r = kf_request(s, url, NULL, true, &b, err);
 	if (r < 0)
@@ -29,6 +30,7 @@ int kf_imds_post(struct kf_session *s, const char *path, const char *body, struc
 	char url[1024];
 	int r;
 
+	*err = (struct kf_error){ 0 };
 	snprintf(url, sizeof(url), "%s%s", kf_session_config(s)->imds_endpoint, path);
 	r = kf_request(s, url, body, true, &b, err);
 	body_free(&b);

@@ -3,6 +3,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/log.h"
+
 /* keyfetch/: the client of IMDS (managed-identity tokens) and Key Vault
  * (get key, wrapkey, unwrapkey). Nothing here prints. Tokens, keys and the
  * bodies that carry them live in safe memory and are wiped after use.
@@ -34,6 +36,11 @@ struct kf_error {
 	char code[96];      /* Key Vault's error.code, or curl's error */
 	char message[384];
 };
+
+/* The one sentence the agent logs for a failed call: "what: endpoint: HTTP
+ * status code: message"; returns r. Every kf_ call that takes a kf_error
+ * fills it, on every failure. */
+int kf_error_reason(struct reason *why, int r, const char *what, const struct kf_error *e);
 
 struct kf_key_info {
 	char kid[512];

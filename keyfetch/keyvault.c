@@ -77,6 +77,7 @@ int kf_get_key(struct kf_session *s, const char *name, const char *version,
 	char url[2048];
 	int r;
 
+	*err = (struct kf_error){ 0 };
 	memset(info, 0, sizeof(*info));
 	r = kf_get_token(s, err);
 	if (r < 0)
@@ -169,6 +170,7 @@ int kf_wrap(struct kf_session *s, const struct kf_key_info *key, const void *vol
 	size_t n;
 	int r;
 
+	*err = (struct kf_error){ 0 };
 	if (!value)
 		return -ENOMEM;
 	r = key_op(s, kid, "wrapkey", value, &b, err);
@@ -212,6 +214,7 @@ int kf_unwrap(struct kf_session *s, const char *kid, const char *wrapped, void *
 	char *value;
 	int r;
 
+	*err = (struct kf_error){ 0 };
 	r = key_op(s, kid, "unwrapkey", wrapped, &b, err);
 	if (r < 0)
 		return r;

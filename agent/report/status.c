@@ -73,8 +73,7 @@ static int mapped_row(enum disk_role role, enum key_source ks, struct status_row
 
 	token_top_name(top, sizeof(top), role);
 	snprintf(dev, sizeof(dev), "/dev/mapper/%s", top);
-	exists = dm_query(top, &dmst) == 0 && dmst.exists;
-	dm_state_free(&dmst);
+	exists = dm_query(top, &dmst, NULL) == 0 && dmst.exists;
 	if (exists) {
 		token_member_name(member, sizeof(member), role, 0, 2);
 		if (dm_crypt_info(top, &info) == 0 || dm_crypt_info(member, &info) == 0) {

@@ -20,17 +20,6 @@ struct hbi {
 	char accept[2][128];
 };
 
-int hbi_reason(struct reason *why, int r, const char *what, const struct kf_error *e)
-{
-	if (e->http_status)
-		return reason_set(why, r, "%s: %s: HTTP %ld%s%s%s%s", what, e->endpoint,
-				  e->http_status, e->code[0] ? " " : "", e->code,
-				  e->message[0] ? ": " : "", e->message);
-	return reason_set(why, r, "%s: %s: %s%s%s", what, e->endpoint[0] ? e->endpoint : "-",
-			  e->code[0] ? e->code : "", e->code[0] && e->message[0] ? ": " : "",
-			  e->message);
-}
-
 int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct reason *why)
 {
 	struct kf_config kc = {
@@ -77,7 +66,7 @@ int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct 
 	}
 	r = kf_get_key(h->s, name, version, &h->key, &e);
 	if (r < 0) {
-		hbi_reason(why, r, "cannot get the HBI key", &e);
+		kf_error_reason(why, r, "cannot get the HBI key", &e);
 		goto fail;
 	}
 	r = kf_check_key(&h->key, whykey, sizeof(whykey));
@@ -113,7 +102,7 @@ int hbi_wrap(struct hbi *h, const void *key, size_t len, char **token, struct re
 
 	r = kf_wrap(h->s, &h->key, key, len, &wrapped, &e);
 	if (r < 0)
-		return hbi_reason(why, r, "cannot wrap the volume key", &e);
+		return kf_error_reason(why, r, "cannot wrap the volume key", &e);
 	*token = token_hbi_to_json(h->key.kid, wrapped);
 	free(wrapped);
 	return *token ? 0 : -ENOMEM;
@@ -160,7 +149,7 @@ int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len, str
 	free(wrapped);
 	if (r < 0) {
 		snprintf(what, sizeof(what), "%s: cannot unwrap its volume key", dev);
-		return hbi_reason(why, r, what, &e);
+		return kf_error_reason(why, r, what, &e);
 	}
 	/* dm-crypt keys are 16 to 64 bytes; the header's digest checks the rest. */
 	if (*len < 16 || *len > 64) {

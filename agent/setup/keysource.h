@@ -29,4 +29,3 @@ int hbi_disk_kid(const char *dev, char *kid, size_t size);
  * and the data stay as they are. */
 int hbi_rewrap_disk(struct hbi *h, const char *dev, struct reason *why);
 /* A keyfetch error in one line: endpoint, status, code, message. */
-int hbi_reason(struct reason *why, int r, const char *what, const struct kf_error *e);

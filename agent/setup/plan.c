@@ -217,13 +217,10 @@ void plan_volumes(const struct cfg *c, struct detection *det, struct volume vol[
 int plan_clear_half_state(const char *name, struct reason *why)
 {
 	struct dm_state st;
-	int r = dm_query(name, &st);
+	int r = dm_query(name, &st, NULL);
 
-	if (r < 0) {
-		dm_state_free(&st);
+	if (r < 0)
 		return reason_set(why, r, "cannot query device-mapper for %s: %m", name);
-	}
-	dm_state_free(&st);
 	if (!st.exists || (st.live_table && !st.suspended))
 		return 0;
 	if (st.open_count > 0)

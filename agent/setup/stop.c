@@ -145,10 +145,9 @@ static int remove_mapping(const char *name, bool keep, bool top)
 {
 	struct reason why = { "" };
 	struct dm_state st;
-	int r = dm_query(name, &st);
+	int r = dm_query(name, &st, NULL);
 	bool crypt = r == 0 && strcmp(st.target, "crypt") == 0;
 
-	dm_state_free(&st);
 	if (r < 0 || !st.exists)
 		return r;
 	if (top && crypt)

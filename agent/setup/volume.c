@@ -13,9 +13,8 @@
 static int mapping_devno(const char *name, char *buf, size_t size)
 {
 	struct dm_state st;
-	int r = dm_query(name, &st);
+	int r = dm_query(name, &st, NULL);
 
-	dm_state_free(&st);
 	if (r < 0 || !st.exists)
 		return r < 0 ? r : -ENODEV;
 	snprintf(buf, size, "%u:%u", st.major, st.minor);
@@ -27,17 +26,18 @@ int plan_observe_stripe(const struct volume *vol, struct reason *why)
 {
 	struct dm_state st;
 	char devno[32];
+	struct strv on = { 0 };
 	bool same;
 	int r = plan_clear_half_state(vol->top, why);
 
 	if (r < 0 || vol->n < 2)
 		return r;
-	r = dm_query(vol->top, &st);
-	same = r == 0 && st.exists && st.devices.n == vol->n && strcmp(st.target, "striped") == 0;
+	r = dm_query(vol->top, &st, &on);
+	same = r == 0 && st.exists && on.n == vol->n && strcmp(st.target, "striped") == 0;
 	for (size_t i = 0; same && i < vol->n; i++)
 		same = mapping_devno(vol->m[i].name, devno, sizeof(devno)) == 0 &&
-		       strcmp(st.devices.v[i], devno) == 0;
-	dm_state_free(&st);
+		       strcmp(on.v[i], devno) == 0;
+	strv_free(&on);
 	if (r < 0 || !st.exists || same)
 		return r;
 	if (st.open_count > 0)
@@ -54,9 +54,8 @@ int plan_assemble_stripe(const struct volume *vol, struct reason *why)
 	struct dm_state st;
 	char uuid[128], path[128];
 	uint64_t min = UINT64_MAX;
-	int r = dm_query(vol->top, &st);
+	int r = dm_query(vol->top, &st, NULL);
 
-	dm_state_free(&st);
 	if (r < 0 || vol->n < 2 || (st.exists && st.live_table))
 		return r < 0 ? reason_set(why, r, "cannot query %s: %m", vol->topdev) : 0;
 	for (size_t i = 0; i < vol->n; i++) {
@@ -65,8 +64,7 @@ int plan_assemble_stripe(const struct volume *vol, struct reason *why)
 		snprintf(path, sizeof(path), "/dev/mapper/%s", vol->m[i].name);
 		r = strv_push(&members, path);
 		if (r == 0)
-			r = dm_query(vol->m[i].name, &ms);
-		dm_state_free(&ms);
+			r = dm_query(vol->m[i].name, &ms, NULL);
 		if (r == 0 && (!ms.live_table || strcmp(ms.target, "crypt") != 0))
 			r = -ENODEV;
 		if (r < 0) {

@@ -129,7 +129,7 @@ int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct d
 	return 0;
 }
 
-int __wrap_dm_query(const char *name, struct dm_state *st)
+int __wrap_dm_query(const char *name, struct dm_state *st, struct strv *devices)
 {
 	int i;
 
@@ -145,8 +145,8 @@ int __wrap_dm_query(const char *name, struct dm_state *st)
 			snprintf(st->target, sizeof(st->target), "%s", w.maps[i].type);
 		if (w.maps[i].live && strcmp(w.maps[i].type, "crypt") == 0)
 			st->sectors = (1 << 30) / 512;
-		for (size_t k = 0; k < w.maps[i].n_members; k++)
-			strv_push(&st->devices, w.maps[i].members[k]);
+		for (size_t k = 0; devices && k < w.maps[i].n_members; k++)
+			strv_push(devices, w.maps[i].members[k]);
 	}
 	pthread_mutex_unlock(&lock);
 	return 0;

@@ -350,9 +350,11 @@ class Node:
         self.disks.append((kind, f, serial))
         return f
 
-    def qemu_args(self, initrd, log, kernel=None, append=None, mem="768", firmware=None):
+    def qemu_args(self, initrd, log, kernel=None, append=None, mem="768", firmware=None,
+                  report=None):
         """firmware: (code, vars) pflash images to boot through UEFI with
-        Secure Boot instead of handing QEMU the kernel."""
+        Secure Boot instead of handing QEMU the kernel. report: a file for
+        the guest's second serial port."""
         accel = "kvm" if os.environ.get("SCRATCHCRYPT_VM_KVM") == "1" else "tcg"
         machine = f"q35,accel={accel}" + (",smm=on" if firmware else "")
         args = ["qemu-system-x86_64", "-nodefaults", "-nographic", "-no-reboot",
@@ -365,7 +367,13 @@ class Node:
             args += ["-kernel", kernel or self.kernel, "-initrd", initrd,
                      "-append", append or "console=ttyS0 panic=-1 loglevel=3 nvme.io_timeout=60 "
                      "nokaslr " + GUEST_TIMER]
-        args += ["-serial", f"file:{log}", "-device", "virtio-scsi-pci,id=scsi0"]
+        args += ["-serial", f"file:{log}"]
+        if report:
+            # A second port (the guest's ttyS1) only the test's report
+            # writes to: no kernel message, cloud-init banner or unit
+            # status line lands in the middle of its JSON.
+            args += ["-serial", f"file:{report}"]
+        args += ["-device", "virtio-scsi-pci,id=scsi0"]
         if self.net:
             args = self.net.wrap(args)
         elif self.forwards:
@@ -407,6 +415,7 @@ class Node:
         self.boots += 1
         tag = f"boot{self.boots}"
         log = self.path(f"{tag}.serial.log")
+        report = self.path(f"{tag}.report.log")
         append = ("root=/dev/vda rw console=ttyS0 panic=-1 loglevel=4 systemd.show_status=0 "
                   "nvme.io_timeout=60 " + GUEST_TIMER + " " + cmdline)
         firmware = None
@@ -421,14 +430,17 @@ class Node:
         # by address only.
         run_qemu(self.qemu_args(os.path.join(image_dir, "initrd.img"), log,
                                 kernel=os.path.join(image_dir, "vmlinuz"), append=append,
-                                mem="1024", firmware=firmware),
+                                mem="1024", firmware=firmware, report=report),
                  timeout, f"{tag}: the image (serial log: {log})")
-        with open(log, "rb") as f:
+        with open(report, "rb") as f:
             text = f.read().decode("utf-8", "replace").replace("\r", "")
         if "SC-EXIT 0" not in text:
-            raise Failure(f"{tag}: the image's report did not run (serial log: {log})")
+            raise Failure(f"{tag}: the image's report did not run (report: {report}, "
+                          f"serial log: {log})")
         print(f"  [{tag}] systemd boot finished in {time.monotonic() - start:.1f}s")
-        return Result(text, log)
+        with open(log, "rb") as f:
+            console = f.read().decode("utf-8", "replace").replace("\r", "")
+        return Result(text, report, console=console)
 
     def boot(self, scenario, timeout=240, power_cut=False):
         """Runs a guest shell scenario; returns its console lines and JSON blobs.
@@ -486,9 +498,15 @@ class Node:
 
 
 class Result:
-    def __init__(self, text, log):
+    def __init__(self, text, log, console=None):
         self.text = text
         self.log = log
+        # A booted image's console, apart from its report (text).
+        self.console = text if console is None else console
+
+    def shows(self, secret):
+        """Whether secret appears in what the guest printed anywhere."""
+        return secret in self.text or secret in self.console
 
     def json(self, name):
         m = re.search(rf"SC-JSON-BEGIN {re.escape(name)}\n(.*?)\nSC-JSON-END", self.text, re.S)
