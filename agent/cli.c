@@ -254,16 +254,16 @@ static const struct verb *find_verb(const char *name)
 
 static int load_config(struct cfg *c, const struct args *a, const struct verb *v)
 {
-	char msg[512];
-	int r = cfg_load(c, a->config);
+	struct reason why = { "" };
+	int r = cfg_load(c, a->config, &why);
 
 	if (r < 0 && !(r == -ENOENT && !a->config_given)) {
-		log_error("%s", c->error);
+		log_error("%s", why.text);
 		return EX_CONFIG;
 	}
 	/* What the configuration alone decides is refused before any call. */
-	if (v->policy && cfg_check_policy(c, msg, sizeof(msg)) < 0) {
-		log_error("%s: %s", a->config, msg);
+	if (v->policy && cfg_check_policy(c, &why) < 0) {
+		log_error("%s: %s", a->config, why.text);
 		return EX_CONFIG;
 	}
 	if (c->imds_tags && v->policy) {
@@ -274,8 +274,8 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 			return cli_exit_code(r);
 		if (r < 0)
 			log_warn("showing the configuration's role and key source instead of the tags'");
-		else if (cfg_check_policy(c, msg, sizeof(msg)) < 0) {
-			log_error("%s: %s (from the instance-metadata tags)", a->config, msg);
+		else if (cfg_check_policy(c, &why) < 0) {
+			log_error("%s: %s (from the instance-metadata tags)", a->config, why.text);
 			return EX_CONFIG;
 		}
 	}

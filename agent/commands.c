@@ -152,7 +152,7 @@ int cmd_boot_phase(struct cfg *c, const struct args *a)
 {
 	const char *phase = "early";
 
-	if (cfg_load(c, a->config) == 0 && (c->key_source == KEY_SOURCE_HBI || c->imds_tags))
+	if (cfg_load(c, a->config, NULL) == 0 && (c->key_source == KEY_SOURCE_HBI || c->imds_tags))
 		phase = "online";
 	if (!a->phase) {
 		puts(phase);

@@ -169,25 +169,23 @@ static char *read_line(char *buf, int size, void *stream)
 }
 
 /* What no single key can check. */
-static int check_together(struct cfg *c, const char *path)
+static int check_together(const struct cfg *c, const char *path, struct reason *why)
 {
 	const char *t = c->temp_mount, *s = c->scratch_mount;
 
 	if (!cfg_cipher_key_bits_ok(c->cipher, c->key_bits)) {
-		snprintf(c->error, sizeof(c->error), "%s: [crypt] key_bits = %u does not fit cipher %s",
-			 path, c->key_bits, c->cipher);
-		return -EINVAL;
+		return reason_set(why, -EINVAL, "%s: [crypt] key_bits = %u does not fit cipher %s",
+				  path, c->key_bits, c->cipher);
 	}
 	if (cfg_path_under(t, s) || cfg_path_under(s, t)) {
-		snprintf(c->error, sizeof(c->error),
-			 "%s: [temp] mount_point = %s and [scratch] mount_point = %s must be distinct "
-			 "and not inside each other", path, t, s);
-		return -EINVAL;
+		return reason_set(why, -EINVAL,
+				  "%s: [temp] mount_point = %s and [scratch] mount_point = %s must be "
+				  "distinct and not inside each other", path, t, s);
 	}
 	return 0;
 }
 
-int cfg_load(struct cfg *c, const char *path)
+int cfg_load(struct cfg *c, const char *path, struct reason *why)
 {
 	struct parse_ctx p = { .c = c };
 	FILE *f;
@@ -195,45 +193,38 @@ int cfg_load(struct cfg *c, const char *path)
 
 	f = fopen(path, "re");
 	if (!f) {
-		int r = -errno;
-		snprintf(c->error, sizeof(c->error), "%s: cannot open: %s", path, strerror(-r));
-		return r;
+		return reason_set(why, -errno, "%s: cannot open: %m", path);
 	}
 	p.f = f;
 	line = ini_parse_stream(read_line, &p, handler, &p);
 	fclose(f);
 	if (p.long_line && (line == 0 || line > p.long_line)) {
-		snprintf(c->error, sizeof(c->error), "%s:%d: the line is too long (the limit is %d characters)",
-			 path, p.long_line, INI_MAX_LINE - 2);
-		return -EINVAL;
+		return reason_set(why, -EINVAL, "%s:%d: the line is too long (the limit is %d characters)",
+				  path, p.long_line, INI_MAX_LINE - 2);
 	}
 	if (line == 0)
-		return check_together(c, path);
+		return check_together(c, path, why);
 	if (line > 0 && !p.msg[0])
 		snprintf(p.msg, sizeof(p.msg), "syntax error");
-	snprintf(c->error, sizeof(c->error), "%s:%d: %s", path, line, p.msg);
-	return -EINVAL;
+	return reason_set(why, -EINVAL, "%s:%d: %s", path, line, p.msg);
 }
 
-int cfg_check_policy(const struct cfg *c, char *msg, size_t msg_size)
+int cfg_check_policy(const struct cfg *c, struct reason *why)
 {
 	if (c->key_source == KEY_SOURCE_CUSTOMER) {
-		snprintf(msg, msg_size,
-			 "key_source = customer: customer-managed keys are not supported for OS and "
-			 "temp disks; use system (serverless and compute instances) or hbi "
-			 "(compute instances of HBI workspaces, Microsoft-managed key)");
-		return -EPERM;
+		return reason_set(why, -EPERM,
+				  "key_source = customer: customer-managed keys are not supported for OS "
+				  "and temp disks; use system (serverless and compute instances) or hbi "
+				  "(compute instances of HBI workspaces, Microsoft-managed key)");
 	}
 	if (c->key_source == KEY_SOURCE_HBI && c->role == NODE_SERVERLESS) {
-		snprintf(msg, msg_size,
-			 "key_source = hbi on a serverless node: temp-disk encryption on serverless "
-			 "compute is limited to system-managed keys; use key_source = system");
-		return -EPERM;
+		return reason_set(why, -EPERM,
+				  "key_source = hbi on a serverless node: temp-disk encryption on "
+				  "serverless compute is limited to system-managed keys; use key_source = "
+				  "system");
 	}
 	if (c->key_source == KEY_SOURCE_HBI && (!c->hbi.vault_url || !c->hbi.key_name)) {
-		snprintf(msg, msg_size,
-			 "key_source = hbi needs [hbi] vault_url and key_name");
-		return -EPERM;
+		return reason_set(why, -EPERM, "key_source = hbi needs [hbi] vault_url and key_name");
 	}
 	return 0;
 }
@@ -246,7 +237,7 @@ bool cfg_nvme_model_matches(const struct cfg *c, const char *model)
 	return false;
 }
 
-int cfg_apply_tag(struct cfg *c, const char *name, const char *value)
+int cfg_apply_tag(struct cfg *c, const char *name, const char *value, struct reason *why)
 {
 	bool hbi;
 	int r;
@@ -254,17 +245,14 @@ int cfg_apply_tag(struct cfg *c, const char *name, const char *value)
 	if (strcmp(name, CFG_TAG_ROLE) == 0) {
 		r = node_role_from_string(value);
 		if (r < 0) {
-			snprintf(c->error, sizeof(c->error),
-				 "instance-metadata tag %s = '%s': must be compute-instance or serverless",
-				 name, value);
-			return -EINVAL;
+			return reason_set(why, -EINVAL, "instance-metadata tag %s = '%s': must be "
+					  "compute-instance or serverless", name, value);
 		}
 		c->role = r;
 	} else if (strcmp(name, CFG_TAG_HBI) == 0) {
 		if (cfg_parse_bool(value, &hbi) < 0) {
-			snprintf(c->error, sizeof(c->error),
-				 "instance-metadata tag %s = '%s': must be true or false", name, value);
-			return -EINVAL;
+			return reason_set(why, -EINVAL,
+					  "instance-metadata tag %s = '%s': must be true or false", name, value);
 		}
 		if (hbi && c->key_source == KEY_SOURCE_SYSTEM)
 			c->key_source = KEY_SOURCE_HBI;

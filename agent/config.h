@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "base/log.h"
 #include "base/strtab.h"
 #include "base/strv.h"
 
@@ -37,8 +38,6 @@ struct cfg {
 		char *imds_endpoint;
 		unsigned retry_cap_s;
 	} hbi;
-	/* Set by cfg_load() on failure: "FILE:LINE: [section] key: reason". */
-	char error[512];
 };
 
 /* Every key of the file: the parser, the tests and the documentation walk
@@ -56,15 +55,15 @@ const struct cfg_key *cfg_keys(void);
 void cfg_init(struct cfg *c);
 void cfg_free(struct cfg *c);
 /* Returns 0, -ENOENT when the file is missing (c keeps defaults), or
- * -EINVAL with c->error set. */
-int cfg_load(struct cfg *c, const char *path);
-/* Checks the documented key-source policy. Returns 0 or -EPERM with a
- * message for the operator in msg. */
-int cfg_check_policy(const struct cfg *c, char *msg, size_t msg_size);
+ * -EINVAL; why says "FILE:LINE: [section] key = 'value': what is wrong". */
+int cfg_load(struct cfg *c, const char *path, struct reason *why);
+/* Checks the documented key-source policy. Returns 0 or -EPERM, with a
+ * sentence for the operator in why. */
+int cfg_check_policy(const struct cfg *c, struct reason *why);
 bool cfg_nvme_model_matches(const struct cfg *c, const char *model);
 
 /* The instance-metadata tags that override [node] when imds_tags = true. */
 #define CFG_TAG_ROLE "scratchcrypt-node-role" /* compute-instance | serverless */
 #define CFG_TAG_HBI "hbi_workspace"           /* true: key_source = hbi */
-/* Applies one tag; -EINVAL with c->error set for a bad value. */
-int cfg_apply_tag(struct cfg *c, const char *name, const char *value);
+/* Applies one tag; -EINVAL for a bad value, saying why. */
+int cfg_apply_tag(struct cfg *c, const char *name, const char *value, struct reason *why);

@@ -8,6 +8,7 @@
 
 struct tag_ctx {
 	struct cfg *c;
+	struct reason why;
 	int r;
 };
 
@@ -15,7 +16,7 @@ static void on_tag(void *ctx, const char *name, const char *value)
 {
 	struct tag_ctx *t = ctx;
 
-	if (t->r == 0 && cfg_apply_tag(t->c, name, value) < 0)
+	if (t->r == 0 && cfg_apply_tag(t->c, name, value, &t->why) < 0)
 		t->r = -EPERM;
 }
 
@@ -43,7 +44,7 @@ int tags_apply(struct cfg *c, unsigned retry_cap_s)
 		return log_reason(LOG_LVL_ERROR, kf_error_reason(&why, r, "cannot read instance-metadata "
 							 "tags (imds_tags = true)", &e), &why, "");
 	if (t.r < 0)
-		log_error("%s", c->error);
+		log_error("%s", t.why.text);
 	return t.r;
 }
 

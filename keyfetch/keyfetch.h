@@ -72,7 +72,7 @@ int kf_get_key(struct kf_session *s, const char *name, const char *version,
 	       struct kf_key_info *info, struct kf_error *err);
 /* Checks what the platform requires of the key: RSA of 2048 bits or more,
  * wrapKey and unwrapKey, enabled, and a recoveryLevel with purge protection. */
-int kf_check_key(const struct kf_key_info *info, char *why, size_t why_size);
+int kf_check_key(const struct kf_key_info *info, struct reason *why);
 /* RSA-OAEP-256 wrap through {kid}/wrapkey with the key kf_get_key gave;
  * *wrapped is base64url, malloc'd, and decodes to exactly the modulus size. */
 int kf_wrap(struct kf_session *s, const struct kf_key_info *key, const void *volume_key,

@@ -108,32 +108,30 @@ out:
 	return r;
 }
 
-int kf_check_key(const struct kf_key_info *k, char *why, size_t size)
+int kf_check_key(const struct kf_key_info *k, struct reason *why)
 {
 	const char *rl = k->recovery_level;
 
 	if (strcmp(k->kty, "RSA") != 0 && strcmp(k->kty, "RSA-HSM") != 0)
-		return snprintf(why, size, "%s is a %s key, not RSA", k->kid, k->kty[0] ? k->kty : "untyped"),
-		       -EKEYREJECTED;
+		return reason_set(why, -EKEYREJECTED, "%s is a %s key, not RSA", k->kid,
+				  k->kty[0] ? k->kty : "untyped");
 	if (k->modulus_bits < 2048)
-		return snprintf(why, size, "%s: its RSA modulus has %u bits; at least 2048 are needed",
-				k->kid, k->modulus_bits),
-		       -EKEYREJECTED;
+		return reason_set(why, -EKEYREJECTED,
+				  "%s: its RSA modulus has %u bits; at least 2048 are needed", k->kid,
+				  k->modulus_bits);
 	if (!k->wrap_key || !k->unwrap_key)
-		return snprintf(why, size, "%s: key_ops lacks %s", k->kid,
-				!k->wrap_key && !k->unwrap_key ? "wrapKey and unwrapKey"
-				: !k->wrap_key ? "wrapKey" : "unwrapKey"),
-		       -EKEYREJECTED;
+		return reason_set(why, -EKEYREJECTED, "%s: key_ops lacks %s", k->kid,
+				  !k->wrap_key && !k->unwrap_key ? "wrapKey and unwrapKey"
+				  : !k->wrap_key ? "wrapKey" : "unwrapKey");
 	if (!k->enabled)
-		return snprintf(why, size, "%s is disabled", k->kid), -EKEYREJECTED;
+		return reason_set(why, -EKEYREJECTED, "%s is disabled", k->kid);
 	/* Purge protection: Recoverable or CustomizedRecoverable, optionally
 	 * +ProtectedSubscription; "+Purgeable" means soft delete only. */
 	if ((strncmp(rl, "Recoverable", 11) != 0 && strncmp(rl, "CustomizedRecoverable", 21) != 0) ||
 	    strstr(rl, "Purgeable"))
-		return snprintf(why, size,
-				"%s: recoveryLevel is '%s'; the vault needs soft delete and purge protection",
-				k->kid, rl[0] ? rl : "(missing)"),
-		       -EKEYREJECTED;
+		return reason_set(why, -EKEYREJECTED,
+				  "%s: recoveryLevel is '%s'; the vault needs soft delete and purge "
+				  "protection", k->kid, rl[0] ? rl : "(missing)");
 	return 0;
 }
 

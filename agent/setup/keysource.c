@@ -30,7 +30,8 @@ int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct 
 		.ca_bundle = c->hbi.ca_bundle,
 		.retry_cap_s = c->hbi.retry_cap_s,
 	};
-	char vault[256], want[256], name[128], version[64], whykey[400];
+	char vault[256], want[256], name[128], version[64];
+	struct reason whykey = { "" };
 	struct kf_error e;
 	struct hbi *h;
 	int r;
@@ -69,9 +70,9 @@ int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct 
 		kf_error_reason(why, r, "cannot get the HBI key", &e);
 		goto fail;
 	}
-	r = kf_check_key(&h->key, whykey, sizeof(whykey));
+	r = kf_check_key(&h->key, &whykey);
 	if (r < 0) {
-		reason_set(why, r, "the HBI key cannot be used: %s", whykey);
+		reason_set(why, r, "the HBI key cannot be used: %s", whykey.text);
 		goto fail;
 	}
 	*out = h;

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		cfg_init(&c);
-		(void)cfg_load(&c, path);
+		(void)cfg_load(&c, path, NULL);
 		cfg_free(&c);
 		close(fd);
 	}

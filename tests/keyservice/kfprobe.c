@@ -27,7 +27,8 @@ int main(int argc, char **argv)
 	struct kf_key_info k;
 	struct kf_error e = { 0 };
 	unsigned char key[64];
-	char why[512], *wrapped = NULL;
+	struct reason why = { "" };
+	char *wrapped = NULL;
 	void *back = NULL;
 	size_t back_len = 0;
 	int r, rc = 1;
@@ -53,9 +54,9 @@ int main(int argc, char **argv)
 		rc = report(r, &e);
 		goto out;
 	}
-	r = kf_check_key(&k, why, sizeof(why));
+	r = kf_check_key(&k, &why);
 	if (r < 0) {
-		printf("ERR errno=EKEYREJECTED status=200 code= endpoint=%s message=%s\n", k.kid, why);
+		printf("ERR errno=EKEYREJECTED status=200 code= endpoint=%s message=%s\n", k.kid, why.text);
 		goto out;
 	}
 	for (int i = 0; i < 64; i++)

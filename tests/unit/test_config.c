@@ -12,6 +12,9 @@
 
 #include "agent/config.h"
 
+/* What the last call under test said was wrong. */
+static struct reason why;
+
 static char path[64];
 
 static int load(struct cfg *c, const char *text)
@@ -26,7 +29,7 @@ static int load(struct cfg *c, const char *text)
 	fputs(text, f);
 	fclose(f);
 	cfg_init(c);
-	int r = cfg_load(c, path);
+	int r = cfg_load(c, path, &why);
 	unlink(path);
 	return r;
 }
@@ -64,8 +67,8 @@ static void test_missing_file(void **state)
 
 	(void)state;
 	cfg_init(&c);
-	assert_int_equal(cfg_load(&c, "/nonexistent/scratchcrypt.conf"), -ENOENT);
-	assert_non_null(strstr(c.error, "/nonexistent/scratchcrypt.conf"));
+	assert_int_equal(cfg_load(&c, "/nonexistent/scratchcrypt.conf", &why), -ENOENT);
+	assert_non_null(strstr(why.text, "/nonexistent/scratchcrypt.conf"));
 	cfg_free(&c);
 }
 
@@ -227,9 +230,9 @@ static void test_bad_values(void **state)
 		struct cfg c;
 		int r = load(&c, bad[i].text);
 
-		if (r != -EINVAL || !strstr(c.error, bad[i].needle) || !strstr(c.error, path))
+		if (r != -EINVAL || !strstr(why.text, bad[i].needle) || !strstr(why.text, path))
 			fail_msg("config %zu (%s): r=%d, error '%s' lacks '%s'", i, bad[i].text, r,
-				 c.error, bad[i].needle);
+				 why.text, bad[i].needle);
 		cfg_free(&c);
 	}
 }
@@ -237,32 +240,31 @@ static void test_bad_values(void **state)
 static void test_policy(void **state)
 {
 	struct cfg c;
-	char msg[512];
 
 	(void)state;
 	assert_int_equal(load(&c, "[node]\nkey_source = customer\n"), 0);
-	assert_int_equal(cfg_check_policy(&c, msg, sizeof(msg)), -EPERM);
-	assert_non_null(strstr(msg, "not supported for OS and temp disks"));
+	assert_int_equal(cfg_check_policy(&c, &why), -EPERM);
+	assert_non_null(strstr(why.text, "not supported for OS and temp disks"));
 	cfg_free(&c);
 
 	assert_int_equal(load(&c, "[node]\nrole = serverless\nkey_source = hbi\n[hbi]\n"
 				  "vault_url = https://v.vault.azure.net\nkey_name = k\n"), 0);
-	assert_int_equal(cfg_check_policy(&c, msg, sizeof(msg)), -EPERM);
-	assert_non_null(strstr(msg, "system-managed"));
+	assert_int_equal(cfg_check_policy(&c, &why), -EPERM);
+	assert_non_null(strstr(why.text, "system-managed"));
 	cfg_free(&c);
 
 	assert_int_equal(load(&c, "[node]\nkey_source = hbi\n"), 0);
-	assert_int_equal(cfg_check_policy(&c, msg, sizeof(msg)), -EPERM);
-	assert_non_null(strstr(msg, "vault_url"));
+	assert_int_equal(cfg_check_policy(&c, &why), -EPERM);
+	assert_non_null(strstr(why.text, "vault_url"));
 	cfg_free(&c);
 
 	assert_int_equal(load(&c, "[node]\nkey_source = hbi\n[hbi]\n"
 				  "vault_url = https://v.vault.azure.net\nkey_name = k\n"), 0);
-	assert_int_equal(cfg_check_policy(&c, msg, sizeof(msg)), 0);
+	assert_int_equal(cfg_check_policy(&c, &why), 0);
 	cfg_free(&c);
 
 	assert_int_equal(load(&c, "[node]\nrole = serverless\n"), 0);
-	assert_int_equal(cfg_check_policy(&c, msg, sizeof(msg)), 0);
+	assert_int_equal(cfg_check_policy(&c, &why), 0);
 	cfg_free(&c);
 }
 
@@ -273,19 +275,19 @@ static void test_imds_tags(void **state)
 	(void)state;
 	assert_int_equal(load(&c, "[node]\nimds_tags = true\n"), 0);
 	assert_true(c.imds_tags);
-	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "true"), 0);
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "true", &why), 0);
 	assert_int_equal(c.key_source, KEY_SOURCE_HBI);
-	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "false"), 0);
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "false", &why), 0);
 	assert_int_equal(c.key_source, KEY_SOURCE_SYSTEM);
-	assert_int_equal(cfg_apply_tag(&c, "scratchcrypt-node-role", "serverless"), 0);
+	assert_int_equal(cfg_apply_tag(&c, "scratchcrypt-node-role", "serverless", &why), 0);
 	assert_int_equal(c.role, NODE_SERVERLESS);
-	assert_int_equal(cfg_apply_tag(&c, "owner", "someone"), 0); /* other tags are ignored */
-	assert_int_equal(cfg_apply_tag(&c, "scratchcrypt-node-role", "gpu"), -EINVAL);
-	assert_non_null(strstr(c.error, "scratchcrypt-node-role = 'gpu'"));
-	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "maybe"), -EINVAL);
+	assert_int_equal(cfg_apply_tag(&c, "owner", "someone", &why), 0); /* other tags are ignored */
+	assert_int_equal(cfg_apply_tag(&c, "scratchcrypt-node-role", "gpu", &why), -EINVAL);
+	assert_non_null(strstr(why.text, "scratchcrypt-node-role = 'gpu'"));
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "maybe", &why), -EINVAL);
 	/* customer stays customer, and is refused by the policy */
 	c.key_source = KEY_SOURCE_CUSTOMER;
-	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "true"), 0);
+	assert_int_equal(cfg_apply_tag(&c, "hbi_workspace", "true", &why), 0);
 	assert_int_equal(c.key_source, KEY_SOURCE_CUSTOMER);
 	cfg_free(&c);
 }
@@ -327,9 +329,9 @@ static void test_key_table(void **state)
 			continue; /* free text */
 		if (load(&c, text) == 0)
 			fail_msg("[%s] %s accepted '-1 not:valid'", k->section, k->name);
-		if (!strstr(c.error, k->help))
+		if (!strstr(why.text, k->help))
 			fail_msg("[%s] %s: the error does not say what is valid: %s", k->section, k->name,
-				 c.error);
+				 why.text);
 		cfg_free(&c);
 	}
 	assert_true(n >= 25);

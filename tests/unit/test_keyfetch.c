@@ -125,7 +125,6 @@ static void test_key_policy(void **state)
 		{ "RSA", "Recoverable", true, true, true, -EKEYREJECTED, "0 bits", 1 },
 		{ "RSA-HSM", "Recoverable", true, true, true, 0, NULL, 4096 },
 	};
-	char why[512];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -135,10 +134,10 @@ static void test_key_policy(void **state)
 		snprintf(k.kid, sizeof(k.kid), "https://v.vault.azure.net/keys/k/1");
 		snprintf(k.kty, sizeof(k.kty), "%s", t[i].kty);
 		snprintf(k.recovery_level, sizeof(k.recovery_level), "%s", t[i].rl);
-		why[0] = '\0';
-		int r = kf_check_key(&k, why, sizeof(why));
-		if (r != t[i].want || (t[i].why && !strstr(why, t[i].why)))
-			fail_msg("case %zu (%s, %s): r=%d why='%s'", i, t[i].kty, t[i].rl, r, why);
+		struct reason why = { "" };
+		int r = kf_check_key(&k, &why);
+		if (r != t[i].want || (t[i].why && !strstr(why.text, t[i].why)))
+			fail_msg("case %zu (%s, %s): r=%d why='%s'", i, t[i].kty, t[i].rl, r, why.text);
 	}
 }
 
