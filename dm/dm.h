@@ -12,7 +12,7 @@
  * goes into the caller's struct reason (which may be NULL). */
 
 #define DM_LUKS_LABEL "scratchcrypt"
-/* Every mapping scratchcrypt makes starts with this (agent/setup/token.h
+/* Every mapping scratchcrypt makes starts with this (agent/ondisk/token.h
  * has the names). */
 #define DM_MAPPING_PREFIX "scratchcrypt-"
 

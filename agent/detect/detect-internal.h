@@ -4,7 +4,7 @@
 #include "agent/detect/detect.h"
 
 /* The file Azure leaves on a fresh resource disk's NTFS. */
-#define WARNING_FILE "DATALOSS_WARNING_README.txt"
+#define AZURE_WARNING_FILE "DATALOSS_WARNING_README.txt"
 
 /* Adds a warning to det (at most as many as det->warnings holds). */
 void detect_warn(struct detection *det, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

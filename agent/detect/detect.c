@@ -16,27 +16,8 @@
 
 #include "agent/detect/detect-internal.h"
 #include "agent/detect/nvmeid.h"
+#include "agent/ondisk/format.h"
 #include "dm/dm.h"
-
-void sc_subsystem(char *buf, size_t size, enum disk_role role, unsigned index, unsigned members)
-{
-	snprintf(buf, size, "%s %u/%u", disk_role_to_string(role), index, members);
-}
-
-int sc_subsystem_parse(const char *s, enum disk_role *role, unsigned *index, unsigned *members)
-{
-	char r[16];
-	int rr;
-
-	if (sscanf(s, "%15s %u/%u", r, index, members) != 3 || *index >= *members ||
-	    *members > 64)
-		return -EINVAL;
-	rr = disk_role_from_string(r);
-	if (rr != ROLE_TEMP && rr != ROLE_SCRATCH)
-		return -EINVAL;
-	*role = rr;
-	return 0;
-}
 
 static bool is_our_holder(const char *name)
 {
@@ -78,7 +59,7 @@ static const char *disk_swap(const struct sys_view *v, const struct sys_disk *d)
 bool detect_has_our_label(const struct probe_result *p)
 {
 	return p->kind == PROBE_SIGNATURE && strcmp(p->type, "crypto_LUKS") == 0 &&
-	       strcmp(p->label, DM_LUKS_LABEL) == 0;
+	       strcmp(p->label, ONDISK_LUKS_LABEL) == 0;
 }
 
 void detect_warn(struct detection *det, const char *fmt, ...)
@@ -187,7 +168,7 @@ static void judge_candidate(const struct detect_opts *o,
 		v->action = ACTION_ENCRYPT;
 		snprintf(v->reason, sizeof(v->reason),
 			 "Azure's pristine resource-disk layout (an NTFS partition holding "
-			 "only " WARNING_FILE ")");
+			 "only " AZURE_WARNING_FILE ")");
 		return;
 	case CONTENT_OURS:
 		v->action = ACTION_ENCRYPT;

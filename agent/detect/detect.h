@@ -56,6 +56,3 @@ bool detect_has_our_label(const struct probe_result *p);
 int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out);
 void detection_free(struct detection *d);
 
-/* "temp 0/2": the LUKS2 subsystem string for member `index` of `members`. */
-void sc_subsystem(char *buf, size_t size, enum disk_role role, unsigned index, unsigned members);
-int sc_subsystem_parse(const char *s, enum disk_role *role, unsigned *index, unsigned *members);

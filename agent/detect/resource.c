@@ -42,7 +42,7 @@ bool detect_pristine_resource(const struct sys_paths *paths, const struct sys_di
 	if (!node[0] || ntfs_list_root(node, &names, &n) < 0)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(names[i], WARNING_FILE) != 0 &&
+		if (strcasecmp(names[i], AZURE_WARNING_FILE) != 0 &&
 		    strcasecmp(names[i], "System Volume Information") != 0)
 			ok = false;
 	ntfs_names_free(names, n);

@@ -8,8 +8,9 @@
 #include "agent/setup/keysource.h"
 #include "agent/setup/lifecycle.h"
 #include "agent/setup/runstate.h"
-#include "agent/setup/token.h"
+#include "agent/ondisk/token.h"
 #include "dm/dm.h"
+#include "agent/ondisk/names.h"
 
 #define CMK_NOTE "Customer-managed keys are not supported for OS and temp disks."
 
@@ -71,11 +72,11 @@ static int mapped_row(enum disk_role role, enum key_source ks, struct status_row
 	bool exists;
 	int n;
 
-	token_top_name(top, sizeof(top), role);
+	ondisk_top_name(top, sizeof(top), role);
 	snprintf(dev, sizeof(dev), "/dev/mapper/%s", top);
 	exists = dm_query(top, &dmst, NULL) == 0 && dmst.exists;
 	if (exists) {
-		token_member_name(member, sizeof(member), role, 0, 2);
+		ondisk_member_name(member, sizeof(member), role, 0, 2);
 		if (dm_crypt_info(top, &info) == 0 || dm_crypt_info(member, &info) == 0) {
 			snprintf(r->cipher, sizeof(r->cipher), "%s", info.cipher);
 			r->key_bits = info.key_bits;

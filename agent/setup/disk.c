@@ -88,34 +88,17 @@ fail:
 
 int disk_claim_write(const char *dev, const struct sc_claim *c)
 {
-	char block[TOKEN_CLAIM_SIZE];
+	char block[ONDISK_CLAIM_SIZE];
 
-	token_claim_format(c, block);
-	return write_synced(dev, block, sizeof(block), TOKEN_CLAIM_OFFSET);
-}
-
-int disk_claim_read(const char *dev, struct sc_claim *c)
-{
-	char block[TOKEN_CLAIM_SIZE];
-	int fd = open(dev, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread(fd, block, sizeof(block), TOKEN_CLAIM_OFFSET);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	if (n != sizeof(block))
-		return 0;
-	return token_claim_parse(block, c);
+	claim_format(c, block);
+	return write_synced(dev, block, sizeof(block), ONDISK_CLAIM_OFFSET);
 }
 
 int disk_claim_clear(const char *dev)
 {
-	static const char zero[TOKEN_CLAIM_SIZE];
+	static const char zero[ONDISK_CLAIM_SIZE];
 
-	return write_synced(dev, zero, sizeof(zero), TOKEN_CLAIM_OFFSET);
+	return write_synced(dev, zero, sizeof(zero), ONDISK_CLAIM_OFFSET);
 }
 
 int disk_header_place(const char *dev, const char *hdr_file, uint64_t size)
@@ -124,7 +107,7 @@ int disk_header_place(const char *dev, const char *hdr_file, uint64_t size)
 	ssize_t n;
 	int fd, r;
 
-	if (size > TOKEN_CLAIM_OFFSET)
+	if (size > ONDISK_CLAIM_OFFSET)
 		return -EFBIG;
 	buf = malloc(size);
 	if (!buf)
@@ -146,12 +129,12 @@ out:
 
 int disk_header_wipe(const char *dev)
 {
-	char *zero = calloc(1, TOKEN_CLAIM_OFFSET);
+	char *zero = calloc(1, ONDISK_CLAIM_OFFSET);
 	int r;
 
 	if (!zero)
 		return -ENOMEM;
-	r = write_synced(dev, zero, TOKEN_CLAIM_OFFSET, 0);
+	r = write_synced(dev, zero, ONDISK_CLAIM_OFFSET, 0);
 	free(zero);
 	return r;
 }
@@ -166,9 +149,9 @@ int disk_discard_data(const char *dev)
 		return -errno;
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 		r = -errno;
-	else if (size > TOKEN_DATA_OFFSET) {
-		range[0] = TOKEN_DATA_OFFSET;
-		range[1] = size - TOKEN_DATA_OFFSET;
+	else if (size > ONDISK_DATA_OFFSET) {
+		range[0] = ONDISK_DATA_OFFSET;
+		range[1] = size - ONDISK_DATA_OFFSET;
 		if (ioctl(fd, BLKDISCARD, range) < 0)
 			r = -errno;
 	}

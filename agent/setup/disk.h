@@ -3,7 +3,7 @@
 #include <stdint.h>
 
 #include "agent/detect/detect.h"
-#include "agent/setup/token.h"
+#include "agent/ondisk/claim.h"
 #include "base/log.h"
 
 /* Raw writes to a disk's first MiB, each synced before it returns, so that
@@ -15,8 +15,6 @@
  * libblkid saw. -EMEDIUMTYPE with the difference in *why otherwise. */
 int disk_recheck(const struct verdict *v, int *fd, struct reason *why);
 int disk_claim_write(const char *dev, const struct sc_claim *c);
-/* 1 with *c filled when dev carries a claim, 0 when not, or -errno. */
-int disk_claim_read(const char *dev, struct sc_claim *c);
 int disk_claim_clear(const char *dev);
 /* Copies the header built in hdr_file (size bytes) to the start of dev. */
 int disk_header_place(const char *dev, const char *hdr_file, uint64_t size);

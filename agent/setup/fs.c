@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/detect/sysfs.h"
+#include "agent/ondisk/format.h"
 
 extern char **environ;
 
@@ -217,7 +218,7 @@ int fs_has_warning(const char *mount_point)
 	char path[4096];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/" FS_WARNING_FILE, mount_point);
+	snprintf(path, sizeof(path), "%s/" ONDISK_WARNING_FILE, mount_point);
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
@@ -231,7 +232,7 @@ int fs_write_warning(const char *mount_point)
 	dfd = open(mount_point, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	fd = openat(dfd, FS_WARNING_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+	fd = openat(dfd, ONDISK_WARNING_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
 		    0444);
 	close(dfd);
 	if (fd < 0)

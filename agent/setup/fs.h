@@ -8,7 +8,6 @@
 
 /* Filesystems and mounts: every mkfs, mount and unmount goes through here. */
 
-#define FS_WARNING_FILE "DATALOSS_WARNING_README.txt"
 
 /* mkfs with settings whose run time does not grow with the disk.
  * ext4_cluster_size 0: fs_ext4_cluster_size() of the device's size. */

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "base/safemem.h"
-#include "agent/setup/token.h"
+#include "agent/ondisk/token.h"
 #include "base/crashpoint.h"
 
 struct hbi {

@@ -8,6 +8,7 @@
 
 #include "agent/setup/disk.h"
 #include "dm/dm.h"
+#include "agent/ondisk/names.h"
 
 const struct lc_step lc_steps[] = {
 	{ "start", "claim", "the claim is on the disk, nothing else yet" },
@@ -74,7 +75,7 @@ static void inspect_one(const struct cfg *c, struct verdict *v)
 	 * detection read as zeros: nothing of ours is there to read. */
 	if (v->probe.kind == PROBE_BLANK)
 		return;
-	claimed = disk_claim_read(v->disk.devnode, &claim) == 1 && same_disk(v, claim.serial, claim.size);
+	claimed = claim_read(v->disk.devnode, &claim) == 1 && same_disk(v, claim.serial, claim.size);
 	if (token_read(v->disk.devnode, &tok) == 0) {
 		mismatch = token_mismatch(v, &tok);
 		header = !mismatch;
@@ -180,7 +181,7 @@ static void place_members(struct volume *vol, struct verdict **list, size_t n)
 
 		m->v = ok ? placed[i] : list[i];
 		m->index = (unsigned)i;
-		token_member_name(m->name, sizeof(m->name), vol->role, (unsigned)i, (unsigned)n);
+		ondisk_member_name(m->name, sizeof(m->name), vol->role, (unsigned)i, (unsigned)n);
 	}
 }
 
@@ -208,7 +209,7 @@ void plan_volumes(const struct cfg *c, struct detection *det, struct volume vol[
 		memset(&vol[k], 0, sizeof(vol[k]));
 		vol[k].role = k == 0 ? ROLE_TEMP : ROLE_SCRATCH;
 		vol[k].mount_point = lc_mount_point(c, vol[k].role);
-		token_top_name(vol[k].top, sizeof(vol[k].top), vol[k].role);
+		ondisk_top_name(vol[k].top, sizeof(vol[k].top), vol[k].role);
 		snprintf(vol[k].topdev, sizeof(vol[k].topdev), "/dev/mapper/%s", vol[k].top);
 		place_members(&vol[k], list[k], n[k]);
 	}

@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 #include "agent/setup/lifecycle.h"
-#include "agent/setup/token.h"
+#include "agent/ondisk/token.h"
 #include "base/log.h"
 
 #define PLAN_MAX_MEMBERS 16

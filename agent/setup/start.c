@@ -22,6 +22,7 @@
 #include "base/safemem.h"
 #include "base/workers.h"
 #include "dm/dm.h"
+#include "agent/ondisk/names.h"
 
 /* Opened on first need, so that a node already set up never waits for the
  * key service; after one failure every volume fails closed. */
@@ -210,7 +211,7 @@ static int step_add_token(const struct cfg *c, const struct volume *vol, const s
 		 m->key_len * 8, p->sector_size);
 	r = runstate_ensure_dir();
 	if (r == 0)
-		r = dm_luks_header_build(hdr, dev, p, m->key, m->key_len, TOKEN_DATA_OFFSET, tokens, why);
+		r = dm_luks_header_build(hdr, dev, p, m->key, m->key_len, ONDISK_DATA_OFFSET, tokens, why);
 	free(json);
 	if (r < 0)
 		return why->text[0] ? r : reason_set(why, r, "%s: cannot build the LUKS2 header: %m", dev);
@@ -265,7 +266,7 @@ static int member_setup(const struct cfg *c, const struct volume *vol, const str
 	char subsystem[48];
 	int r = 0;
 
-	sc_subsystem(subsystem, sizeof(subsystem), vol->role, m->index, (unsigned)vol->n);
+	ondisk_subsystem(subsystem, sizeof(subsystem), vol->role, m->index, (unsigned)vol->n);
 	crypt_params(c, &m->v->disk, subsystem, &p);
 	if (m->mode == MEMBER_FORMAT) {
 		r = step_claim(m, why);

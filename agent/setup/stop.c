@@ -17,6 +17,7 @@
 #include "base/crashpoint.h"
 #include "base/workers.h"
 #include "dm/dm.h"
+#include "agent/ondisk/names.h"
 
 struct shred_list {
 	struct strv devs;
@@ -49,7 +50,7 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 			add_disk(l, det.v[i].disk.devnode, det.v[i].role);
 	for (size_t i = 0; i < maps->n; i++)
 		if (dm_crypt_info(maps->v[i], &info) == 0)
-			add_disk(l, info.device, token_mapping_role(maps->v[i]));
+			add_disk(l, info.device, ondisk_mapping_role(maps->v[i]));
 	detection_free(&det);
 	return 0;
 }
@@ -183,7 +184,7 @@ static int step_remove_mappings(const struct strv *maps, bool keep)
 	int r, first_err = 0;
 
 	for (size_t i = 0; i < maps->n; i++) {
-		r = token_is_top(maps->v[i]) ? remove_mapping(maps->v[i], keep, true) : 1;
+		r = ondisk_is_top(maps->v[i]) ? remove_mapping(maps->v[i], keep, true) : 1;
 		if (r == 1 && strv_push(&members, maps->v[i]) < 0)
 			r = remove_mapping(maps->v[i], keep, false);
 		first_err = first_err ?: (r < 0 ? r : 0);

@@ -14,7 +14,7 @@
 #include "agent/config.h"
 #include "agent/detect/nvmeid.h"
 #include "agent/events.h"
-#include "agent/setup/token.h"
+#include "agent/ondisk/token.h"
 #include "base/log.h"
 #include "base/safemem.h"
 #include "keyfetch/keyfetch.h"

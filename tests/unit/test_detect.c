@@ -19,6 +19,7 @@
 #include "agent/setup/plan.h"
 #include "agent/setup/lifecycle.h"
 #include "dm/dm.h"
+#include "agent/ondisk/names.h"
 
 static char root[64];
 static struct sys_paths paths;
@@ -824,15 +825,15 @@ static void test_subsystem_roundtrip(void **state)
 	unsigned idx, n;
 
 	(void)state;
-	sc_subsystem(buf, sizeof(buf), ROLE_SCRATCH, 2, 4);
+	ondisk_subsystem(buf, sizeof(buf), ROLE_SCRATCH, 2, 4);
 	assert_string_equal(buf, "scratch 2/4");
-	assert_int_equal(sc_subsystem_parse(buf, &role, &idx, &n), 0);
+	assert_int_equal(ondisk_subsystem_parse(buf, &role, &idx, &n), 0);
 	assert_int_equal(role, ROLE_SCRATCH);
 	assert_int_equal(idx, 2);
 	assert_int_equal(n, 4);
-	assert_int_equal(sc_subsystem_parse("os 0/1", &role, &idx, &n), -EINVAL);
-	assert_int_equal(sc_subsystem_parse("temp 2/2", &role, &idx, &n), -EINVAL);
-	assert_int_equal(sc_subsystem_parse("", &role, &idx, &n), -EINVAL);
+	assert_int_equal(ondisk_subsystem_parse("os 0/1", &role, &idx, &n), -EINVAL);
+	assert_int_equal(ondisk_subsystem_parse("temp 2/2", &role, &idx, &n), -EINVAL);
+	assert_int_equal(ondisk_subsystem_parse("", &role, &idx, &n), -EINVAL);
 }
 
 /* Identify Namespace's vendor-specific bytes, as NVMe Direct Disk v2 fills

@@ -20,7 +20,7 @@
 #include "base/log.h"
 #include "agent/setup/runstate.h"
 #include "agent/setup/disk.h"
-#include "agent/setup/token.h"
+#include "agent/ondisk/token.h"
 #include "dm/dm.h"
 #include "base/workers.h"
 
@@ -57,7 +57,7 @@ static struct {
 	int fail_format_on; /* index into disks, -1 for none */
 	int fail_wipe_on; /* the same, for the header wipe */
 	unsigned formats, mkfs, mount_calls, wipes, discards, warnings, worker_jobs, all_jobs;
-	unsigned claim_reads; /* disk_claim_read calls */
+	unsigned claim_reads; /* claim_read calls */
 	char removed[16][80];
 	size_t n_removed;
 	char stripe_members[256];
@@ -121,7 +121,7 @@ int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct d
 			out->v[i].action = ACTION_REFUSE;
 			p->kind = PROBE_SIGNATURE;
 			snprintf(p->type, sizeof(p->type), "crypto_LUKS");
-			snprintf(p->label, sizeof(p->label), "%s", DM_LUKS_LABEL);
+			snprintf(p->label, sizeof(p->label), "%s", ONDISK_LUKS_LABEL);
 		} else if (w.hdr[i].claimed) {
 			/* A claim alone: data in the first MiB, no signature. */
 			out->v[i].probe.kind = PROBE_NONZERO;
@@ -210,7 +210,7 @@ int __wrap_disk_claim_write(const char *dev, const struct sc_claim *c)
 	return 0;
 }
 
-int __wrap_disk_claim_read(const char *dev, struct sc_claim *c)
+int __wrap_claim_read(const char *dev, struct sc_claim *c)
 {
 	int i = hdr_find(dev);
 
@@ -869,7 +869,7 @@ static void test_warning_file_is_never_followed(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/" FS_WARNING_FILE, dir);
+	snprintf(path, sizeof(path), "%s/" ONDISK_WARNING_FILE, dir);
 	snprintf(victim, sizeof(victim), "%s/victim", dir);
 	assert_int_equal(mkfifo(path, 0600), 0);
 	assert_int_equal(__real_fs_write_warning(dir), -EEXIST);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-#include "agent/setup/token.h"
+#include "agent/ondisk/token.h"
 
 #include <errno.h>
 #include <json-c/json.h>
@@ -9,8 +9,6 @@
 #include <time.h>
 
 #include "dm/dm.h"
-
-#define CLAIM_MAGIC "SCRATCHCRYPT-CLAIM-1\n"
 
 static const char *const state_names[_TOKEN_STATE_MAX] = {
 	[TOKEN_NEW] = "new",
@@ -219,78 +217,4 @@ int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped)
 int token_hbi_write(const char *dev, const char *json)
 {
 	return dm_luks_token_set(dev, TOKEN_HBI_TYPE, json);
-}
-
-void token_claim_format(const struct sc_claim *c, char *block)
-{
-	/* Everything in the first 512 bytes: a sector is written whole even
-	 * when the power fails. */
-	memset(block, 0, TOKEN_CLAIM_SIZE);
-	snprintf(block, 512, CLAIM_MAGIC "serial=%s\nsize=%llu\ncreated=%lld\n", c->serial,
-		 (unsigned long long)c->size, c->created);
-}
-
-int token_claim_parse(const char *block, struct sc_claim *c)
-{
-	char serial[64] = "";
-	unsigned long long size;
-	long long created;
-	const char *p = block + strlen(CLAIM_MAGIC);
-
-	memset(c, 0, sizeof(*c));
-	if (memcmp(block, CLAIM_MAGIC, strlen(CLAIM_MAGIC)) != 0 || !memchr(block, '\0', 512))
-		return 0;
-	if (strncmp(p, "serial=", 7) != 0)
-		return 0;
-	p += 7;
-	for (size_t i = 0; *p && *p != '\n' && i < sizeof(serial) - 1; i++)
-		serial[i] = *p++;
-	if (sscanf(p, "\nsize=%llu\ncreated=%lld\n", &size, &created) != 2)
-		return 0;
-	snprintf(c->serial, sizeof(c->serial), "%s", serial);
-	c->size = size;
-	c->created = created;
-	return 1;
-}
-
-void token_top_name(char *buf, size_t size, enum disk_role role)
-{
-	snprintf(buf, size, DM_MAPPING_PREFIX "%s", disk_role_to_string(role));
-}
-
-void token_member_name(char *buf, size_t size, enum disk_role role, unsigned index,
-		       unsigned members)
-{
-	if (members == 1)
-		token_top_name(buf, size, role);
-	else
-		snprintf(buf, size, DM_MAPPING_PREFIX "%s-%u", disk_role_to_string(role), index);
-}
-
-int token_mapping_role(const char *name)
-{
-	const char *rest;
-
-	if (strncmp(name, DM_MAPPING_PREFIX, strlen(DM_MAPPING_PREFIX)) != 0)
-		return -EINVAL;
-	rest = name + strlen(DM_MAPPING_PREFIX);
-	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++) {
-		const char *s = disk_role_to_string(role);
-		size_t len = strlen(s);
-
-		if (strncmp(rest, s, len) == 0 && (rest[len] == '\0' || rest[len] == '-'))
-			return role;
-	}
-	return -EINVAL;
-}
-
-bool token_is_top(const char *name)
-{
-	int role = token_mapping_role(name);
-	char top[64];
-
-	if (role < 0)
-		return false;
-	token_top_name(top, sizeof(top), role);
-	return strcmp(top, name) == 0;
 }

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/ondisk/format.h"
+#include "base/strtab.h"
+
+/* The tokens in scratchcrypt's LUKS2 header (doc/ondisk-format.md). */
+
+#define TOKEN_TYPE "scratchcrypt"
+#define TOKEN_HBI_TYPE "scratchcrypt-hbi"
+
+enum token_state {
+	TOKEN_NEW,       /* header written, the filesystem not made yet */
+	TOKEN_READY,     /* mkfs finished: the volume may hold data */
+	TOKEN_SHREDDING, /* stop began to shred it: never to be opened again */
+	_TOKEN_STATE_MAX
+};
+const char *token_state_to_string(enum token_state s);
+int token_state_from_string(const char *s);
+
+struct sc_token {
+	enum disk_role role;
+	unsigned index, members;
+	enum key_source key_source;
+	enum token_state state;
+	long long created;
+	char serial[64]; /* the disk it was made on */
+	uint64_t size;
+};
+
+/* Both return malloc'd JSON, or NULL when out of memory. */
+char *token_to_json(const struct sc_token *t);
+/* -EBADMSG when json is not a scratchcrypt token. */
+int token_from_json(const char *json, struct sc_token *t);
+/* The token on dev: -ENODEV without our header, -ENOENT without a token. */
+int token_read(const char *dev, struct sc_token *t);
+int token_write(const char *dev, const struct sc_token *t);
+int token_set_state(const char *dev, enum token_state state);
+
+char *token_hbi_to_json(const char *kid, const char *wrapped);
+/* kid, and the wrapped key (malloc'd) when wrapped is not NULL. */
+/* The HBI token's kid and wrapped key; -EBADMSG for any other JSON. */
+int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped);
+int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped);
+int token_hbi_write(const char *dev, const char *json);
