@@ -37,7 +37,6 @@ int cmd_detect(struct cfg *c, const struct args *a)
 		log_error_errno(r, "cannot detect disks: %m");
 		return cli_exit_code(r);
 	}
-	lc_inspect(c, &det);
 	if (a->json)
 		print_json(detection_to_json(&det));
 	else

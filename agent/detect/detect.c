@@ -54,7 +54,7 @@ static const char *disk_swap(const struct sys_view *v, const struct sys_disk *d)
 }
 
 /* A LUKS2 header labelled scratchcrypt is only a hint: anyone who can
- * write the disk can write one. lc_inspect decides, from the claim or the
+ * write the disk can write one. detect_run decides (ownership.c), from the claim or the
  * token and the disk's identity, whether it is ours. */
 bool detect_has_our_label(const struct probe_result *p)
 {
@@ -354,7 +354,7 @@ static void judge_all(const struct detect_opts *o, const struct sys_view *sv, st
 	}
 }
 
-int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
+int detect_scan(const struct cfg *c, const struct detect_opts *o, struct detection *out)
 {
 	struct sys_view sv;
 	int r;

@@ -11,7 +11,7 @@
 enum content {
 	CONTENT_BLANK,
 	CONTENT_PRISTINE_TEMP, /* Azure's fresh resource-disk layout */
-	CONTENT_OURS,          /* scratchcrypt's header or claim (see lc_inspect) */
+	CONTENT_OURS,          /* scratchcrypt's header or claim (ownership.c) */
 	CONTENT_FOREIGN,       /* someone's data */
 };
 
@@ -24,7 +24,7 @@ struct verdict {
 	char reason[384];
 	char identity[160]; /* why the hardware makes it a temp or scratch disk */
 	bool in_use; /* mounted, swap, held by another mapping, read-only */
-	/* For CONTENT_OURS, from scratchcrypt's token (lc_inspect): where the
+	/* For CONTENT_OURS, from scratchcrypt's token (ownership.c): where the
 	 * disk belongs, its key source and its state (enum token_state). */
 	enum key_source ours_key_source;
 	unsigned ours_index, ours_members;
@@ -53,6 +53,14 @@ struct detect_opts {
 /* A LUKS2 header labelled "scratchcrypt": a hint, never an identity. */
 bool detect_has_our_label(const struct probe_result *p);
 
+/* What each disk is, by the hardware and its content (the seam the unit
+ * tests replace). */
+int detect_scan(const struct cfg *c, const struct detect_opts *o, struct detection *out);
+/* detect_scan, then whose each candidate is (agent/detect/ownership.c): a
+ * candidate carrying our claim or header is ours (content CONTENT_OURS,
+ * its token's place, key source and state), and one set up under another
+ * key source is refused until it is deprovisioned. The one place that
+ * decides ownership. */
 int detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out);
 void detection_free(struct detection *d);
 

@@ -181,7 +181,6 @@ int status_collect(const struct cfg *c, const struct sys_paths *p, struct status
 	r = detect_run(c, &o, &det);
 	if (r < 0)
 		return r;
-	lc_inspect(c, &det);
 	os_row(c, &det, &st->rows[0]);
 	role_row(c, &det, ROLE_TEMP, &st->rows[1]);
 	role_row(c, &det, ROLE_SCRATCH, &st->rows[2]);

@@ -32,12 +32,6 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 	      struct lc_result *res);
 
-/* Completes a detection with what only scratchcrypt's own records say: a
- * candidate carrying our claim or header is ours (content CONTENT_OURS, its
- * token's place, key source and state), and one set up under another key
- * source is refused until it is deprovisioned. */
-void lc_inspect(const struct cfg *c, struct detection *det);
-
 const char *lc_mount_point(const struct cfg *c, enum disk_role role);
 
 /* The named steps, in the order a run takes them, for the tests that stop

@@ -29,7 +29,6 @@ int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 	r = detect_run(c, &dopts, &det);
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");
-	lc_inspect(c, &det);
 	for (size_t i = 0; i < det.n; i++)
 		todo += det.v[i].content == CONTENT_OURS && det.v[i].ours_key_source == KEY_SOURCE_HBI &&
 			det.v[i].ours_state == TOKEN_READY;

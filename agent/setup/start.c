@@ -398,7 +398,6 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 	r = detect_run(c, &dopts, &det);
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");
-	lc_inspect(c, &det);
 	for (size_t i = 0; i < det.n_warnings; i++)
 		log_warn("%s", det.warnings[i]);
 	if (det.n_unlisted) {

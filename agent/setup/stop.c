@@ -44,7 +44,6 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");
-	lc_inspect(c, &det);
 	for (size_t i = 0; i < det.n; i++)
 		if (det.v[i].content == CONTENT_OURS && !det.v[i].in_use)
 			add_disk(l, det.v[i].disk.devnode, det.v[i].role);

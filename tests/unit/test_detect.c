@@ -331,7 +331,6 @@ static const struct verdict *run_detect_opts(bool force, bool candidates_only)
 	probed[0] = '\0';
 	n_probe_log = 0;
 	assert_int_equal(detect_run(&cfg, &o, &det), 0);
-	lc_inspect(&cfg, &det);
 	assert_true(n_probe_log < 32);
 	for (size_t i = 0; i < det.n; i++)
 		for (size_t j = 0; j < n_probe_log; j++)

@@ -103,7 +103,7 @@ static int map_add(const char *name, const char *dev, const char *type, bool liv
 	return (int)i;
 }
 
-int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
+int __wrap_detect_scan(const struct cfg *c, const struct detect_opts *o, struct detection *out)
 {
 	(void)c;
 	(void)o;
@@ -112,7 +112,7 @@ int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct d
 	memcpy(out->v, w.disks, w.n_disks * sizeof(*w.disks));
 	out->n = w.n_disks;
 	/* What libblkid would see now: a header labelled scratchcrypt, which
-	 * lc_inspect accepts only when its token names this disk. */
+	 * detect_run (ownership.c) accepts only when its token names this disk. */
 	for (size_t i = 0; i < out->n; i++)
 		if (w.hdr[i].present) {
 			struct probe_result *p = &out->v[i].probe;

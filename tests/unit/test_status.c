@@ -26,7 +26,7 @@ static const char *mapped[4];     /* mappings that exist */
 static const char *mounted_top;   /* /dev/mapper/X mounted at mounted_at */
 static const char *mounted_at;
 
-int __wrap_detect_run(const struct cfg *c, const struct detect_opts *o, struct detection *out)
+int __wrap_detect_scan(const struct cfg *c, const struct detect_opts *o, struct detection *out)
 {
 	(void)c;
 	(void)o;
