@@ -3,7 +3,8 @@
 #pragma once
 #include <stdbool.h>
 
-#include "agent/config.h"
+#include "base/strtab.h"
+#include "base/strv.h"
 
 /* true, yes, on, 1 or false, no, off, 0 (any case): 0 or -EINVAL. */
 int cfg_parse_bool(const char *v, bool *out);

@@ -15,6 +15,7 @@
 
 #include "agent/commands.h"
 #include "agent/config.h"
+#include "agent/exitcode.h"
 #include "agent/tags.h"
 #include "base/log.h"
 #include "base/workers.h"
@@ -110,45 +111,6 @@ static void usage(FILE *f)
 
 /* How long status and detect wait for instance-metadata tags. */
 #define TAGS_QUICK_S 2
-
-/* The one place where errors become exit codes. */
-int cli_exit_code(int r)
-{
-	switch (-r) {
-	case 0:
-		return EX_OK;
-	case EMEDIUMTYPE:
-		return EX_DATAERR;
-	case EPERM:
-	case EXDEV:
-	case EACCES:
-	case ENOKEY:
-	case EKEYREJECTED:
-	case EKEYREVOKED:
-		return EX_CONFIG;
-	case EBADMSG:
-		return EX_PROTOCOL;
-	case EHOSTDOWN:
-	case EHOSTUNREACH:
-	case ENETUNREACH:
-	case ECONNREFUSED:
-	case ETIMEDOUT:
-	case ENOTCONN:
-		return EX_UNAVAILABLE;
-	case EAGAIN:
-	case EBUSY:
-	case EINTR:
-		return EX_TEMPFAIL;
-	case ENOMEM:
-	case EINVAL:
-	case EFAULT:
-	case ENOTRECOVERABLE:
-	case ECHILD: /* a disk's worker died (base/workers.h) */
-		return EX_SOFTWARE;
-	default:
-		return EX_CANTCREAT;
-	}
-}
 
 /* An option given with a verb it does not go with is a usage error. */
 static int check_command_options(const struct args *a, const bool *given)
@@ -271,7 +233,7 @@ static int load_config(struct cfg *c, const struct args *a, const struct verb *v
 		r = tags_apply(c, v->network ? c->hbi.retry_cap_s : TAGS_QUICK_S);
 		/* A bad tag value is a bad configuration, for every command. */
 		if (r < 0 && (v->network || r == -EPERM))
-			return cli_exit_code(r);
+			return exit_code_of(r);
 		if (r < 0)
 			log_warn("showing the configuration's role and key source instead of the tags'");
 		else if (cfg_check_policy(c, &why) < 0) {

@@ -10,6 +10,7 @@
 #include "agent/detect/detect.h"
 #include "agent/detect/nvmeid.h"
 #include "agent/events.h"
+#include "agent/exitcode.h"
 #include "agent/report/metrics.h"
 #include "agent/report/status.h"
 #include "agent/setup/lifecycle.h"
@@ -35,7 +36,7 @@ int cmd_detect(struct cfg *c, const struct args *a)
 
 	if (r < 0) {
 		log_error_errno(r, "cannot detect disks: %m");
-		return cli_exit_code(r);
+		return exit_code_of(r);
 	}
 	if (a->json)
 		print_json(detection_to_json(&det));
@@ -72,7 +73,7 @@ int cmd_status(struct cfg *c, const struct args *a)
 	r = status_collect(c, &sys_paths_default, &st);
 	if (r < 0) {
 		log_error_errno(r, "cannot collect the status: %m");
-		return cli_exit_code(r);
+		return exit_code_of(r);
 	}
 	if (a->json)
 		return print_json(status_to_json(&st));
@@ -93,14 +94,14 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 	if (r < 0) {
 		log_error_errno(r, "cannot take the lock in %s: %s", runstate_dir(),
 				r == -EAGAIN ? "another scratchcrypt is still running" : "%m");
-		return cli_exit_code(r);
+		return exit_code_of(r);
 	}
 	r = cmd == LC_START ? lc_start(c, &o, &res)
 	    : cmd == LC_STOP ? lc_stop(c, &o, &res)
 			     : lc_rewrap(c, &o, a->key_url, &res);
 	runstate_unlock();
 	if (r < 0)
-		r = cli_exit_code(r);
+		r = exit_code_of(r);
 	else if (cmd == LC_START && res.refused) {
 		log_error("%u disk%s refused; see 'scratchcrypt status'", res.refused,
 			  res.refused == 1 ? " was" : "s were");
@@ -115,7 +116,7 @@ int cmd_watch_events(struct cfg *c, const struct args *a)
 	struct lc_opts o = { .paths = &sys_paths_default };
 
 	safe_harden_process();
-	return cli_exit_code(events_watch(c, &o, a->once));
+	return exit_code_of(events_watch(c, &o, a->once));
 }
 
 int cmd_start(struct cfg *c, const struct args *a)

@@ -18,9 +18,6 @@ struct args {
 	const char *command;
 };
 
-/* The one place where errors (-errno) become exit codes (sysexits.h). */
-int cli_exit_code(int r);
-
 /* Each returns an exit code. */
 int cmd_detect(struct cfg *c, const struct args *a);
 int cmd_status(struct cfg *c, const struct args *a);

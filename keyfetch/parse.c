@@ -2,6 +2,7 @@
 /* The services' replies, as bytes in and values out. Nothing here does I/O,
  * so the unit tests and the fuzz targets (tests/fuzz/) call these directly.
  * A reply is untrusted: any byte string gives 0 or -EBADMSG, never a crash. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <json-c/json.h>
@@ -275,4 +276,67 @@ int kf_parse_retry_after(const char *line, size_t len, double *seconds)
 		return -EBADMSG;
 	*seconds = d;
 	return 0;
+}
+
+const char *kf_vault_resource(const char *vault_url)
+{
+	static const struct {
+		const char *suffix, *resource;
+	} clouds[] = {
+		{ ".vault.usgovcloudapi.net", "https://vault.usgovcloudapi.net" },
+		{ ".vault.azure.cn", "https://vault.azure.cn" },
+	};
+	char vault[256], d1[8], d2[8];
+
+	if (vault_url && kf_parse_key_url(vault_url, vault, sizeof(vault), d1, sizeof(d1), d2,
+					  sizeof(d2)) == -ENOENT) {
+		/* The host, without a port. */
+		vault[strcspn(vault, ":")] = '\0';
+		for (size_t i = 0; i < sizeof(clouds) / sizeof(clouds[0]); i++) {
+			size_t n = strlen(vault), m = strlen(clouds[i].suffix);
+
+			if (n > m && strcmp(vault + n - m, clouds[i].suffix) == 0)
+				return clouds[i].resource;
+		}
+	}
+	return "https://vault.azure.net";
+}
+
+int kf_parse_key_url(const char *url, char *vault, size_t vault_size, char *name,
+		     size_t name_size, char *version, size_t version_size)
+{
+	const char *host, *slash, *p;
+	size_t n;
+
+	if (strncasecmp(url, "https://", 8) != 0)
+		return -EINVAL;
+	host = url + 8;
+	slash = strchr(host, '/');
+	n = slash ? (size_t)(slash - host) : strlen(host);
+	if (!n || n >= vault_size || memchr(host, '@', n) || memchr(host, '?', n))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		vault[i] = (char)tolower((unsigned char)host[i]);
+	vault[n] = '\0';
+	name[0] = version[0] = '\0';
+	if (!slash || !slash[1])
+		return -ENOENT; /* a vault URL, no key */
+	if (strncmp(slash, "/keys/", 6) != 0)
+		return -EINVAL;
+	p = slash + 6;
+	n = strcspn(p, "/?");
+	if (!n || n >= name_size)
+		return -EINVAL;
+	snprintf(name, name_size, "%.*s", (int)n, p);
+	p += n;
+	if (*p == '/' && p[1] && p[1] != '?') {
+		n = strcspn(p + 1, "/?");
+		if (n >= version_size)
+			return -EINVAL;
+		snprintf(version, version_size, "%.*s", (int)n, p + 1);
+		p += 1 + n;
+	}
+	if (*p == '/')
+		p++;
+	return *p == '\0' ? 0 : -EINVAL;
 }

@@ -15,7 +15,7 @@ pkgs="build-essential cmake pkg-config
   qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio socat
   e2fsprogs xfsprogs ntfs-3g fdisk dmsetup cryptsetup-bin udev systemd
   qemu-utils debootstrap clang libclang-rt-dev
-  dpkg-dev debhelper lintian git ovmf mtools dosfstools fio gnuplot-nox umockdev python3-jmespath dnsmasq-base iproute2"
+  dpkg-dev debhelper lintian git ovmf mtools dosfstools fio gnuplot-nox umockdev python3-jmespath dnsmasq-base iproute2 xz-utils"
 case "${VERSION_CODENAME:-}" in
 bookworm) ;;
 # systemd.pc and udev.pc (where units and rules go) moved to systemd-dev.

@@ -62,17 +62,6 @@ bool detect_has_our_label(const struct probe_result *p)
 	       strcmp(p->label, ONDISK_LUKS_LABEL) == 0;
 }
 
-void detect_warn(struct detection *det, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (det->n_warnings >= sizeof(det->warnings) / sizeof(det->warnings[0]))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(det->warnings[det->n_warnings++], sizeof(det->warnings[0]), fmt, ap);
-	va_end(ap);
-}
-
 /* [disks] devices names block devices through any path: /dev/sdb,
  * /dev/disk/azure/resource, /dev/disk/by-id/... Each resolves, through its
  * symlinks, to one device number. */

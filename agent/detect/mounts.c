@@ -90,3 +90,10 @@ int sys_scan_mounts(const struct sys_paths *p, struct sys_view *v)
 	return r;
 }
 
+void sys_view_free(struct sys_view *v)
+{
+	free(v->disks);
+	free(v->mounts);
+	free(v->swaps);
+	memset(v, 0, sizeof(*v));
+}

@@ -40,13 +40,27 @@ static void inspect_one(const struct cfg *c, struct verdict *v)
 	struct sc_token tok;
 	const char *mismatch = NULL;
 	bool claimed, header = false;
+	int rc, rt;
 
 	/* Our claim and both copies of our header lie in the first MiB, which
 	 * detection read as zeros: nothing of ours is there to read. */
 	if (v->probe.kind == PROBE_BLANK)
 		return;
-	claimed = claim_read(v->disk.devnode, &claim) == 1 && same_disk(v, claim.serial, claim.size);
-	if (token_read(v->disk.devnode, &tok) == 0) {
+	rc = claim_read(v->disk.devnode, &claim);
+	rt = token_read(v->disk.devnode, &tok);
+	if (rc == -EPROTONOSUPPORT || rt == -EPROTONOSUPPORT) {
+		/* A later release's disk: what it means is not ours to guess. */
+		v->content = CONTENT_FOREIGN;
+		v->action = ACTION_REFUSE;
+		snprintf(v->reason, sizeof(v->reason),
+			 "%s carries scratchcrypt's on-disk format %u, newer than this release reads "
+			 "(%d); left untouched: install the scratchcrypt that made it",
+			 v->disk.devnode, rt == -EPROTONOSUPPORT ? tok.format : claim.format,
+			 ONDISK_FORMAT_VERSION);
+		return;
+	}
+	claimed = rc == 1 && same_disk(v, claim.serial, claim.size);
+	if (rt == 0) {
 		mismatch = token_mismatch(v, &tok);
 		header = !mismatch;
 	}

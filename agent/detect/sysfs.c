@@ -252,14 +252,6 @@ int sys_scan(const struct sys_paths *p, struct sys_view *v)
 	return r;
 }
 
-void sys_view_free(struct sys_view *v)
-{
-	free(v->disks);
-	free(v->mounts);
-	free(v->swaps);
-	memset(v, 0, sizeof(*v));
-}
-
 struct sys_disk *sys_find_by_kname(struct sys_view *v, const char *kname)
 {
 	for (size_t i = 0; i < v->n_disks; i++) {

@@ -7,9 +7,26 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Version 1 of the claim; a claim of another version is not one this
- * release knows (doc/ondisk-format.md). */
-#define CLAIM_MAGIC "SCRATCHCRYPT-CLAIM-1\n"
+/* "SCRATCHCRYPT-CLAIM-<format>\n" starts every claim (doc/ondisk-format.md). */
+#define CLAIM_PREFIX "SCRATCHCRYPT-CLAIM-"
+#define CLAIM_MAGIC CLAIM_PREFIX "1\n"
+
+/* The format of the claim in block: 0 when it is none, or -errno. */
+static int claim_format_of(const char *block, unsigned *format)
+{
+	const char *p = block + strlen(CLAIM_PREFIX);
+	unsigned v = 0;
+	size_t digits = 0;
+
+	if (memcmp(block, CLAIM_PREFIX, strlen(CLAIM_PREFIX)) != 0)
+		return 0;
+	for (; digits < 6 && p[digits] >= '0' && p[digits] <= '9'; digits++)
+		v = v * 10 + (unsigned)(p[digits] - '0');
+	if (!digits || p[digits] != '\n' || v == 0)
+		return 0;
+	*format = v;
+	return v > ONDISK_FORMAT_VERSION ? -EPROTONOSUPPORT : 1;
+}
 
 void claim_format(const struct sc_claim *c, char *block)
 {
@@ -26,8 +43,12 @@ int claim_parse(const char *block, struct sc_claim *c)
 	unsigned long long size;
 	long long created;
 	const char *p = block + strlen(CLAIM_MAGIC);
+	int r;
 
 	memset(c, 0, sizeof(*c));
+	r = claim_format_of(block, &c->format);
+	if (r <= 0)
+		return r;
 	if (memcmp(block, CLAIM_MAGIC, strlen(CLAIM_MAGIC)) != 0 || !memchr(block, '\0', 512))
 		return 0;
 	if (strncmp(p, "serial=", 7) != 0)
@@ -40,6 +61,7 @@ int claim_parse(const char *block, struct sc_claim *c)
 	snprintf(c->serial, sizeof(c->serial), "%s", serial);
 	c->size = size;
 	c->created = created;
+	c->format = 1;
 	return 1;
 }
 

@@ -43,6 +43,7 @@ char *token_to_json(const struct sc_token *t)
 
 	json_object_object_add(o, "type", json_object_new_string(TOKEN_TYPE));
 	json_object_object_add(o, "keyslots", json_object_new_array());
+	json_object_object_add(o, "format", json_object_new_int(ONDISK_FORMAT_VERSION));
 	json_object_object_add(o, "key_source",
 			       json_object_new_string(key_source_to_string(t->key_source)));
 	json_object_object_add(o, "role", json_object_new_string(disk_role_to_string(t->role)));
@@ -76,6 +77,22 @@ static bool get_int(struct json_object *o, const char *key, int64_t *v)
 	return true;
 }
 
+/* The format version a token records: 1 when it records none (format 1
+ * made them so); -EPROTONOSUPPORT above ONDISK_FORMAT_VERSION. */
+static int format_of(struct json_object *o, unsigned *format)
+{
+	struct json_object *f;
+	int64_t v;
+
+	*format = 1;
+	if (!json_object_object_get_ex(o, "format", &f))
+		return 0;
+	if (!get_int(o, "format", &v) || v < 1 || v > INT32_MAX)
+		return -EBADMSG;
+	*format = (unsigned)v;
+	return v > ONDISK_FORMAT_VERSION ? -EPROTONOSUPPORT : 0;
+}
+
 static int token_state_of(struct json_object *o)
 {
 	struct json_object *f;
@@ -101,6 +118,10 @@ int token_from_json(const char *json, struct sc_token *t)
 	type = get_string(o, "type");
 	if (!type || strcmp(type, TOKEN_TYPE) != 0)
 		goto out;
+	r = format_of(o, &t->format);
+	if (r < 0)
+		goto out;
+	r = -EBADMSG;
 	k = key_source_from_string(get_string(o, "key_source"));
 	t->key_source = k < 0 ? KEY_SOURCE_SYSTEM : (enum key_source)k;
 	k = disk_role_from_string(get_string(o, "role"));
@@ -175,6 +196,7 @@ char *token_hbi_to_json(const char *kid, const char *wrapped)
 
 	json_object_object_add(o, "type", json_object_new_string(TOKEN_HBI_TYPE));
 	json_object_object_add(o, "keyslots", json_object_new_array());
+	json_object_object_add(o, "format", json_object_new_int(ONDISK_FORMAT_VERSION));
 	json_object_object_add(o, "kid", json_object_new_string(kid));
 	json_object_object_add(o, "alg", json_object_new_string("RSA-OAEP-256"));
 	json_object_object_add(o, "wrapped_key", json_object_new_string(wrapped));
@@ -186,9 +208,16 @@ int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped
 {
 	struct json_object *o = json ? json_tokener_parse(json) : NULL;
 	const char *k = NULL, *w = NULL;
+	unsigned format;
 	int r = -EBADMSG;
 
 	if (o && json_object_is_type(o, json_type_object)) {
+		r = format_of(o, &format);
+		if (r < 0) {
+			json_object_put(o);
+			return r;
+		}
+		r = -EBADMSG;
 		k = get_string(o, "kid");
 		w = get_string(o, "wrapped_key");
 	}

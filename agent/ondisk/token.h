@@ -29,11 +29,13 @@ struct sc_token {
 	long long created;
 	char serial[64]; /* the disk it was made on */
 	uint64_t size;
+	unsigned format; /* the format version that wrote it (1 when unsaid) */
 };
 
 /* Both return malloc'd JSON, or NULL when out of memory. */
 char *token_to_json(const struct sc_token *t);
-/* -EBADMSG when json is not a scratchcrypt token. */
+/* -EBADMSG when json is not a scratchcrypt token; -EPROTONOSUPPORT, with
+ * t->format set, for a token of a format newer than this release's. */
 int token_from_json(const char *json, struct sc_token *t);
 /* The token on dev: -ENODEV without our header, -ENOENT without a token. */
 int token_read(const char *dev, struct sc_token *t);
@@ -42,7 +44,8 @@ int token_set_state(const char *dev, enum token_state state);
 
 char *token_hbi_to_json(const char *kid, const char *wrapped);
 /* kid, and the wrapped key (malloc'd) when wrapped is not NULL. */
-/* The HBI token's kid and wrapped key; -EBADMSG for any other JSON. */
+/* The HBI token's kid and wrapped key; -EBADMSG for any other JSON,
+ * -EPROTONOSUPPORT for a newer format's. */
 int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped);
 int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped);
 int token_hbi_write(const char *dev, const char *json);

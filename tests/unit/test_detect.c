@@ -682,6 +682,27 @@ static void test_forged_headers(void **state)
 	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "set up by scratchcrypt");
 }
 
+/* A disk a later release set up (format 2) is left as it is: this release
+ * cannot know what the newer records mean, so it neither opens nor remakes
+ * it, even on its own hardware identity. */
+static void test_newer_format_refused(void **state)
+{
+	(void)state;
+	/* Without a resource disk, the first NVMe disk is temp. */
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	ours("nvme0n1", "temp", 0, 1, "system", "a");
+	fakes[n_fakes - 1].token = "{\"type\":\"scratchcrypt\",\"format\":2,\"role\":\"temp\","
+				   "\"index\":0,\"members\":1,\"serial\":\"a\",\"size\":1073741824}";
+	run_detect(false);
+	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "on-disk format 2, newer than this release reads (1)");
+	/* The same disk with a format-1 token is ours again. */
+	fakes[n_fakes - 1].token = "{\"type\":\"scratchcrypt\",\"format\":1,\"role\":\"temp\","
+				   "\"key_source\":\"system\",\"state\":\"ready\",\"index\":0,"
+				   "\"members\":1,\"serial\":\"a\",\"size\":1073741824}";
+	run_detect(false);
+	expect("nvme0n1", ROLE_TEMP, ACTION_ENCRYPT, "set up by scratchcrypt");
+}
+
 /* Regression: a btrfs or ZFS / was not seen as the OS disk, and its disk
  * could be taken for scratch. (overlay follows its directories' st_dev,
  * which fixture trees cannot point at a fixture disk.) */
@@ -1066,6 +1087,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_signatures_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_our_own_disks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_headers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_format_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_os_disk_whatever_the_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_agents_claiming_the_disk, setup, teardown),
