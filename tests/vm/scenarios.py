@@ -52,15 +52,21 @@ def json_out(name, cmd):
     return f'echo "SC-JSON-BEGIN {name}"; {cmd}; echo "SC-JSON-END"\n'
 
 
+# Every scenario, in one place: ctest's list comes from here (--list, read
+# by tests/CMakeLists.txt). suite: the ctest label ("vm", "slow"), or None
+# for what only a person runs (the demo, the long-form benches).
 SCENARIOS = {}
 
 
-def scenario(fn):
-    SCENARIOS[fn.__name__] = fn
-    return fn
+def scenario(fn=None, *, suite="vm", timeout=900):
+    def register(f):
+        f.suite, f.timeout = suite, timeout
+        SCENARIOS[f.__name__] = f
+        return f
+    return register(fn) if fn else register
 
 
-@scenario
+@scenario(timeout=300)
 def prepare(build_dir):
     """Makes the disk fixtures and the initramfs that the scenarios share."""
     import shutil
@@ -282,7 +288,7 @@ def check_fired(r, points, mode, commands):
     return len(fired)
 
 
-@scenario
+@scenario(timeout=2400)
 def killed_converges(build_dir):
     """start, stop and rewrap killed at every named step, in system and HBI mode, converge."""
     points = crash_points(build_dir)
@@ -726,7 +732,7 @@ expect_rc 0 scratchcrypt stop
         check(sha256(f) == before[f], f"{os.path.basename(f)} changed: a disk scratchcrypt does not own was touched")
 
 
-@scenario
+@scenario(suite=None)
 def demo(build_dir):
     """The main job in an emulated node: detect, start, status, stop, shown as it runs."""
     # Kept: the demo points at its serial log.
@@ -1327,7 +1333,7 @@ def image_node(build_dir, name, keysource):
     return node, img
 
 
-@scenario
+@scenario(suite="slow", timeout=1800)
 def image_prepare(build_dir):
     """Bakes the Debian image of the host's suite with the recipe in vm-images/ (debootstrap, once)."""
     image(build_dir)
@@ -1382,7 +1388,7 @@ def check_boot(r, keysource):
           f"a disk labelled AzureEphmDsk: {r.value('ephemeral_label')!r}, /mnt from {r.value('mnt_source')!r}")
 
 
-@scenario
+@scenario(suite="slow", timeout=1800)
 def image_systemd_boot(build_dir):
     """The baked image under systemd: encrypted and mounted before local-fs.target,
     a reboot re-keys, a shutdown leaves nothing in the clear, a Terminate event shreds."""
@@ -1415,7 +1421,7 @@ def image_systemd_boot(build_dir):
         ks.stop()
 
 
-@scenario
+@scenario(suite="slow", timeout=1800)
 def image_hbi_reboot(build_dir):
     """The baked image in HBI mode: a reboot reopens the disks with the data on them."""
     node, img = image_node(build_dir, "image_hbi_reboot", "hbi")
@@ -1543,19 +1549,19 @@ def write_boot_times(path, keysource, with_sc, without):
     print("\n".join(lines))
 
 
-@scenario
+@scenario(suite="slow", timeout=1800)
 def image_azure_first_boot_system(build_dir):
     """cloud-init's Azure first-boot path twice, system keys (azure_first_boot)."""
     azure_first_boot(build_dir, "system")
 
 
-@scenario
+@scenario(suite="slow", timeout=1800)
 def image_azure_first_boot_hbi(build_dir):
     """cloud-init's Azure first-boot path twice, HBI keys (azure_first_boot)."""
     azure_first_boot(build_dir, "hbi")
 
 
-@scenario
+@scenario(suite="slow", timeout=1800)
 def image_cloud_init(build_dir):
     """Debian's cloud-init with the Azure datasource's built-in ephemeral0
     config (disk_setup with overwrite, fs_setup, mounts) runs on a node that
@@ -1585,7 +1591,7 @@ def image_cloud_init(build_dir):
         ks.stop()
 
 
-@scenario
+@scenario(suite="slow", timeout=1800)
 def image_azure_vhd(build_dir):
     """The Azure-ready VHD from vm-images/ (the recipe's --vhd, with the test
     probes added) boots under OVMF with Secure Boot and Microsoft's keys:
@@ -1701,7 +1707,7 @@ expect_rc 0 scratchcrypt stop
     check(head_is_zero(img), "nvme-a.img: the LUKS2 header area is not wiped")
 
 
-@scenario
+@scenario(suite=None)
 def bench(build_dir):
     """Time until mounted, small disks against disks 32 times larger, side by side (a report, not a test)."""
     times = {}
@@ -1727,6 +1733,12 @@ expect_rc 0 scratchcrypt -q stop
 
 def main():
     ap = argparse.ArgumentParser()
+    if sys.argv[1:] == ["--list"]:
+        # "NAME SUITE TIMEOUT", one per line, for ctest.
+        for name, fn in sorted(SCENARIOS.items(), key=lambda kv: kv[1].suite != "vm"):
+            if fn.suite:
+                print(name, fn.suite, fn.timeout)
+        return 0
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
     a = ap.parse_args()
