@@ -45,7 +45,7 @@ static int run(char *const argv[])
 
 /* What mkfs writes before the mount is on the node's start path, so each
  * filesystem's metadata is made the same size whatever the disk's (make
- * bench measures it, README "Node start" weighs it against fio):
+ * bench measures it, bench/README.md "Node start" weighs it against fio):
  *  - xfs: the log at its floor, 64 MiB, which mkfs zeroes through dm-crypt
  *    (by default it grows to 2 GiB on 4 TiB); -K: no discard of the disk.
  *  - ext4: a block group spans 32768 clusters, so with 4 KiB blocks a

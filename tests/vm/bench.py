@@ -21,7 +21,7 @@ MiB written to the disk until then (/sys/block/*/stat), and for scratchcrypt
 its own peak resident memory (not mkfs's); and the MiB scratchcrypt's ext4
 writes in the 20 s after its mount, at the smallest and the largest size.
 Writes a table, a CSV and a plot (gnuplot) to --out, and checks the ratios
-the README states.
+bench/README.md states.
 """
 import argparse
 import csv
@@ -166,7 +166,7 @@ step "fio unencrypted"; fio_run unencrypted /mnt/b/fio.dat; umount /mnt/b
     return s
 
 
-# Targets that today's code does not meet, and why (README "Node start"):
+# Targets that today's code does not meet, and why (bench/README.md, "Node start"):
 # --check reports them as "miss" and fails on every other target, so that
 # what is met stays met. Remove a line when its target is met.
 KNOWN_MISSES = {
@@ -176,10 +176,10 @@ KNOWN_MISSES = {
                               "own steps (claim, header, activation, marks) are about 0.25 s",
     "4 disks vs 1": "each member costs about 0.14 s of emulated CPU (probe, second look, header with "
                     "two PBKDF2 digests, activation, ready mark); two workers at once on two vCPUs "
-                    "(README: Node start)",
+                    "(bench/README.md: Node start)",
     "8 disks vs 1": "each member costs about 0.14 s of emulated CPU (probe, second look, header with "
                     "two PBKDF2 digests, activation, ready mark); two workers at once on two vCPUs "
-                    "(README: Node start)",
+                    "(bench/README.md: Node start)",
     "sc-xfs MiB written": "mkfs.xfs zeroes its whole log and will not make one under 64 MiB",
     "sc-ext4 4T vs": "not reliably within 1.2x on every machine: 1.01 to 1.26 in full runs here, 1.10 and "
                      "1.28 in two fresh-clone CI runs; start takes 0.6 to 0.8 s, and mkfs on 1024 block "
@@ -191,7 +191,7 @@ KNOWN_MISSES = {
 }
 
 
-# The targets the README states, as (what, ratio function, comparison, bound).
+# The targets bench/README.md states, as (what, ratio function, comparison, bound).
 def targets(t, mib, rss, after, sizes, stripes):
     small, top = sizes[0], sizes[-1]
     out = []
