@@ -160,100 +160,123 @@ static size_t wait_any(const struct worker *run, size_t n_run)
 	return 0;
 }
 
-static void note_failure(int r, size_t i, const struct reason *w_why, int *first_r, size_t *first_i,
-			 struct reason *why)
+/* One run of n jobs: what was asked, and how it goes. */
+struct batch {
+	size_t n;
+	unsigned max;
+	worker_job job;
+	void *arg;
+	const char *const *labels;
+	bool all;               /* every job runs, whatever the others did */
+	int *results;           /* each job's result, or NULL */
+	struct reason *whys;    /* each failed job's reason, or NULL */
+	struct reason *why;     /* the first failure's reason, or NULL */
+	struct worker run[WORKERS_MAX];
+	size_t n_run, next, first_i;
+	int first_r;
+	unsigned most;
+	long most_kib;
+};
+
+/* Job i ended with r: the lowest-numbered failure is the one reported. */
+static void record(struct batch *b, size_t i, int r, const struct reason *w_why)
 {
-	if (r >= 0 || (*first_r < 0 && *first_i < i))
+	if (b->results)
+		b->results[i] = r;
+	if (b->whys && r < 0)
+		b->whys[i] = *w_why;
+	if (r >= 0 || (b->first_r < 0 && b->first_i < i))
 		return;
-	*first_r = r;
-	*first_i = i;
-	if (why)
-		*why = *w_why;
+	b->first_r = r;
+	b->first_i = i;
+	if (b->why)
+		*b->why = *w_why;
 }
 
-/* all: every job runs, whatever the others did, and results[i] gets each
- * one's result; otherwise none starts after a failure. */
-static int run(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
-	       bool all, int *results, struct reason *whys, size_t *failed, struct reason *why)
+/* Starts jobs up to the limit; false when a worker could not be started
+ * (recorded as that job's failure). */
+static bool start_more(struct batch *b)
 {
-	struct worker run[WORKERS_MAX];
-	size_t n_run = 0, next = 0, first_i = 0;
-	unsigned most = 0;
-	long most_kib = 0;
-	int first_r = 0;
-
-	if (n == 1) {
-		first_r = job(0, arg, whys ? &whys[0] : why);
-		if (results)
-			results[0] = first_r;
-		*failed = 0;
-		return first_r;
-	}
-	if (crash_point_armed() || max < 1)
-		max = 1;
-	if (max > WORKERS_MAX)
-		max = WORKERS_MAX;
-	while (next < n || n_run) {
+	while ((b->all || b->first_r == 0) && b->next < b->n && b->n_run < b->max) {
 		struct reason w_why = { "" };
-		long kib = 0;
-		size_t k;
-		int r;
+		int r = spawn(&b->run[b->n_run], b->next, b->job, b->arg);
 
-		while ((all || first_r == 0) && next < n && n_run < max) {
-			r = spawn(&run[n_run], next, job, arg);
-			if (r < 0) {
-				reason_set(&w_why, r, "cannot start a worker process for %s: %m", labels[next]);
-				note_failure(r, next, &w_why, &first_r, &first_i, why);
-				if (results)
-					results[next] = r;
-				if (whys)
-					whys[next] = w_why;
-				if (all)
-					next++;
-				break;
-			}
-			next++;
-			n_run++;
-			most = n_run > most ? (unsigned)n_run : most;
+		if (r < 0) {
+			reason_set(&w_why, r, "cannot start a worker process for %s: %m", b->labels[b->next]);
+			record(b, b->next, r, &w_why);
+			if (b->all)
+				b->next++;
+			return false;
 		}
-		if (!n_run) {
-			if (all && next < n)
+		b->next++;
+		b->n_run++;
+		b->most = b->n_run > b->most ? (unsigned)b->n_run : b->most;
+	}
+	return true;
+}
+
+/* Waits for one running worker and records how its job ended. */
+static void reap_one(struct batch *b)
+{
+	struct reason w_why = { "" };
+	size_t k = wait_any(b->run, b->n_run);
+	long kib = 0;
+	int r = reap(&b->run[k], b->labels[b->run[k].i], &kib, &w_why);
+
+	record(b, b->run[k].i, r, &w_why);
+	b->most_kib = kib > b->most_kib ? kib : b->most_kib;
+	b->run[k] = b->run[--b->n_run];
+	if (r == -ECHILD && crash_point_fired())
+		follow_crash(b->run, b->n_run);
+	if (b->first_r < 0 && !b->all)
+		b->next = b->n;
+}
+
+static int run(struct batch *b, size_t *failed)
+{
+	if (b->n == 1) {
+		b->first_r = b->job(0, b->arg, b->whys ? &b->whys[0] : b->why);
+		if (b->results)
+			b->results[0] = b->first_r;
+		*failed = 0;
+		return b->first_r;
+	}
+	if (crash_point_armed() || b->max < 1)
+		b->max = 1;
+	if (b->max > WORKERS_MAX)
+		b->max = WORKERS_MAX;
+	while (b->next < b->n || b->n_run) {
+		(void)start_more(b);
+		if (!b->n_run) {
+			if (b->all && b->next < b->n)
 				continue;
 			break;
 		}
-		k = wait_any(run, n_run);
-		r = reap(&run[k], labels[run[k].i], &kib, &w_why);
-		note_failure(r, run[k].i, &w_why, &first_r, &first_i, why);
-		if (results)
-			results[run[k].i] = r;
-		if (whys && r < 0)
-			whys[run[k].i] = w_why;
-		most_kib = kib > most_kib ? kib : most_kib;
-		run[k] = run[--n_run];
-		if (r == -ECHILD && crash_point_fired())
-			follow_crash(run, n_run);
-		if (first_r < 0 && !all)
-			next = n;
+		reap_one(b);
 	}
-	if ((long)most * most_kib > peak_kib)
-		peak_kib = (long)most * most_kib;
-	*failed = first_i;
-	return first_r;
+	if ((long)b->most * b->most_kib > peak_kib)
+		peak_kib = (long)b->most * b->most_kib;
+	*failed = b->first_i;
+	return b->first_r;
 }
 
 int workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
 		size_t *failed, struct reason *why)
 {
-	return run(n, max, job, arg, labels, false, NULL, NULL, failed, why);
+	struct batch b = { .n = n, .max = max, .job = job, .arg = arg, .labels = labels, .why = why };
+
+	return run(&b, failed);
 }
 
 size_t workers_run_all(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
 		       int *results, struct reason *whys)
 {
 	struct reason first = { "" };
+	struct batch b = { .n = n, .max = max, .job = job, .arg = arg, .labels = labels, .all = true,
+			   .results = results, .whys = whys, .why = &first };
 	size_t failed, count = 0;
 
-	(void)run(n, max, job, arg, labels, true, results, whys, &failed, &first);
+	(void)run(&b, &failed);
 	for (size_t i = 0; i < n; i++)
 		count += results[i] < 0;
 	return count;

@@ -70,7 +70,7 @@ static uint32_t activate_flags(const struct dm_crypt_params *p)
 }
 
 int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_crypt_params *p,
-			 const void *key, size_t key_len, uint64_t data_offset,
+			 const void *key, size_t key_len,
 			 const char *const *tokens, struct reason *why)
 {
 	struct crypt_device *cd = NULL;
@@ -112,7 +112,7 @@ int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_
 	if (r == 0)
 		r = crypt_set_metadata_size(cd, metadata, keyslots);
 	if (r == 0)
-		r = crypt_set_data_offset(cd, data_offset / 512);
+		r = crypt_set_data_offset(cd, p->data_offset / 512);
 	if (r == 0)
 		r = crypt_format(cd, CRYPT_LUKS2, cipher, mode, NULL, key, key_len, &params);
 	/* In the context that made the header: no reload for each token. */

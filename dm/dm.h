@@ -24,6 +24,7 @@ struct dm_crypt_params {
 	bool no_write_workqueue;
 	bool allow_discards;
 	const char *subsystem; /* LUKS2 subsystem, identifies the disk's place */
+	uint64_t data_offset;  /* bytes before the data, for a header being built */
 };
 
 struct dm_crypt_info {
@@ -50,12 +51,12 @@ struct dm_state {
 
 /* Builds, in the regular file hdr_file (which it sizes), a LUKS2 header for
  * dev without keyslots, for the volume key `key`, with its data starting at
- * data_offset bytes, and with the tokens given as JSON (NULL-terminated, or
+ * p->data_offset bytes, and with the tokens given as JSON (NULL-terminated, or
  * NULL for none). Nothing is written to dev: placing the header there is
  * the caller's step. Returns the header's size in bytes, or -errno. */
 int dm_luks_header_build(const char *hdr_file, const char *dev, const struct dm_crypt_params *p,
-			 const void *key, size_t key_len, uint64_t data_offset,
-			 const char *const *tokens, struct reason *why);
+			 const void *key, size_t key_len, const char *const *tokens,
+			 struct reason *why);
 /* Activates dev as /dev/mapper/name with the volume key, handed to the
  * kernel through the keyring. -EPERM: the key does not match the header. */
 int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_params *p,

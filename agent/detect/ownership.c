@@ -34,6 +34,28 @@ static const char *token_mismatch(const struct verdict *v, const struct sc_token
 	return NULL;
 }
 
+/* A later release's disk: what its records mean is not ours to guess. */
+static void refuse_newer(struct verdict *v, unsigned format)
+{
+	v->content = CONTENT_FOREIGN;
+	v->action = ACTION_REFUSE;
+	snprintf(v->reason, sizeof(v->reason),
+		 "%s carries scratchcrypt's on-disk format %u, newer than this release reads (%d); "
+		 "left untouched: install the scratchcrypt that made it",
+		 v->disk.devnode, format, ONDISK_FORMAT_VERSION);
+}
+
+/* Neither claim nor token names this disk: a header labelled ours is
+ * someone's copy or forgery, and says so in the refusal. */
+static void refuse_not_ours(struct verdict *v, const char *mismatch)
+{
+	if (v->content == CONTENT_FOREIGN && detect_has_our_label(&v->probe) &&
+	    v->action == ACTION_REFUSE && !v->in_use)
+		snprintf(v->reason, sizeof(v->reason),
+			 "%s carries a scratchcrypt header that is not this disk's: %s; left untouched",
+			 v->disk.devnode, mismatch ? mismatch : "it has no readable scratchcrypt token");
+}
+
 static void inspect_one(const struct cfg *c, struct verdict *v)
 {
 	struct sc_claim claim;
@@ -48,32 +70,15 @@ static void inspect_one(const struct cfg *c, struct verdict *v)
 		return;
 	rc = claim_read(v->disk.devnode, &claim);
 	rt = token_read(v->disk.devnode, &tok);
-	if (rc == -EPROTONOSUPPORT || rt == -EPROTONOSUPPORT) {
-		/* A later release's disk: what it means is not ours to guess. */
-		v->content = CONTENT_FOREIGN;
-		v->action = ACTION_REFUSE;
-		snprintf(v->reason, sizeof(v->reason),
-			 "%s carries scratchcrypt's on-disk format %u, newer than this release reads "
-			 "(%d); left untouched: install the scratchcrypt that made it",
-			 v->disk.devnode, rt == -EPROTONOSUPPORT ? tok.format : claim.format,
-			 ONDISK_FORMAT_VERSION);
-		return;
-	}
+	if (rc == -EPROTONOSUPPORT || rt == -EPROTONOSUPPORT)
+		return refuse_newer(v, rt == -EPROTONOSUPPORT ? tok.format : claim.format);
 	claimed = rc == 1 && same_disk(v, claim.serial, claim.size);
 	if (rt == 0) {
 		mismatch = token_mismatch(v, &tok);
 		header = !mismatch;
 	}
-	if (!claimed && !header) {
-		if (v->content == CONTENT_FOREIGN && detect_has_our_label(&v->probe) &&
-		    v->action == ACTION_REFUSE && !v->in_use) {
-			v->action = ACTION_REFUSE;
-			snprintf(v->reason, sizeof(v->reason),
-				 "%s carries a scratchcrypt header that is not this disk's: %s; left untouched",
-				 v->disk.devnode, mismatch ? mismatch : "it has no readable scratchcrypt token");
-		}
-		return;
-	}
+	if (!claimed && !header)
+		return refuse_not_ours(v, mismatch);
 	if (claimed && mismatch) {
 		/* Our claim, but a header that is not ours on top: someone wrote
 		 * over a disk we began; refuse rather than guess. */

@@ -102,23 +102,22 @@ static int mapped_row(enum disk_role role, enum key_source ks, struct status_row
 	return 0;
 }
 
-static void role_row(const struct cfg *c, const struct detection *det, enum disk_role role,
-		     struct status_row *r)
+/* The role's disks into r (devices, refused ones with their reasons);
+ * returns how many are refused, *members how many are not, and *ks the key
+ * source the disks of ours record. */
+static size_t gather_disks(const struct detection *det, enum disk_role role, struct status_row *r,
+			   int *members, enum key_source *ks)
 {
 	char note[512];
-	enum disk_state rs;
-	enum key_source ks = c->key_source;
 	size_t refused = 0;
-	int members = 0;
 
-	r->role = role;
 	for (size_t i = 0; i < det->n; i++) {
 		const struct verdict *v = &det->v[i];
 
 		if (v->role != role)
 			continue;
 		if (v->content == CONTENT_OURS)
-			ks = v->ours_key_source;
+			*ks = v->ours_key_source;
 		if (v->action == ACTION_REFUSE) {
 			refused++;
 			if (r->n_refused < STATUS_MAX_DEVICES) {
@@ -131,11 +130,25 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 			note_append(r, note);
 			continue;
 		}
-		members++;
+		(*members)++;
 		if (r->n_devices < STATUS_MAX_DEVICES)
 			snprintf(r->devices[r->n_devices++], sizeof(r->devices[0]), "%s",
 				 v->disk.devnode);
 	}
+	return refused;
+}
+
+static void role_row(const struct cfg *c, const struct detection *det, enum disk_role role,
+		     struct status_row *r)
+{
+	char note[512];
+	enum disk_state rs;
+	enum key_source ks = c->key_source;
+	int members = 0;
+	size_t refused;
+
+	r->role = role;
+	refused = gather_disks(det, role, r, &members, &ks);
 	r->key_source = key_source_to_status(ks);
 	if (ks == KEY_SOURCE_HBI)
 		hbi_fields(det, role, r);

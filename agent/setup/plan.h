@@ -44,6 +44,11 @@ void plan_volumes(const struct cfg *c, struct detection *det, struct volume vol[
  * inactive table, suspended): 1 when it did, 0 when it was healthy or absent. */
 int plan_clear_half_state(const char *name, struct reason *why);
 
+/* One member's steps (member.c): claim, add-token, write-header for a disk
+ * being formatted, then activate. */
+int plan_member_setup(const struct cfg *c, const struct volume *vol, const struct member *m,
+		      struct reason *why);
+
 /* The volume steps (volume.c). Each looks first, so each can be repeated. */
 int plan_observe_mount(const struct volume *vol, struct reason *why); /* 1: mounted */
 int plan_observe_stripe(const struct volume *vol, struct reason *why);

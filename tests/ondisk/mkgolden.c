@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 	struct dm_crypt_params p = { .cipher = "aes-xts-plain64", .key_bytes = sizeof(key),
 				     .sector_size = 4096, .allow_discards = true,
 				     .no_read_workqueue = true, .no_write_workqueue = true,
-				     .subsystem = subsystem };
+				     .subsystem = subsystem, .data_offset = ONDISK_DATA_OFFSET };
 	struct reason why = { "" };
 	char *json, *hbi;
 
@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 		return 1;
 	snprintf(hdr, sizeof(hdr), "%s/header.img", argv[1]);
 	const char *tokens[] = { json, hbi, NULL };
-	if (dm_luks_header_build(hdr, hdr, &p, key, sizeof(key), ONDISK_DATA_OFFSET, tokens, &why) < 0)
+	if (dm_luks_header_build(hdr, hdr, &p, key, sizeof(key), tokens, &why) < 0)
 		return fprintf(stderr, "header: %s\n", why.text), 1;
 	free(json);
 	free(hbi);

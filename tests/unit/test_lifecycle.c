@@ -154,13 +154,13 @@ int __wrap_dm_query(const char *name, struct dm_state *st, struct strv *devices)
 
 int __wrap_dm_luks_header_build(const char *hdr_file, const char *dev,
 				const struct dm_crypt_params *p, const void *key, size_t key_len,
-				uint64_t data_offset, const char *const *tokens, struct reason *why)
+				const char *const *tokens, struct reason *why)
 {
 	int i = hdr_find(dev);
 
 	(void)why;
 	assert_true(i >= 0);
-	assert_int_equal(data_offset, 1024 * 1024);
+	assert_int_equal(p->data_offset, 1024 * 1024);
 	assert_int_equal(key_len, p->key_bytes);
 	assert_string_equal(p->cipher, "aes-xts-plain64");
 	assert_true(p->no_read_workqueue && p->no_write_workqueue);
