@@ -107,7 +107,9 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 			  res.refused == 1 ? " was" : "s were");
 		r = EX_DATAERR;
 	}
-	(void)metrics_write(c, cmd == LC_START ? "start" : cmd == LC_STOP ? "stop" : "rewrap", r);
+	(void)metrics_write(c, cmd == LC_START ? "start" : cmd == LC_STOP ? "stop" : "rewrap", r,
+			    &res.det);
+	lc_result_free(&res);
 	return r;
 }
 

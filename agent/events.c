@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "agent/report/metrics.h"
+#include "agent/setup/keysource.h"
 #include "agent/setup/runstate.h"
 #include "keyfetch/keyfetch.h"
 
@@ -108,12 +109,11 @@ bool events_may_ack(const struct sched_event *e)
 static int session(const struct cfg *c, bool first, struct kf_session **s)
 {
 	unsigned cap = c->events_poll_s * 5 < 30 ? c->events_poll_s * 5 : 30;
-	struct kf_config kc = {
-		.imds_endpoint = c->hbi.imds_endpoint,
-		/* The first call turns the service on and may take two minutes. */
-		.retry_cap_s = first ? EVENTS_FIRST_CALL_S + cap : cap,
-		.request_timeout_s = first ? EVENTS_FIRST_CALL_S : 0,
-	};
+	struct kf_config kc;
+
+	/* The first call turns the service on and may take two minutes. */
+	keysource_kf_config(c, false, first ? EVENTS_FIRST_CALL_S + cap : cap, &kc);
+	kc.request_timeout_s = first ? EVENTS_FIRST_CALL_S : 0;
 	return kf_session_new(&kc, NULL, s);
 }
 
@@ -161,7 +161,8 @@ static int shred_for(const struct cfg *c, const struct lc_opts *o, const struct 
 		return log_error_errno(r, "cannot take the lock: %m");
 	r = lc_stop(c, &so, &res);
 	runstate_unlock();
-	(void)metrics_write(c, "shred", r < 0 ? 1 : 0);
+	(void)metrics_write(c, "shred", r < 0 ? 1 : 0, &res.det);
+	lc_result_free(&res);
 	return r;
 }
 

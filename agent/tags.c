@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "agent/setup/keysource.h"
 #include "base/log.h"
 #include "keyfetch/keyfetch.h"
 
@@ -23,14 +24,14 @@ static void on_tag(void *ctx, const char *name, const char *value)
 /* [node] imds_tags: the node role and the HBI flag from instance metadata. */
 int tags_apply(struct cfg *c, unsigned retry_cap_s)
 {
-	struct kf_config kc = { .imds_endpoint = c->hbi.imds_endpoint,
-				.retry_cap_s = retry_cap_s };
+	struct kf_config kc;
 	struct tag_ctx t = { .c = c };
 	struct kf_session *s = NULL;
 	struct kf_error e = { 0 };
 	struct reason why = { "" };
 	int r;
 
+	keysource_kf_config(c, false, retry_cap_s, &kc);
 	r = kf_global_init();
 	if (r < 0)
 		return log_error_errno(r, "cannot read instance-metadata tags (imds_tags = true): "

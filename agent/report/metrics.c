@@ -72,7 +72,8 @@ static int open_textfile_dir(const char *dir, int *dirfd)
 	return 0;
 }
 
-int metrics_write(const struct cfg *c, const char *command, int exit_code)
+int metrics_write(const struct cfg *c, const char *command, int exit_code,
+		  const struct detection *det)
 {
 	char dir[4096], tmp[300];
 	const char *base;
@@ -93,7 +94,10 @@ int metrics_write(const struct cfg *c, const char *command, int exit_code)
 				      c->metrics_textfile, dir[0] ? dir : "/");
 	if (r < 0)
 		return log_warn_errno(r, "not writing %s: cannot open %s: %m", c->metrics_textfile, dir);
-	r = status_collect(c, &sys_paths_default, &st);
+	if (det && det->v)
+		status_from_detection(c, det, &st);
+	else
+		r = status_collect(c, &sys_paths_default, &st);
 	if (r < 0) {
 		close(dfd);
 		return log_warn_errno(r, "cannot collect the status for %s: %m", c->metrics_textfile);

@@ -180,24 +180,29 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 	note_append(r, "Found but not set up; run 'scratchcrypt start'.");
 }
 
+void status_from_detection(const struct cfg *c, const struct detection *det, struct status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->node_role = c->role;
+	st->key_source = c->key_source;
+	os_row(c, det, &st->rows[0]);
+	role_row(c, det, ROLE_TEMP, &st->rows[1]);
+	role_row(c, det, ROLE_SCRATCH, &st->rows[2]);
+	st->n_rows = 3;
+}
+
 int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st)
 {
-	/* Status shows the temp and scratch disks alone: nothing else is read
-	 * (this also runs after every start, for the metrics file). */
+	/* Status shows the temp and scratch disks alone: nothing else is read. */
 	struct detect_opts o = { .paths = p, .candidates_only = true };
 	struct detection det;
 	int r;
 
 	memset(st, 0, sizeof(*st));
-	st->node_role = c->role;
-	st->key_source = c->key_source;
 	r = detect_run(c, &o, &det);
 	if (r < 0)
 		return r;
-	os_row(c, &det, &st->rows[0]);
-	role_row(c, &det, ROLE_TEMP, &st->rows[1]);
-	role_row(c, &det, ROLE_SCRATCH, &st->rows[2]);
-	st->n_rows = 3;
+	status_from_detection(c, &det, st);
 	detection_free(&det);
 	return 0;
 }

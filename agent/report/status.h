@@ -41,6 +41,9 @@ struct status {
 /* Everything is observed: mappings, mounts, headers, and what the last
  * start or stop recorded in the runtime directory. */
 int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st);
+/* The same from a detection already made (of candidates, by start, stop or
+ * rewrap): mappings, mounts and the runtime directory are observed now. */
+void status_from_detection(const struct cfg *c, const struct detection *det, struct status *st);
 struct json_object *status_to_json(const struct status *st);
 void status_print_table(const struct status *st, FILE *f);
 

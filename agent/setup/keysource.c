@@ -20,22 +20,29 @@ struct hbi {
 	char accept[2][128];
 };
 
+void keysource_kf_config(const struct cfg *c, bool vault, unsigned retry_cap_s,
+			 struct kf_config *kc)
+{
+	*kc = (struct kf_config){ .imds_endpoint = c->hbi.imds_endpoint, .retry_cap_s = retry_cap_s };
+	if (!vault)
+		return;
+	kc->client_id = c->hbi.client_id;
+	kc->msi_res_id = c->hbi.msi_res_id;
+	kc->vault_url = c->hbi.vault_url;
+	kc->ca_bundle = c->hbi.ca_bundle;
+	kc->retry_cap_s = c->hbi.retry_cap_s;
+}
+
 int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct reason *why)
 {
-	struct kf_config kc = {
-		.imds_endpoint = c->hbi.imds_endpoint,
-		.client_id = c->hbi.client_id,
-		.msi_res_id = c->hbi.msi_res_id,
-		.vault_url = c->hbi.vault_url,
-		.ca_bundle = c->hbi.ca_bundle,
-		.retry_cap_s = c->hbi.retry_cap_s,
-	};
+	struct kf_config kc;
 	char vault[256], want[256], name[128], version[64];
 	struct reason whykey = { "" };
 	struct kf_error e;
 	struct hbi *h;
 	int r;
 
+	keysource_kf_config(c, true, 0, &kc);
 	if (key_url) {
 		char d1[8], d2[8];
 		r = kf_parse_key_url(key_url, vault, sizeof(vault), name, sizeof(name), version,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent/config.h"
@@ -12,6 +13,12 @@
  * disk. Errors come back as -errno with the detail in *why. */
 
 struct hbi;
+
+/* The key-service configuration, built here only: IMDS (tags, Scheduled
+ * Events) with retry_cap_s, and with vault also the managed identity, the
+ * vault, its CA bundle and the [hbi] retry cap. */
+void keysource_kf_config(const struct cfg *c, bool vault, unsigned retry_cap_s,
+			 struct kf_config *kc);
 
 /* Opens a session and fetches and checks the configured key (or key_url's,
  * when given). Logs what went wrong. */

@@ -21,7 +21,11 @@ struct lc_result {
 	unsigned set_up;   /* roles set up by this run */
 	unsigned already;  /* roles that were already set up */
 	unsigned shredded; /* disks shredded by this run */
+	/* What the run detected (none: det.v is NULL), kept so that what comes
+	 * after it (the metrics) need not detect again. */
+	struct detection det;
 };
+void lc_result_free(struct lc_result *res);
 
 /* All return 0 or -errno; a refusal is not an error here (see res). Each
  * logs what went wrong, once, and records it for status. */

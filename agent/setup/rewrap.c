@@ -58,7 +58,7 @@ int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 	}
 out:
 	hbi_close(h);
-	detection_free(&det);
+	res->det = det;
 	crash_point("rewrap-done");
 	return first_err;
 }

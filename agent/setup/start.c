@@ -246,6 +246,11 @@ static int volume_start(const struct cfg *c, struct keyctx *k, struct volume *vo
 	return 0;
 }
 
+void lc_result_free(struct lc_result *res)
+{
+	detection_free(&res->det);
+}
+
 int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct detect_opts dopts = { .paths = o->paths, .force = o->force, .candidates_only = true };
@@ -302,6 +307,6 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 		    !vol[v->role == ROLE_TEMP ? 0 : 1].n)
 			(void)runstate_set(v->role, STATE_REFUSED, v->reason);
 	}
-	detection_free(&det);
+	res->det = det;
 	return first_err;
 }

@@ -35,22 +35,20 @@ static void add_disk(struct shred_list *l, const char *dev, int role)
 /* Every disk that is ours by its claim or header, and every disk under a
  * mapping of ours right now. */
 static int collect_disks(const struct cfg *c, const struct lc_opts *o, const struct strv *maps,
-			 struct shred_list *l)
+			 struct shred_list *l, struct detection *det)
 {
 	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true };
 	struct dm_crypt_info info;
-	struct detection det;
-	int r = detect_run(c, &dopts, &det);
+	int r = detect_run(c, &dopts, det);
 
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");
-	for (size_t i = 0; i < det.n; i++)
-		if (det.v[i].content == CONTENT_OURS && !det.v[i].in_use)
-			add_disk(l, det.v[i].disk.devnode, det.v[i].role);
+	for (size_t i = 0; i < det->n; i++)
+		if (det->v[i].content == CONTENT_OURS && !det->v[i].in_use)
+			add_disk(l, det->v[i].disk.devnode, det->v[i].role);
 	for (size_t i = 0; i < maps->n; i++)
 		if (dm_crypt_info(maps->v[i], &info) == 0)
 			add_disk(l, info.device, ondisk_mapping_role(maps->v[i]));
-	detection_free(&det);
 	return 0;
 }
 
@@ -242,7 +240,7 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 	if (r < 0)
 		return log_error_errno(r, "cannot list device-mapper devices: %m");
 	if (!o->keep) {
-		r = collect_disks(c, o, &maps, &l);
+		r = collect_disks(c, o, &maps, &l, &res->det);
 		if (r < 0)
 			goto out;
 		step_mark_shredding(&l);

@@ -508,6 +508,25 @@ static char rundir[64];
 static struct cfg cfg;
 static struct lc_opts opts;
 
+/* lc_start and lc_stop, their detection freed (the CLI hands it to the
+ * metrics first). */
+static int start_run(struct lc_result *res)
+{
+	int r = lc_start(&cfg, &opts, res);
+
+	assert_true(r < 0 || res->det.v);
+	lc_result_free(res);
+	return r;
+}
+
+static int stop_run(struct lc_result *res)
+{
+	int r = lc_stop(&cfg, &opts, res);
+
+	lc_result_free(res);
+	return r;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -551,7 +570,7 @@ static void test_fresh_start(void **state)
 	enum disk_state st;
 
 	(void)state;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(res.set_up, 2);
 	assert_int_equal(res.refused, 1);
 	assert_int_equal(w.formats, 3); /* never the refused disk */
@@ -589,7 +608,7 @@ static void test_fresh_start(void **state)
 
 	/* The second start changes nothing. */
 	unsigned formats = w.formats, mkfs = w.mkfs, mounts = w.mount_calls;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(res.already, 2);
 	assert_int_equal(res.set_up, 0);
 	assert_int_equal(w.formats, formats);
@@ -603,12 +622,12 @@ static void test_resume_after_kill(void **state)
 	struct lc_result res;
 
 	(void)state;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	/* Killed during mkfs: mapped, the token says mkfs did not finish. */
 	w.n_mounts = 0;
 	assert_int_equal(token_set_state(w.hdr[0].dev, TOKEN_NEW), 0);
 	unsigned formats = w.formats, mkfs = w.mkfs;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(w.formats, formats); /* the open mappings are kept */
 	assert_int_equal(w.mkfs, mkfs + 1);   /* temp: mkfs again; scratch: just mount */
 	assert_int_equal(w.n_mounts, 2);
@@ -623,7 +642,7 @@ static void test_format_failure(void **state)
 
 	(void)state;
 	w.fail_format_on = 2; /* nvme1n1 */
-	assert_int_equal(lc_start(&cfg, &opts, &res), -EIO);
+	assert_int_equal(start_run(&res), -EIO);
 	assert_int_equal(res.set_up, 1); /* temp is still set up */
 	assert_int_equal(map_find("scratchcrypt-scratch"), -1);
 	assert_int_equal(w.mkfs, 1);
@@ -632,7 +651,7 @@ static void test_format_failure(void **state)
 	assert_non_null(strstr(note, "Input/output error"));
 	/* Once the disk works, a start finishes the job. */
 	w.fail_format_on = -1;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(res.set_up, 1);
 	assert_int_equal(res.already, 1);
 	assert_true(map_find("scratchcrypt-scratch") >= 0);
@@ -648,7 +667,7 @@ static void test_mapping_on_another_disk(void **state)
 	snprintf(w.maps[0].type, 16, "crypt");
 	w.maps[0].live = true;
 	w.n_maps = 1;
-	assert_int_equal(lc_start(&cfg, &opts, &res), -EEXIST);
+	assert_int_equal(start_run(&res), -EEXIST);
 	assert_false(w.hdr[0].present);
 }
 
@@ -658,8 +677,8 @@ static void test_stop_shreds(void **state)
 	enum disk_state st;
 
 	(void)state;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
+	assert_int_equal(stop_run(&res), 0);
 	assert_int_equal(w.n_mounts, 0);
 	assert_int_equal(w.n_maps, 0);
 	assert_int_equal(w.wipes, 3);
@@ -680,7 +699,7 @@ static void test_stop_shreds(void **state)
 	assert_int_equal(runstate_get(ROLE_TEMP, &st, NULL, 0, NULL), 0);
 	assert_int_equal(st, STATE_SHREDDED);
 	/* Idempotent. */
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(stop_run(&res), 0);
 	assert_int_equal(w.wipes, 3);
 }
 
@@ -691,16 +710,16 @@ static void test_stop_shreds_the_others(void **state)
 	struct lc_result res;
 
 	(void)state;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	w.fail_wipe_on = 1;
-	assert_int_equal(lc_stop(&cfg, &opts, &res), -EIO);
+	assert_int_equal(stop_run(&res), -EIO);
 	assert_int_equal(res.shredded, 2);
 	assert_false(w.hdr[0].present);
 	assert_true(w.hdr[1].present);
 	assert_false(w.hdr[2].present);
 	assert_int_equal(w.n_maps, 0);
 	w.fail_wipe_on = -1;
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(stop_run(&res), 0);
 	assert_int_equal(res.shredded, 1);
 	assert_false(w.hdr[1].present);
 }
@@ -710,9 +729,9 @@ static void test_stop_keep_and_no_discard(void **state)
 	struct lc_result res;
 
 	(void)state;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	opts.keep = true;
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(stop_run(&res), 0);
 	assert_int_equal(w.n_maps, 0);
 	assert_int_equal(w.n_mounts, 0);
 	assert_int_equal(w.wipes, 0);
@@ -720,7 +739,7 @@ static void test_stop_keep_and_no_discard(void **state)
 	/* A later stop, after a reboot, still shreds what is on the disks. */
 	opts.keep = false;
 	cfg.shred_discard = false;
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(stop_run(&res), 0);
 	assert_int_equal(w.wipes, 3);
 	assert_int_equal(w.discards, 0);
 }
@@ -731,7 +750,7 @@ static void test_sector_size_fallback(void **state)
 
 	(void)state;
 	w.disks[0].disk.size_bytes = (1ULL << 30) + 1024; /* not a multiple of 4096 */
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(w.hdr[0].sector, 1024);
 	assert_int_equal(w.hdr[1].sector, 4096);
 }
@@ -748,7 +767,7 @@ static void test_claimed_disk_is_redone(void **state)
 	snprintf(w.disks[2].reason, sizeof(w.disks[2].reason),
 		 "holds data without a known signature that scratchcrypt did not write");
 	w.hdr[2].claimed = true;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(res.refused, 1); /* nvme2n1 only */
 	assert_int_equal(w.formats, 3);
 	assert_true(map_find("scratchcrypt-scratch-1") >= 0);
@@ -764,7 +783,7 @@ static void test_claim_of_another_disk_is_not_ours(void **state)
 	w.disks[2].action = ACTION_REFUSE;
 	w.hdr[2].claimed = true;
 	w.hdr[2].claim_size = 2ULL << 30;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(res.refused, 2);
 	assert_false(w.hdr[2].present);
 }
@@ -777,7 +796,7 @@ static void test_half_made_mappings_are_cleared(void **state)
 	/* A mapping created without a table, and a stripe never resumed. */
 	map_add("scratchcrypt-temp", "", "crypt", false);
 	map_add("scratchcrypt-scratch", "", "striped", false);
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	assert_int_equal(res.set_up, 2);
 	assert_string_equal(w.removed[0], "scratchcrypt-temp");
 	assert_string_equal(w.removed[1], "scratchcrypt-scratch");
@@ -790,12 +809,12 @@ static void test_stop_marks_before_it_wipes(void **state)
 	struct lc_result res;
 
 	(void)state;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	opts.keep = true;
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(stop_run(&res), 0);
 	assert_non_null(strstr(w.hdr[0].token, "\"state\":\"ready\"")); /* --keep: no intent */
 	opts.keep = false;
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0); /* the wipe asserts the mark */
+	assert_int_equal(stop_run(&res), 0); /* the wipe asserts the mark */
 	assert_int_equal(w.wipes, 3);
 	for (int i = 0; i < 3; i++)
 		assert_false(w.hdr[i].claimed);
@@ -806,12 +825,12 @@ static void test_start_after_a_cut_off_stop(void **state)
 	struct lc_result res;
 
 	(void)state;
-	assert_int_equal(lc_start(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), 0);
 	/* A stop marked the volumes and was cut off before it unmounted. */
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(token_set_state(w.hdr[i].dev, TOKEN_SHREDDING), 0);
-	assert_int_equal(lc_start(&cfg, &opts, &res), -EBUSY);
-	assert_int_equal(lc_stop(&cfg, &opts, &res), 0);
+	assert_int_equal(start_run(&res), -EBUSY);
+	assert_int_equal(stop_run(&res), 0);
 	assert_int_equal(w.wipes, 3);
 }
 
@@ -823,7 +842,7 @@ static void test_disk_changed_before_first_write(void **state)
 
 	(void)state;
 	changed_dev = w.disks[0].disk.devnode;
-	assert_int_equal(lc_start(&cfg, &opts, &res), -EMEDIUMTYPE);
+	assert_int_equal(start_run(&res), -EMEDIUMTYPE);
 	changed_dev = NULL;
 	assert_false(w.hdr[0].claimed);
 	assert_false(w.hdr[0].present);

@@ -26,10 +26,13 @@ static const char *mapped[4];     /* mappings that exist */
 static const char *mounted_top;   /* /dev/mapper/X mounted at mounted_at */
 static const char *mounted_at;
 
+static unsigned scans; /* how many detections ran */
+
 int __wrap_detect_scan(const struct cfg *c, const struct detect_opts *o, struct detection *out)
 {
 	(void)c;
 	(void)o;
+	scans++;
 	memset(out, 0, sizeof(*out));
 	out->v = calloc(n_world + 1, sizeof(*out->v));
 	memcpy(out->v, world, n_world * sizeof(*world));
@@ -310,7 +313,15 @@ static void test_metrics(void **state)
 	snprintf(path, sizeof(path), "%s/scratchcrypt.prom", rundir);
 	free(cfg.metrics_textfile);
 	cfg.metrics_textfile = strdup(path);
-	assert_int_equal(metrics_write(&cfg, "start", 0), 0);
+	/* From what the command detected: no second detection. */
+	struct detection det;
+	struct detect_opts o = { .candidates_only = true };
+
+	assert_int_equal(detect_run(&cfg, &o, &det), 0);
+	scans = 0;
+	assert_int_equal(metrics_write(&cfg, "start", 0, &det), 0);
+	assert_int_equal(scans, 0);
+	detection_free(&det);
 	f = fopen(path, "r");
 	assert_non_null(f);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
@@ -335,14 +346,14 @@ static void test_metrics(void **state)
 	assert_int_equal(chmod(victim, 0600), 0);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(symlink(victim, path), 0);
-	assert_int_equal(metrics_write(&cfg, "start", 0), 0);
+	assert_int_equal(metrics_write(&cfg, "start", 0, NULL), 0);
 	assert_int_equal(lstat(path, &sb), 0);
 	assert_true(S_ISREG(sb.st_mode));
 	assert_int_equal(stat(victim, &sb), 0);
 	assert_int_equal(sb.st_size, 7);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(chmod(rundir, 01777), 0);
-	assert_int_equal(metrics_write(&cfg, "stop", 0), -EPERM);
+	assert_int_equal(metrics_write(&cfg, "stop", 0, NULL), -EPERM);
 	f = fopen(path, "r");
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
@@ -354,12 +365,12 @@ static void test_metrics(void **state)
 	free(cfg.metrics_textfile);
 	snprintf(buf, sizeof(buf), "%s/scratchcrypt.prom", cmd);
 	cfg.metrics_textfile = strdup(buf);
-	assert_int_equal(metrics_write(&cfg, "stop", 0), -EPERM);
+	assert_int_equal(metrics_write(&cfg, "stop", 0, NULL), -EPERM);
 
 	/* No directory, no file, no error: node_exporter is not on every node. */
 	free(cfg.metrics_textfile);
 	cfg.metrics_textfile = strdup("/nonexistent/dir/scratchcrypt.prom");
-	assert_int_equal(metrics_write(&cfg, "start", 0), 0);
+	assert_int_equal(metrics_write(&cfg, "start", 0, NULL), 0);
 }
 
 int main(void)
