@@ -27,23 +27,25 @@ static int parse_list(const char *value, struct strv *out)
 {
 	char *copy = strdup(value), *save = NULL, *tok;
 	struct strv l = { 0 };
+	int r = 0;
 
 	if (!copy)
 		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (tok = strtok_r(copy, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
 		char *t = trim(tok);
 
-		if (*t && strv_push(&l, t) < 0)
-			goto oom;
+		if (*t)
+			r = strv_push(&l, t);
 	}
-	free(copy);
+	if (r < 0)
+		goto out;
 	strv_free(out);
 	*out = l;
-	return 0;
-oom:
+	l = (struct strv){ 0 };
+out:
 	free(copy);
 	strv_free(&l);
-	return -ENOMEM;
+	return r;
 }
 
 int cfg_parse_bool(const char *v, bool *out)

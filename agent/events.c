@@ -224,47 +224,62 @@ static int handle_events(const struct cfg *c, const struct lc_opts *o, struct kf
 	return r;
 }
 
+/* What the watch carries from one poll to the next. */
+struct watch {
+	struct events_seen handled;
+	long long done_incarnation; /* every event of it handled */
+	bool first;
+	char name[256];
+};
+
+/* One poll: read the document and act on it. */
+static int poll_once(const struct cfg *c, const struct lc_opts *o, struct watch *w,
+		     struct kf_session *s)
+{
+	struct sched_doc doc = { 0 };
+	struct kf_error e;
+	char *json = NULL;
+	bool all_done = true;
+	int r = 0;
+
+	if (!w->name[0] && (r = vm_name(s, w->name, sizeof(w->name))) < 0)
+		goto out;
+	r = kf_imds_get(s, EVENTS_PATH, &json, &e);
+	if (r < 0) {
+		log_kf_error(LOG_LVL_WARN, r, "cannot read scheduled events", &e);
+		goto out;
+	}
+	w->first = false;
+	r = events_parse(json, w->name, &doc);
+	free(json);
+	if (r < 0) {
+		log_warn_errno(r, "scheduled events: an answer that is not an events document");
+		goto out;
+	}
+	/* The document changes only with its incarnation. */
+	if (doc.incarnation >= 0 && doc.incarnation == w->done_incarnation)
+		goto out;
+	r = handle_events(c, o, s, &doc, &w->handled, &all_done);
+	if (all_done)
+		w->done_incarnation = doc.incarnation;
+out:
+	events_doc_free(&doc);
+	return r;
+}
+
 int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
 {
-	struct events_seen handled = { 0 };
-	long long done_incarnation = -2; /* every event of it handled */
-	bool first = true;
-	char name[256] = "";
+	struct watch w = { .done_incarnation = -2, .first = true };
 	int r = 0;
 
 	log_info("watching scheduled events every %u s", c->events_poll_s);
 	for (;; sleep(c->events_poll_s)) {
-		struct sched_doc doc = { 0 };
 		struct kf_session *s = NULL;
-		struct kf_error e;
-		char *json = NULL;
-		bool all_done = true;
 
-		r = session(c, first, &s);
+		r = session(c, w.first, &s);
 		if (r < 0)
 			return r;
-		if (!name[0] && (r = vm_name(s, name, sizeof(name))) < 0)
-			goto next;
-		r = kf_imds_get(s, EVENTS_PATH, &json, &e);
-		if (r < 0) {
-			log_kf_error(LOG_LVL_WARN, r, "cannot read scheduled events", &e);
-			goto next;
-		}
-		first = false;
-		r = events_parse(json, name, &doc);
-		free(json);
-		if (r < 0) {
-			log_warn_errno(r, "scheduled events: an answer that is not an events document");
-			goto next;
-		}
-		/* The document changes only with its incarnation. */
-		if (doc.incarnation >= 0 && doc.incarnation == done_incarnation)
-			goto next;
-		r = handle_events(c, o, s, &doc, &handled, &all_done);
-		if (all_done)
-			done_incarnation = doc.incarnation;
-next:
-		events_doc_free(&doc);
+		r = poll_once(c, o, &w, s);
 		kf_session_free(s);
 		if (once)
 			return r;

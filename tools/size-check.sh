@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 # size-check.sh SRCDIR: the agent's sources stay readable: no file over
 # 400 lines, no function body over 60, no function with more than 7
-# parameters (pass a struct). Prints each offender; fails if there is one.
+# parameters (pass a struct), and one cleanup idiom: the only label is
+# "out:", which every exit that has something to release goes through
+# (cryptsetup's convention). Prints each offender; fails if there is one.
 set -eu
 cd "$1"
 files=$(find base dm keyfetch agent -name '*.c' | sort)
@@ -14,6 +16,10 @@ for f in $files; do
 		bad=1
 	fi
 done
+if grep -nE '^[a-z_]+:[[:space:]]*$' $files | grep -v ':out:[[:space:]]*$'; then
+	echo "(labels other than out: above)"
+	bad=1
+fi
 # A definition starts at column 0 and its body is the lines between "{"
 # and "}" at column 0 (the tree's style).
 awk '

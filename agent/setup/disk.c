@@ -59,17 +59,17 @@ int disk_recheck(const struct verdict *v, int *fd_out, struct reason *why)
 	    minor(st.st_rdev) != d->minor) {
 		reason_set(why, r, "%s is no longer the block device %u:%u that was detected", d->devnode,
 			   d->major, d->minor);
-		goto fail;
+		goto out;
 	}
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0 || size != d->size_bytes) {
 		reason_set(why, r, "%s changed size since it was detected", d->devnode);
-		goto fail;
+		goto out;
 	}
 	/* The number is the detected disk's, so its kernel name still is. */
 	sys_read_serial(&sys_paths_default, d->name, serial, sizeof(serial));
 	if (strcmp(serial, d->serial) != 0) {
 		reason_set(why, r, "%s now reports serial '%s', not '%s'", d->devnode, serial, d->serial);
-		goto fail;
+		goto out;
 	}
 	/* What is on it must be what detection judged, byte for byte as far
 	 * as libblkid can tell. */
@@ -77,12 +77,14 @@ int disk_recheck(const struct verdict *v, int *fd_out, struct reason *why)
 	    strcmp(now.type, v->probe.type) != 0 || strcmp(now.pttype, v->probe.pttype) != 0 ||
 	    now.n_parts != v->probe.n_parts || strcmp(now.label, v->probe.label) != 0) {
 		reason_set(why, r, "%s changed since it was detected; left untouched", d->devnode);
-		goto fail;
+		goto out;
 	}
+	r = 0;
 	*fd_out = fd;
-	return 0;
-fail:
-	close(fd);
+	fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
 	return r;
 }
 

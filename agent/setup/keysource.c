@@ -70,21 +70,21 @@ int hbi_open(const struct cfg *c, const char *key_url, struct hbi **out, struct 
 	r = kf_session_new(&kc, NULL, &h->s);
 	if (r < 0) {
 		reason_set(why, r, "cannot start a key-service session: %m");
-		goto fail;
+		goto out;
 	}
 	r = kf_get_key(h->s, name, version, &h->key, &e);
 	if (r < 0) {
 		kf_error_reason(why, r, "cannot get the HBI key", &e);
-		goto fail;
+		goto out;
 	}
 	r = kf_check_key(&h->key, &whykey);
 	if (r < 0) {
 		reason_set(why, r, "the HBI key cannot be used: %s", whykey.text);
-		goto fail;
+		goto out;
 	}
 	*out = h;
-	return 0;
-fail:
+	h = NULL;
+out:
 	hbi_close(h);
 	return r;
 }
