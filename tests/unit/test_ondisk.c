@@ -174,6 +174,24 @@ static void test_names(void **state)
 	assert_int_equal(ondisk_subsystem_parse("scratch 2/2", &role, &index, &members), -EINVAL);
 }
 
+static void test_subsystem_roundtrip(void **state)
+{
+	char buf[48];
+	enum disk_role role;
+	unsigned idx, n;
+
+	(void)state;
+	ondisk_subsystem(buf, sizeof(buf), ROLE_SCRATCH, 2, 4);
+	assert_string_equal(buf, "scratch 2/4");
+	assert_int_equal(ondisk_subsystem_parse(buf, &role, &idx, &n), 0);
+	assert_int_equal(role, ROLE_SCRATCH);
+	assert_int_equal(idx, 2);
+	assert_int_equal(n, 4);
+	assert_int_equal(ondisk_subsystem_parse("os 0/1", &role, &idx, &n), -EINVAL);
+	assert_int_equal(ondisk_subsystem_parse("temp 2/2", &role, &idx, &n), -EINVAL);
+	assert_int_equal(ondisk_subsystem_parse("", &role, &idx, &n), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +200,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_newer_format),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_subsystem_roundtrip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: MIT
+/* agent/setup/stop.c: the shred, and stop --keep, on the fake kernel. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/setup/runstate.h"
+#include "tests/unit/lcnode.h"
+
+static void test_stop_shreds(void **state)
+{
+	struct lc_result res;
+	enum disk_state st;
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	assert_int_equal(stop_run(&res), 0);
+	assert_int_equal(fk.n_mounts, 0);
+	assert_int_equal(fk.n_maps, 0);
+	assert_int_equal(fk.wipes, 3);
+	assert_int_equal(fk.discards, 3);
+	assert_int_equal(res.shredded, 3);
+	/* Three disks marked, three members closed and three disks shredded,
+	 * by workers. */
+	assert_int_equal(fk.all_jobs, 9);
+	/* The stripe goes before its members. */
+	int stripe = -1, member = -1;
+	for (size_t i = 0; i < fk.n_removed; i++) {
+		if (strcmp(fk.removed[i], "scratchcrypt-scratch") == 0)
+			stripe = (int)i;
+		if (strncmp(fk.removed[i], "scratchcrypt-scratch-", 21) == 0 && member < 0)
+			member = (int)i;
+	}
+	assert_true(stripe >= 0 && member > stripe);
+	assert_int_equal(runstate_get(ROLE_TEMP, &st, NULL, 0, NULL), 0);
+	assert_int_equal(st, STATE_SHREDDED);
+	/* Idempotent. */
+	assert_int_equal(stop_run(&res), 0);
+	assert_int_equal(fk.wipes, 3);
+}
+
+/* A disk whose header cannot be wiped does not keep the others from being
+ * shredded; stop fails, names it, and a second stop finishes it. */
+static void test_stop_shreds_the_others(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	fk.fail_wipe_on = 1;
+	assert_int_equal(stop_run(&res), -EIO);
+	assert_int_equal(res.shredded, 2);
+	assert_false(fk.hdr[0].present);
+	assert_true(fk.hdr[1].present);
+	assert_false(fk.hdr[2].present);
+	assert_int_equal(fk.n_maps, 0);
+	fk.fail_wipe_on = -1;
+	assert_int_equal(stop_run(&res), 0);
+	assert_int_equal(res.shredded, 1);
+	assert_false(fk.hdr[1].present);
+}
+
+static void test_stop_keep_and_no_discard(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	opts.keep = true;
+	assert_int_equal(stop_run(&res), 0);
+	assert_int_equal(fk.n_maps, 0);
+	assert_int_equal(fk.n_mounts, 0);
+	assert_int_equal(fk.wipes, 0);
+	assert_true(fk.hdr[0].present);
+	/* A later stop, after a reboot, still shreds what is on the disks. */
+	opts.keep = false;
+	cfg.shred_discard = false;
+	assert_int_equal(stop_run(&res), 0);
+	assert_int_equal(fk.wipes, 3);
+	assert_int_equal(fk.discards, 0);
+}
+
+static void test_stop_marks_before_it_wipes(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	opts.keep = true;
+	assert_int_equal(stop_run(&res), 0);
+	assert_non_null(strstr(fk.hdr[0].token, "\"state\":\"ready\"")); /* --keep: no intent */
+	opts.keep = false;
+	assert_int_equal(stop_run(&res), 0); /* the wipe asserts the mark */
+	assert_int_equal(fk.wipes, 3);
+	for (int i = 0; i < 3; i++)
+		assert_false(fk.hdr[i].claimed);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_shreds_the_others, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_marks_before_it_wipes, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
