@@ -7,7 +7,7 @@ binaries, with sparse-file disks attached as NVMe and Hyper-V-like SCSI
 disks. The guest runs a shell scenario and reports on the serial console;
 the disk images are checked from the host after the VM exits.
 
-Scenarios live in scenarios.py, which is the program ctest runs.
+Scenarios live in themes/, by theme; scenarios.py is the program ctest runs.
 """
 import argparse
 import bisect
