@@ -81,7 +81,9 @@ int dm_crypt_deactivate(const char *name, bool wipe_if_busy, struct reason *why)
 
 /* libdevmapper. What is known of mapping `name` (st->exists false when
  * there is none); with devices, also "MAJ:MIN" of each device its live
- * table sits on, which the caller frees with strv_free. */
+ * table sits on (a stripe's in its table's order; another's in the
+ * kernel's order of its dependencies), which the caller frees with
+ * strv_free. */
 int dm_query(const char *name, struct dm_state *st, struct strv *devices);
 /* A mapping in three observable steps: created without a table, its table
  * loaded (inactive), then resumed (live). */

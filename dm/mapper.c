@@ -48,6 +48,25 @@ static int dev_strv(struct dm_task *dmt, struct strv *out)
 	return r;
 }
 
+/* "striped <n> <chunk> <dev> <offset> ...": the devices, in order. */
+static int striped_devices(const char *params, struct strv *out)
+{
+	char dev[32];
+	unsigned n, k = 0;
+	int used = 0, r = 0;
+
+	if (!params || sscanf(params, "%u %*u %n", &n, &used) != 1)
+		return -EBADMSG;
+	params += used;
+	for (; r == 0 && k < n; k++) {
+		if (sscanf(params, "%31s %*u %n", dev, &used) != 1)
+			return -EBADMSG;
+		params += used;
+		r = strv_push(out, dev);
+	}
+	return r;
+}
+
 int dm_query(const char *name, struct dm_state *st, struct strv *devices)
 {
 	struct dm_task *dmt;
@@ -80,6 +99,7 @@ int dm_query(const char *name, struct dm_state *st, struct strv *devices)
 	dmt = task_new(DM_DEVICE_TABLE, name);
 	if (!dmt)
 		return -ENOMEM;
+	r = 0;
 	if (dm_task_run(dmt)) {
 		void *next = NULL;
 
@@ -88,11 +108,16 @@ int dm_query(const char *name, struct dm_state *st, struct strv *devices)
 			if (!st->target[0])
 				snprintf(st->target, sizeof(st->target), "%s", type ?: "");
 			st->sectors += length;
+			/* A stripe's devices in its table's order, which is the
+			 * data's layout (a crypt table's parameters hold a key:
+			 * they are never read here). */
+			if (devices && r == 0 && type && strcmp(type, "striped") == 0)
+				r = striped_devices(params, devices);
 		} while (next);
 	}
 	dm_task_destroy(dmt);
-	if (!devices)
-		return 0;
+	if (!devices || r < 0 || strcmp(st->target, "striped") == 0)
+		return r;
 	dmt = task_new(DM_DEVICE_DEPS, name);
 	if (!dmt)
 		return -ENOMEM;

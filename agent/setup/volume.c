@@ -21,7 +21,9 @@ static int mapping_devno(const char *name, char *buf, size_t size)
 	return 0;
 }
 
-/* A live stripe is kept only when it sits on exactly this volume's members. */
+/* A live stripe is kept only when its table lists exactly this volume's
+ * members, in their places (the table's order is the data's layout; the
+ * kernel's list of dependencies has an order of its own). */
 int plan_observe_stripe(const struct volume *vol, struct reason *why)
 {
 	struct dm_state st;

@@ -95,6 +95,32 @@ static void test_resume_after_kill(void **state)
 	assert_true(token_fs_ready(0));
 }
 
+/* A stripe is judged by its table: the same members in the same places is
+ * the same stripe (kept), the same members in other places is another
+ * layout of the data (made again). */
+static void test_stripe_judged_by_its_table(void **state)
+{
+	struct lc_result res;
+	int s;
+	char first[16];
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	fk.n_mounts = 0; /* a reboot of sorts: mapped, not mounted */
+	fk.n_removed = 0;
+	assert_int_equal(start_run(&res), 0);
+	assert_int_equal(fk.n_removed, 0);
+	s = fk_map_find("scratchcrypt-scratch");
+	assert_true(s >= 0 && fk.maps[s].n_members == 2);
+	snprintf(first, sizeof(first), "%s", fk.maps[s].members[0]);
+	snprintf(fk.maps[s].members[0], sizeof(fk.maps[s].members[0]), "%s", fk.maps[s].members[1]);
+	snprintf(fk.maps[s].members[1], sizeof(fk.maps[s].members[1]), "%s", first);
+	fk.n_mounts = 0;
+	assert_int_equal(start_run(&res), 0);
+	assert_int_equal(fk.n_removed, 1);
+	assert_string_equal(fk.removed[0], "scratchcrypt-scratch");
+}
+
 static void test_format_failure(void **state)
 {
 	struct lc_result res;
@@ -262,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, teardown),
 		cmocka_unit_test(test_hostile_tokens),
+		cmocka_unit_test_setup_teardown(test_stripe_judged_by_its_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sector_size_fallback, setup, teardown),

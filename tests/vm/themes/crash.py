@@ -74,7 +74,10 @@ def start_on_new_disks(points, mode):
     return "".join(f"""
 step "{mode}: start on new disks stopped at {step}"
 crash start {step}
-expect_rc 0 scratchcrypt -q start
+set +e; scratchcrypt start 2>/tmp/again.err; rc=$?; set -e
+[ $rc = 0 ] || fail "start after a start stopped at {step} exited $rc: $(cat /tmp/again.err)"
+# A stripe it made is its own, whatever order the kernel lists its disks in.
+grep -q "does not sit on this volume" /tmp/again.err && fail "start after {step} judged its own stripe wrong: $(cat /tmp/again.err)"
 started "start stopped at {step}"
 expect_rc 0 scratchcrypt -q stop
 stopped "stop after start stopped at {step}"
