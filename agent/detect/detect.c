@@ -147,6 +147,13 @@ static void judge_candidate(const struct detect_opts *o,
 		return;
 	}
 	v->in_use = false;
+	if (v->probe.kind == PROBE_FAILED) {
+		/* What cannot be read cannot be judged: not even --force
+		 * writes to it. */
+		snprintf(v->reason, sizeof(v->reason), "%s cannot be read (%s); left untouched%s",
+			 v->disk.devnode, strerror(v->probe.error), o->force ? ", even with --force" : "");
+		return;
+	}
 
 	switch (v->content) {
 	case CONTENT_BLANK:
@@ -224,9 +231,9 @@ static void probe_one(const struct detect_opts *o, struct verdict *v)
 	r = probe_device(v->disk.devnode, &v->probe);
 	if (r < 0) {
 		/* Unreadable: not ours to judge, and never ours to write. */
-		v->probe.kind = PROBE_NONZERO;
-		snprintf(v->reason, sizeof(v->reason), "cannot probe %s: %s", v->disk.devnode,
-			 strerror(-r));
+		memset(&v->probe, 0, sizeof(v->probe));
+		v->probe.kind = PROBE_FAILED;
+		v->probe.error = -r;
 		return;
 	}
 	if (v->probe.kind == PROBE_BLANK)

@@ -158,6 +158,9 @@ void probe_describe(const struct probe_result *p, char *buf, size_t size)
 	case PROBE_UNREAD:
 		snprintf(buf, size, "not read");
 		break;
+	case PROBE_FAILED:
+		snprintf(buf, size, "a disk that cannot be read (%s)", strerror(p->error));
+		break;
 	case PROBE_SIGNATURE:
 		if (p->label[0])
 			snprintf(buf, size, "the signature of %s (%s, label '%s')", p->type,

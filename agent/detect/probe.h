@@ -13,6 +13,7 @@ enum probe_kind {
 	PROBE_PTABLE,     /* a partition table */
 	PROBE_AMBIVALENT, /* several signatures at once */
 	PROBE_UNREAD,     /* not read: not a candidate (start and stop read only those) */
+	PROBE_FAILED,     /* could not be read (error says why): never written */
 };
 
 #define PROBE_MAX_PARTS 8
@@ -27,6 +28,7 @@ struct probe_part {
 
 struct probe_result {
 	enum probe_kind kind;
+	int error;          /* PROBE_FAILED: the errno */
 	char type[32];      /* "ext4", "crypto_LUKS", "LVM2_member", ... */
 	char usage[16];     /* "filesystem", "raid", "crypto", "other" */
 	char label[64];

@@ -579,7 +579,7 @@ int __wrap_probe_device(const char *devnode, struct probe_result *out)
 	for (size_t i = 0; i < fk.n_blk; i++)
 		if (strcmp(fk.blk[i].dev, devnode) == 0) {
 			*out = fk.blk[i].probe;
-			return 0;
+			return -fk.blk[i].probe_error;
 		}
 	memset(out, 0, sizeof(*out));
 	out->kind = PROBE_BLANK;

@@ -44,6 +44,7 @@ struct fk_blk {
 	struct probe_result probe;
 	const char *ntfs_names; /* comma-separated root listing of its last partition */
 	const char *token;      /* a scratchcrypt token in its header, or NULL */
+	int probe_error;        /* reading it fails with this errno */
 };
 
 /* What an NVMe controller says in Identify Namespace's vendor-specific

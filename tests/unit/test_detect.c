@@ -284,6 +284,23 @@ static void test_signatures_are_refused(void **state)
 	expect("nvme0n1", ROLE_TEMP, ACTION_ENCRYPT, "--force");
 }
 
+/* Regression: a disk whose first sector could not be read (EIO) was
+ * reported as holding foreign data, and --force made it a format target.
+ * It is refused naming the I/O error, with --force too. */
+static void test_unreadable_disk_is_refused(void **state)
+{
+	(void)state;
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	fake("nvme0n1", PROBE_BLANK, NULL)->probe_error = EIO;
+	disk("nvme1n1", "259:1\n", NULL, NVME, "b");
+	run_detect(false);
+	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "cannot be read (Input/output error); left untouched");
+	assert_null(strstr(find("nvme0n1")->reason, "did not write"));
+	expect("nvme1n1", ROLE_TEMP, ACTION_ENCRYPT, "blank");
+	run_detect(true);
+	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "cannot be read (Input/output error); left untouched, even with --force");
+}
+
 /* Regression: a btrfs or ZFS / was not seen as the OS disk, and its disk
  * could be taken for scratch. (overlay follows its directories' st_dev,
  * which fixture trees cannot point at a fixture disk.) */
@@ -485,6 +502,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_in_use_is_refused, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_mount_table_alone, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_signatures_are_refused, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_disk_is_refused, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_os_disk_whatever_the_root, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_devices, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_family_gen1_scsi_temp, sys_setup, sys_teardown),
