@@ -116,37 +116,46 @@ static void check_listed(const struct cfg *c, const struct detect_opts *o, struc
 	}
 }
 
-/* The safety half of a verdict: may scratchcrypt write to this candidate? */
-static void judge_candidate(const struct detect_opts *o,
-			    const struct sys_view *sv, struct verdict *v)
+/* Whether the candidate is in use (mounted, swap, held, read-only), with
+ * the reason in v. */
+static bool in_use(const struct sys_view *sv, struct verdict *v)
 {
 	const char *where;
-	char what[256];
 
-	v->action = ACTION_REFUSE;
-	v->in_use = true;
 	if ((where = disk_mount(sv, &v->disk))) {
 		snprintf(v->reason, sizeof(v->reason), "%s has a filesystem mounted at %s",
 			 v->disk.devnode, where);
-		return;
+		return true;
 	}
 	if ((where = disk_swap(sv, &v->disk))) {
 		snprintf(v->reason, sizeof(v->reason), "%s holds active swap %s", v->disk.devnode,
 			 where);
-		return;
+		return true;
 	}
 	for (size_t i = 0; i < v->disk.n_holders; i++)
 		if (!is_our_holder(v->disk.holders[i])) {
 			snprintf(v->reason, sizeof(v->reason),
 				 "%s is in use by device-mapper or md device '%s'", v->disk.devnode,
 				 v->disk.holders[i]);
-			return;
+			return true;
 		}
 	if (v->disk.ro) {
 		snprintf(v->reason, sizeof(v->reason), "%s is read-only", v->disk.devnode);
-		return;
+		return true;
 	}
-	v->in_use = false;
+	return false;
+}
+
+/* The safety half of a verdict: may scratchcrypt write to this candidate? */
+static void judge_candidate(const struct detect_opts *o,
+			    const struct sys_view *sv, struct verdict *v)
+{
+	char what[256];
+
+	v->action = ACTION_REFUSE;
+	v->in_use = in_use(sv, v);
+	if (v->in_use)
+		return;
 	if (v->probe.kind == PROBE_FAILED) {
 		/* What cannot be read cannot be judged: not even --force
 		 * writes to it. */
