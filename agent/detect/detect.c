@@ -194,25 +194,6 @@ static void judge_candidate(const struct detect_opts *o,
 	}
 }
 
-/* Remote NVMe namespaces: by the Accelerator's model, or because the
- * controller itself says the namespace is an OS or a data disk. */
-static bool remote_nvme(const struct sys_disk *d)
-{
-	return strncasecmp(d->model, "MSFT NVMe Accelerator", 21) == 0 ||
-	       !strcmp(d->platform.type, "os") || !strcmp(d->platform.type, "data");
-}
-
-static void local_nvme_identity(struct verdict *v)
-{
-	const struct sys_platform_id *id = &v->disk.platform;
-
-	if (id->index >= 0)
-		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s, platform index %d%s%s)",
-			 v->disk.model, id->index, id->name[0] ? ", " : "", id->name);
-	else
-		snprintf(v->identity, sizeof(v->identity), "local NVMe disk (%s)", v->disk.model);
-}
-
 /* What is on each disk, as libblkid sees it: every disk, or with
  * candidates_only the temp and scratch candidates alone. The probes only
  * read, each its own disk into its own verdict, so they run in a few
@@ -308,7 +289,7 @@ static void assign_role(const struct cfg *c, const struct detect_opts *o, const 
 	} else if (detect_is_resource_link(o, sv, &v->disk)) {
 		v->role = ROLE_TEMP;
 		snprintf(v->identity, sizeof(v->identity), "Azure resource disk (/dev/disk/azure/resource)");
-	} else if (v->disk.transport == TRANSPORT_NVME && remote_nvme(&v->disk)) {
+	} else if (v->disk.transport == TRANSPORT_NVME && nvme_is_remote(&v->disk)) {
 		/* Azure Boost's remote disks (OS and data disks on NVMe): never
 		 * local storage, whatever nvme_models says. */
 		snprintf(v->identity, sizeof(v->identity), "remote NVMe disk (%s%s%s)", v->disk.model,
@@ -316,7 +297,7 @@ static void assign_role(const struct cfg *c, const struct detect_opts *o, const 
 			 v->disk.platform.type);
 	} else if (v->disk.transport == TRANSPORT_NVME && cfg_nvme_model_matches(c, v->disk.model)) {
 		v->role = ROLE_SCRATCH;
-		local_nvme_identity(v);
+		nvme_local_identity(&v->disk, v->identity, sizeof(v->identity));
 	}
 }
 

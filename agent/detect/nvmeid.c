@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int parse_index(const char *v, size_t n, int *out)
 {
@@ -74,4 +75,21 @@ void nvme_identify(const struct sys_paths *p, struct sys_disk *d)
 	if (vs && nvme_vs_read(d->devnode, nsid, vs, NVME_VS_SIZE) == 0)
 		(void)nvme_vs_parse(vs, NVME_VS_SIZE, &d->platform);
 	free(vs);
+}
+
+bool nvme_is_remote(const struct sys_disk *d)
+{
+	return strncasecmp(d->model, "MSFT NVMe Accelerator", 21) == 0 ||
+	       !strcmp(d->platform.type, "os") || !strcmp(d->platform.type, "data");
+}
+
+void nvme_local_identity(const struct sys_disk *d, char *buf, size_t size)
+{
+	const struct sys_platform_id *id = &d->platform;
+
+	if (id->index >= 0)
+		snprintf(buf, size, "local NVMe disk (%s, platform index %d%s%s)", d->model, id->index,
+			 id->name[0] ? ", " : "", id->name);
+	else
+		snprintf(buf, size, "local NVMe disk (%s)", d->model);
 }

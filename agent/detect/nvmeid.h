@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "agent/detect/sysfs.h"
@@ -25,3 +26,8 @@ int nvme_vs_read(const char *devnode, unsigned nsid, char *buf, size_t size);
 /* Fills d->platform for an NVMe namespace from its controller, when the
  * controller says anything; leaves it empty otherwise. */
 void nvme_identify(const struct sys_paths *p, struct sys_disk *d);
+/* A remote NVMe namespace: the Accelerator's model, or one its controller
+ * says is an OS or a data disk. */
+bool nvme_is_remote(const struct sys_disk *d);
+/* "local NVMe disk (MODEL, platform index N, NAME)" for status and detect. */
+void nvme_local_identity(const struct sys_disk *d, char *buf, size_t size);
