@@ -2,6 +2,7 @@
 #include "agent/report/metrics.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,24 @@
 static void help(FILE *f, const char *name, const char *type, const char *text)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+/* The last shred's time, and whether every disk's last shred read back
+ * blank (the record keeps one entry per disk). */
+static void write_shred_metrics(FILE *f, const struct status *st)
+{
+	bool verified = true;
+
+	if (!st->n_shreds)
+		return;
+	for (size_t i = 0; i < st->n_shreds; i++)
+		verified &= st->shreds[i].verified;
+	help(f, "scratchcrypt_last_shred_timestamp_seconds", "gauge",
+	     "When the last shred recorded ended (the shred record).");
+	fprintf(f, "scratchcrypt_last_shred_timestamp_seconds %lld\n", st->shreds[0].time);
+	help(f, "scratchcrypt_last_shred_verified", "gauge",
+	     "1 when every recorded disk read back blank after its last shred, 0 when one did not.");
+	fprintf(f, "scratchcrypt_last_shred_verified %d\n", verified);
 }
 
 static int write_metrics(FILE *f, const struct status *st, const char *command, int exit_code)
@@ -45,6 +64,7 @@ static int write_metrics(FILE *f, const struct status *st, const char *command, 
 	help(f, "scratchcrypt_node_info", "gauge", "The node's role and configured key source.");
 	fprintf(f, "scratchcrypt_node_info{role=\"%s\",key_source=\"%s\"} 1\n",
 		node_role_to_string(st->node_role), key_source_to_string(st->key_source));
+	write_shred_metrics(f, st);
 	help(f, "scratchcrypt_last_run_exit_code", "gauge", "Exit code of the last run of a command.");
 	fprintf(f, "scratchcrypt_last_run_exit_code{command=\"%s\"} %d\n", command, exit_code);
 	help(f, "scratchcrypt_last_run_timestamp_seconds", "gauge", "When that run ended.");

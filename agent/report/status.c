@@ -189,6 +189,7 @@ void status_from_detection(const struct cfg *c, const struct detection *det, str
 	role_row(c, det, ROLE_TEMP, &st->rows[1]);
 	role_row(c, det, ROLE_SCRATCH, &st->rows[2]);
 	st->n_rows = 3;
+	(void)shredrec_list(st->shreds, SHREDREC_MAX, &st->n_shreds);
 }
 
 int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st)
@@ -210,15 +211,6 @@ int status_collect(const struct cfg *c, const struct sys_paths *p, struct status
 static struct json_object *str_or_null(const char *s)
 {
 	return s && *s ? json_object_new_string(s) : NULL;
-}
-
-static const char *iso_time(long long t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
-	return buf;
 }
 
 struct json_object *status_to_json(const struct status *st)
@@ -265,12 +257,13 @@ struct json_object *status_to_json(const struct status *st)
 			json_object_object_add(d, "key_name", str_or_null(r->key_name));
 			json_object_object_add(d, "key_version", str_or_null(r->key_version));
 			json_object_object_add(d, "last_unwrap",
-					       r->last_unwrap ? json_object_new_string(iso_time(r->last_unwrap, when, sizeof(when)))
+					       r->last_unwrap ? json_object_new_string(status_iso_time(r->last_unwrap, when, sizeof(when)))
 							      : NULL);
 		}
 		json_object_array_add(disks, d);
 	}
 	json_object_object_add(root, "disks", disks);
+	json_object_object_add(root, "shreds", status_shreds_to_json(st));
 	return root;
 }
 
@@ -321,11 +314,12 @@ void status_print_table(const struct status *st, FILE *f)
 			print_line(f, "%s: HBI key %s in vault %s, version %s; last unwrapped %s",
 				disk_role_to_string(r->role), r->key_name, r->vault,
 				r->key_version[0] ? r->key_version : "(current)",
-				r->last_unwrap ? iso_time(r->last_unwrap, when, sizeof(when)) : "never");
+				r->last_unwrap ? status_iso_time(r->last_unwrap, when, sizeof(when)) : "never");
 		}
 		if (r->note[0])
 			print_line(f, "%s: %s", disk_role_to_string(r->role), r->note);
 	}
+	status_print_shreds(st, f);
 }
 
 struct json_object *detection_to_json(const struct detection *d)

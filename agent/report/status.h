@@ -5,6 +5,7 @@
 
 #include "agent/config.h"
 #include "agent/detect/detect.h"
+#include "agent/setup/shredrec.h"
 
 #define STATUS_SCHEMA 1
 #define STATUS_MAX_DEVICES 16
@@ -36,6 +37,9 @@ struct status {
 	enum key_source key_source;
 	size_t n_rows;
 	struct status_row rows[3]; /* os, temp, scratch */
+	/* The shred record, newest first (agent/setup/shredrec.h). */
+	size_t n_shreds;
+	struct shred_rec shreds[SHREDREC_MAX];
 };
 
 /* Everything is observed: mappings, mounts, headers, and what the last
@@ -45,6 +49,10 @@ int status_collect(const struct cfg *c, const struct sys_paths *p, struct status
  * rewrap): mappings, mounts and the runtime directory are observed now. */
 void status_from_detection(const struct cfg *c, const struct detection *det, struct status *st);
 struct json_object *status_to_json(const struct status *st);
+/* The shred record in words (after the table) and as JSON ("shreds"). */
+void status_print_shreds(const struct status *st, FILE *f);
+struct json_object *status_shreds_to_json(const struct status *st);
+const char *status_iso_time(long long t, char *buf, size_t size);
 void status_print_table(const struct status *st, FILE *f);
 
 struct json_object *detection_to_json(const struct detection *d);

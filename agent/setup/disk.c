@@ -141,6 +141,37 @@ int disk_header_wipe(const char *dev)
 	return r;
 }
 
+int disk_head_blank(const char *dev, uint64_t *at)
+{
+	unsigned char *buf = NULL;
+	ssize_t n = 0;
+	int fd, r = 1;
+
+	fd = open(dev, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (posix_memalign((void **)&buf, 4096, ONDISK_DATA_OFFSET) != 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t got = 0; got < ONDISK_DATA_OFFSET; got += (size_t)n) {
+		n = pread(fd, buf + got, ONDISK_DATA_OFFSET - got, (off_t)got);
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < ONDISK_DATA_OFFSET && r == 1; i++)
+		if (buf[i]) {
+			*at = i;
+			r = 0;
+		}
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
 int disk_discard_data(const char *dev)
 {
 	uint64_t size, range[2];

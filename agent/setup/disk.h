@@ -21,6 +21,10 @@ int disk_header_place(const char *dev, const char *hdr_file, uint64_t size);
 /* Zeroes the first MiB up to the claim: both header copies, the tokens and
  * the keyslot area. */
 int disk_header_wipe(const char *dev);
+/* Reads the first MiB back from the disk itself (O_DIRECT: not from the
+ * page cache the wipe went through): 1 when every byte is zero, 0 with the
+ * first other byte's offset in *at, or -errno. */
+int disk_head_blank(const char *dev, uint64_t *at);
 /* Discards the data area, past the first MiB; -EOPNOTSUPP if the disk
  * cannot. */
 int disk_discard_data(const char *dev);

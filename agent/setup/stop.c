@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/setup/disk.h"
 #include "agent/setup/fs.h"
 #include "agent/setup/plan.h"
 #include "agent/setup/runstate.h"
+#include "agent/setup/shredrec.h"
 #include "base/crashpoint.h"
 #include "base/workers.h"
 #include "dm/dm.h"
@@ -21,6 +23,7 @@
 
 struct shred_list {
 	struct strv devs;
+	int dev_role[32]; /* each of devs' role */
 	bool roles[_DISK_ROLE_MAX];
 };
 
@@ -28,8 +31,8 @@ static void add_disk(struct shred_list *l, const char *dev, int role)
 {
 	if (role == ROLE_TEMP || role == ROLE_SCRATCH)
 		l->roles[role] = true;
-	if (dev[0] && !strv_contains(&l->devs, dev))
-		(void)strv_push(&l->devs, dev);
+	if (dev[0] && !strv_contains(&l->devs, dev) && l->devs.n < 32 && strv_push(&l->devs, dev) == 0)
+		l->dev_role[l->devs.n - 1] = role;
 }
 
 /* Every disk that is ours by its claim or header, and every disk under a
@@ -193,8 +196,35 @@ static int step_remove_mappings(const struct strv *maps, bool keep)
 }
 
 /* 1 when dev was shredded now, 0 when there was nothing of ours on it. */
-static int shred_disk(const struct cfg *c, const char *dev)
+/* The shred's proof: the first MiB read back from the disk, all zero, in a
+ * record that outlives the node's run, and in the journal. */
+static int record_shred(const char *dev, int role, enum shred_discard discard)
 {
+	struct shred_rec rec = { .role = role < 0 ? ROLE_UNKNOWN : role, .time = (long long)time(NULL),
+				 .wiped_bytes = ONDISK_DATA_OFFSET, .discard = discard };
+	const char *name = strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev;
+	uint64_t at = 0;
+	int r = disk_head_blank(dev, &at), w;
+
+	snprintf(rec.device, sizeof(rec.device), "%s", dev);
+	sys_read_serial(&sys_paths_default, name, rec.serial, sizeof(rec.serial));
+	rec.verified = r == 1;
+	w = shredrec_write(&rec);
+	if (w < 0)
+		log_warn_errno(w, "%s: cannot write the shred record in %s: %m", dev, shredrec_dir());
+	(void)shredrec_journal(&rec);
+	if (r < 0)
+		return log_error_errno(r, "%s: cannot read the first MiB back to verify the shred: %m", dev);
+	if (r == 0)
+		return log_error_errno(-EIO, "%s: read back after the shred, byte %llu of its first MiB "
+				       "is not zero: the shred is not verified", dev, (unsigned long long)at);
+	log_info("%s: read back: the first MiB is blank; shred recorded in %s", dev, shredrec_dir());
+	return 0;
+}
+
+static int shred_disk(const struct cfg *c, const char *dev, int role)
+{
+	enum shred_discard discard = SHRED_DISCARD_OFF;
 	int r = disk_header_wipe(dev);
 
 	if (r < 0)
@@ -203,6 +233,8 @@ static int shred_disk(const struct cfg *c, const char *dev)
 	log_info("%s: header wiped, the data can no longer be decrypted", dev);
 	if (c->shred_discard) {
 		r = disk_discard_data(dev);
+		discard = r == 0 ? SHRED_DISCARD_DONE : r == -EOPNOTSUPP ? SHRED_DISCARD_UNSUPPORTED
+									  : SHRED_DISCARD_FAILED;
 		if (r == 0)
 			log_info("%s: discarded", dev);
 		else if (r != -EOPNOTSUPP)
@@ -213,12 +245,14 @@ static int shred_disk(const struct cfg *c, const char *dev)
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot clear the claim: %m", dev);
 	crash_point("record-shred");
-	return 1;
+	r = record_shred(dev, role, discard);
+	return r < 0 ? r : 1;
 }
 
 struct shred_job {
 	const struct cfg *c;
 	const struct strv *devs;
+	const int *roles;
 };
 
 static int shred_one(size_t i, void *arg, struct reason *why)
@@ -226,7 +260,7 @@ static int shred_one(size_t i, void *arg, struct reason *why)
 	const struct shred_job *j = arg;
 
 	(void)why; /* shred_disk says what went wrong itself */
-	return shred_disk(j->c, j->devs->v[i]);
+	return shred_disk(j->c, j->devs->v[i], j->roles[i]);
 }
 
 int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
@@ -252,7 +286,7 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 		r = first_err;
 		goto out;
 	}
-	first_err = each_in_workers(&l.devs, shred_one, &(struct shred_job){ .c = c, .devs = &l.devs },
+	first_err = each_in_workers(&l.devs, shred_one, &(struct shred_job){ .c = c, .devs = &l.devs, .roles = l.dev_role },
 				    LOG_LVL_ERROR, &res->shredded);
 	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++)
 		if (l.roles[role])

@@ -193,9 +193,11 @@ int __wrap_claim_read(const char *dev, struct sc_claim *c)
 	if (i < 0 || !fk.hdr[i].claimed)
 		return 0;
 	c->size = fk.hdr[i].claim_size;
-	for (size_t d = 0; !c->size && d < fk.n_disks; d++)
-		if (strcmp(fk.disks[d].disk.devnode, dev) == 0)
-			c->size = fk.disks[d].disk.size_bytes;
+	for (size_t d = 0; d < fk.n_disks; d++)
+		if (strcmp(fk.disks[d].disk.devnode, dev) == 0) {
+			c->size = c->size ?: fk.disks[d].disk.size_bytes;
+			snprintf(c->serial, sizeof(c->serial), "%s", fk.disks[d].disk.serial);
+		}
 	return 1;
 }
 
@@ -218,6 +220,33 @@ int __wrap_disk_header_wipe(const char *dev)
 	fk.hdr[i].present = false;
 	fk.wipes++;
 	return 0;
+}
+
+/* What stop reads back: blank unless a header or a claim is still there
+ * (or the test says the wipe did not reach the disk). */
+int __wrap_disk_head_blank(const char *dev, uint64_t *at)
+{
+	int i = fk_hdr_find(dev);
+
+	*at = 0;
+	return i >= 0 && (fk.hdr[i].present || fk.hdr[i].claimed || fk.hdr[i].stale) ? 0 : 1;
+}
+
+void __real_sys_read_serial(const struct sys_paths *p, const char *kname, char *buf, size_t size);
+
+/* The fake disks' serials, for code that reads the real sysfs; a fixture
+ * tree (fakesys.h) is read for real. */
+void __wrap_sys_read_serial(const struct sys_paths *p, const char *kname, char *buf, size_t size)
+{
+	if (p != &sys_paths_default)
+		return __real_sys_read_serial(p, kname, buf, size);
+	snprintf(buf, size, "%s", "");
+	for (size_t i = 0; i < fk.n_disks; i++) {
+		const char *dev = fk.disks[i].disk.devnode, *name = strrchr(dev, '/');
+
+		if (strcmp(name ? name + 1 : dev, kname) == 0)
+			snprintf(buf, size, "%s", fk.disks[i].disk.serial);
+	}
 }
 
 int __wrap_disk_discard_data(const char *dev)
@@ -493,9 +522,15 @@ void fk_cleanup(void)
 
 void fk_reset(void)
 {
+	char path[128];
+
 	snprintf(rundir, sizeof(rundir), "/tmp/sc-test-XXXXXX");
 	assert_non_null(mkdtemp(rundir));
 	setenv("SCRATCHCRYPT_RUNTIME_DIR", rundir, 1);
+	snprintf(path, sizeof(path), "%s/state", rundir);
+	setenv("SCRATCHCRYPT_STATE_DIR", path, 1);
+	snprintf(path, sizeof(path), "%s/journal.socket", rundir);
+	setenv("SCRATCHCRYPT_JOURNAL_SOCKET", path, 1);
 	cfg_init(&cfg);
 	memset(&fk, 0, sizeof(fk));
 	fk.scan = true;
@@ -530,6 +565,7 @@ struct verdict *fk_disk(const char *dev, enum disk_role role, enum disk_action a
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->disk.devnode, sizeof(v->disk.devnode), "%s", dev);
+	snprintf(v->disk.serial, sizeof(v->disk.serial), "SN-%s", strrchr(dev, '/') ? strrchr(dev, '/') + 1 : dev);
 	v->disk.size_bytes = size;
 	v->disk.logical_block_size = 512;
 	v->role = role;

@@ -33,6 +33,7 @@ struct fk_hdr {
 	char token[512];
 	char image[256], image_token[512]; /* the header made under /run */
 	bool present, claimed;
+	bool stale; /* the wipe does not reach the disk: read back, it is not blank */
 	uint64_t claim_size; /* 0: this disk's */
 	unsigned sector, pending_sector;
 };

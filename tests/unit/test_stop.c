@@ -12,7 +12,11 @@
 
 #include <cmocka.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include "agent/setup/runstate.h"
+#include "agent/setup/shredrec.h"
 #include "tests/unit/lcnode.h"
 
 static void test_stop_shreds(void **state)
@@ -104,9 +108,84 @@ static void test_stop_marks_before_it_wipes(void **state)
 		assert_false(fk.hdr[i].claimed);
 }
 
+/* The journal as stop reaches it: a datagram socket at
+ * SCRATCHCRYPT_JOURNAL_SOCKET (fk_reset's path). */
+static int journal_open(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", getenv("SCRATCHCRYPT_JOURNAL_SOCKET"));
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* Each shredded disk leaves a record: read back blank, with its serial,
+ * what was wiped and whether it was discarded; the journal gets each with
+ * the record's MESSAGE_ID. */
+static void test_stop_records_the_shred(void **state)
+{
+	struct shred_rec recs[SHREDREC_MAX];
+	struct lc_result res;
+	char msg[2048];
+	size_t n;
+	int fd = journal_open(), got = 0;
+	ssize_t len;
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	assert_int_equal(shredrec_list(recs, SHREDREC_MAX, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(stop_run(&res), 0);
+	assert_int_equal(shredrec_list(recs, SHREDREC_MAX, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(recs[i].verified);
+		assert_int_equal(recs[i].wiped_bytes, 1024 * 1024);
+		assert_int_equal(recs[i].discard, SHRED_DISCARD_DONE);
+		assert_true(recs[i].time > 0);
+		assert_true(strncmp(recs[i].serial, "SN-", 3) == 0);
+		assert_true(recs[i].role == ROLE_TEMP || recs[i].role == ROLE_SCRATCH);
+	}
+	while ((len = recv(fd, msg, sizeof(msg) - 1, 0)) > 0) {
+		msg[len] = '\0';
+		assert_non_null(strstr(msg, "MESSAGE_ID=" SHREDREC_MESSAGE_ID "\n"));
+		assert_non_null(strstr(msg, "SCRATCHCRYPT_VERIFIED=1\n"));
+		assert_non_null(strstr(msg, "SCRATCHCRYPT_SERIAL=SN-"));
+		got++;
+	}
+	assert_int_equal(got, 3);
+	close(fd);
+}
+
+/* A wipe that does not reach the disk: read back, the disk is not blank;
+ * stop fails, naming it, and the record says the shred is not verified. */
+static void test_stop_unverified_shred_fails(void **state)
+{
+	struct shred_rec recs[SHREDREC_MAX];
+	struct lc_result res;
+	size_t n, unverified = 0;
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	fk_hdr("/dev/nvme1n1")->stale = true;
+	assert_true(stop_run(&res) < 0);
+	assert_int_equal(shredrec_list(recs, SHREDREC_MAX, &n), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++)
+		if (!recs[i].verified) {
+			unverified++;
+			assert_string_equal(recs[i].device, "/dev/nvme1n1");
+		}
+	assert_int_equal(unverified, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stop_records_the_shred, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_unverified_shred_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds_the_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, teardown),

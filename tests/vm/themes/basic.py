@@ -133,6 +133,13 @@ true
     st = r.json("status")
     for role in ("temp", "scratch"):
         check(role_row(st, role)["state"] == "shredded", f"{role} after stop: {role_row(st, role)}")
+    # The shred record: each disk read back blank after the wipe, by its
+    # serial, with what was wiped and whether it was discarded.
+    shreds = {s["serial"]: s for s in st["shreds"]}
+    check(sorted(shreds) == ["SCNVMEA", "SCNVMEB", "SCRES"], f"the shred record: {st['shreds']}")
+    for s in st["shreds"]:
+        check(s["verified"] and s["wiped_bytes"] == 1048576 and s["discard"] in ("discarded", "unsupported"),
+              f"the shred record of {s['serial']}: {s}")
     for f in ("nvme-a.img", "nvme-b.img", "resource.img"):
         check(head_is_zero(node.path(f)), f"{f}: the LUKS2 header area is not wiped")
     for f in untouched:
