@@ -96,12 +96,14 @@ expect "azure-ephemeral-disk-setup is skipped while scratchcrypt is enabled" \
 	"grep -qx 'ConditionPathExists=/etc/scratchcrypt/disabled' \"\$(dpkg -L scratchcrypt | grep '/azure-ephemeral-disk-setup.service.d/')\""
 expect "no file of cloud-init, waagent or azure-vm-utils is changed" "[ -z \"\$(dpkg --verify cloud-init waagent azure-vm-utils)\" ]"
 
+# What stop leaves on a node: the shred record.
+mkdir -p /var/lib/scratchcrypt/shred && echo '{}' >/var/lib/scratchcrypt/shred/SN.json
 apt-get purge -y -qq scratchcrypt >/dev/null
 expect "after purge the mask is gone and cloud-init links the disk again" \
 	"[ ! -e /run/udev/rules.d/66-azure-ephemeral.rules ] && resource_links | grep -q disk/cloud/azure_resource"
 expect "after purge waagent formats as before" "[ \"\$(waagent_format)\" = True ]"
 expect "after purge no scratchcrypt file is left" \
-	"[ ! -e '$dropin' ] && [ ! -e '$unit' ] && [ ! -e /etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg ] && [ ! -e /etc/scratchcrypt ]"
+	"[ ! -e '$dropin' ] && [ ! -e '$unit' ] && [ ! -e /etc/cloud/cloud.cfg.d/90-scratchcrypt.cfg ] && [ ! -e /etc/scratchcrypt ] && [ ! -e /var/lib/scratchcrypt ]"
 expect "after purge no file of the neighbours is changed" "[ -z \"\$(dpkg --verify cloud-init waagent azure-vm-utils)\" ]"
 # A reinstall masks again (the package's postinst applies its tmpfiles.d).
 apt-get install -y -qq --no-install-recommends "$deb" >/dev/null
