@@ -43,15 +43,19 @@ const char *shredrec_dir(void)
 	return dir;
 }
 
+/* mkdir -p: the record directory, and what leads to it. */
 static int ensure_dirs(void)
 {
-	char parent[512];
+	char path[512];
 
-	snprintf(parent, sizeof(parent), "%s", shredrec_dir());
-	*strrchr(parent, '/') = '\0';
-	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(shredrec_dir(), 0700) < 0 && errno != EEXIST)
+	snprintf(path, sizeof(path), "%s", shredrec_dir());
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	return 0;
 }

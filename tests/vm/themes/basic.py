@@ -135,8 +135,10 @@ true
         check(role_row(st, role)["state"] == "shredded", f"{role} after stop: {role_row(st, role)}")
     # The shred record: each disk read back blank after the wipe, by its
     # serial, with what was wiped and whether it was discarded.
-    shreds = {s["serial"]: s for s in st["shreds"]}
-    check(sorted(shreds) == ["SCNVMEA", "SCNVMEB", "SCRES"], f"the shred record: {st['shreds']}")
+    # (QEMU's SCSI disk shows the kernel no serial: its record is by device.)
+    serials = sorted(s["serial"] for s in st["shreds"])
+    check(serials == ["", "SCNVMEA", "SCNVMEB"] and sorted(s["role"] for s in st["shreds"]) ==
+          ["scratch", "scratch", "temp"], f"the shred record: {st['shreds']}")
     for s in st["shreds"]:
         check(s["verified"] and s["wiped_bytes"] == 1048576 and s["discard"] in ("discarded", "unsupported"),
               f"the shred record of {s['serial']}: {s}")
