@@ -20,6 +20,7 @@ int exit_code_of(int r)
 		return EX_CONFIG;
 	case EBADMSG:
 		return EX_PROTOCOL;
+	case ENXIO: /* device-mapper or one of its targets is missing */
 	case EHOSTDOWN:
 	case EHOSTUNREACH:
 	case ENETUNREACH:

@@ -96,5 +96,8 @@ int dm_remove(const char *name, bool deferred);
 /* 0 when the kernel's device-mapper answers (dm-mod loaded, a
  * /dev/mapper/control to talk to), -ENXIO when not. */
 int dm_available(void);
+/* 1 when the kernel has the device-mapper target (loaded or built in), 0
+ * when not, -errno when device-mapper cannot be asked. */
+int dm_target_available(const char *target);
 int dm_list(const char *prefix, struct strv *names);
 int dm_table(const char *name, char *buf, size_t size);

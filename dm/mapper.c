@@ -224,6 +224,29 @@ int dm_available(void)
 	return dm_driver_version(version, sizeof(version)) ? 0 : -ENXIO;
 }
 
+int dm_target_available(const char *target)
+{
+	struct dm_task *dmt = task_new(DM_DEVICE_LIST_VERSIONS, NULL);
+	struct dm_versions *v, *last;
+	int r = 0;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (!dm_task_run(dmt)) {
+		dm_task_destroy(dmt);
+		return -EIO;
+	}
+	v = dm_task_get_versions(dmt);
+	do {
+		last = v;
+		if (v && strcmp(v->name, target) == 0)
+			r = 1;
+		v = v ? (struct dm_versions *)((char *)v + v->next) : NULL;
+	} while (v && last != v && r == 0);
+	dm_task_destroy(dmt);
+	return r;
+}
+
 int dm_list(const char *prefix, struct strv *names)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_LIST, NULL);

@@ -5,6 +5,7 @@
  * process of its own. */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +82,16 @@ static char *member_token_json(const struct cfg *c, const struct volume *vol, co
 
 /* The header, its tokens in it, is made in a file under /run, in one
  * libcryptsetup context; the disk then gets it in one synced write. */
+/* Whether the runtime directory's filesystem (/run, a small tmpfs) has no
+ * room for a header image. */
+static bool run_is_full(void)
+{
+	struct statvfs sv;
+
+	return statvfs(runstate_dir(), &sv) == 0 &&
+	       (uint64_t)sv.f_bavail * sv.f_frsize < 2 * ONDISK_DATA_OFFSET;
+}
+
 static int step_add_token(const struct cfg *c, const struct volume *vol, const struct member *m,
 			  const struct dm_crypt_params *p, const char *hdr, struct reason *why)
 {
@@ -97,6 +108,10 @@ static int step_add_token(const struct cfg *c, const struct volume *vol, const s
 	if (r == 0)
 		r = dm_luks_header_build(hdr, dev, p, m->key, m->key_len, tokens, why);
 	free(json);
+	if (r < 0 && run_is_full())
+		return reason_set(why, -ENOSPC, "%s: cannot build the LUKS2 header in %s: that "
+				  "filesystem is full (No space left on device); free space in /run",
+				  dev, runstate_dir());
 	if (r < 0)
 		return why->text[0] ? r : reason_set(why, r, "%s: cannot build the LUKS2 header: %m", dev);
 	crash_point("add-token");
@@ -132,6 +147,9 @@ static int step_activate(const struct member *m, const struct dm_crypt_params *p
 	if (r == -EPERM)
 		return reason_set(why, -EKEYREVOKED, "%s: the key does not match the LUKS2 header's "
 				  "digest; the disk stays closed", dev);
+	if (r < 0 && dm_target_available("crypt") == 0)
+		return reason_set(why, -ENXIO, "%s: cannot activate /dev/mapper/%s: the kernel has no "
+				  "dm-crypt target; load the dm_crypt module (modprobe dm_crypt)", dev, m->name);
 	if (r < 0) {
 		char lib[sizeof(why->text)];
 

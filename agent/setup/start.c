@@ -260,6 +260,9 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 	int r, first_err = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (dm_available() < 0)
+		return log_error_errno(-ENXIO, "device-mapper is not available (no /dev/mapper/control "
+				       "that answers): load the dm_mod module (modprobe dm_mod)");
 	r = detect_run(c, &dopts, &det);
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");

@@ -104,6 +104,11 @@ int __wrap_detect_scan(const struct cfg *c, const struct detect_opts *o, struct 
 	return 0;
 }
 
+int __wrap_dm_available(void)
+{
+	return fk.no_dm ? -ENXIO : 0;
+}
+
 int __wrap_dm_query(const char *name, struct dm_state *st, struct strv *devices)
 {
 	int i;

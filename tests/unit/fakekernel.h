@@ -79,6 +79,7 @@ struct fake_kernel {
 	int fail_format_on; /* index into disks, -1 for none */
 	int fail_wipe_on;   /* the same, for the header wipe */
 	const char *changed_dev; /* disk_recheck finds this one changed */
+	bool no_dm;              /* the kernel has no device-mapper */
 	unsigned formats, mkfs, mount_calls, wipes, discards, warnings, worker_jobs, all_jobs;
 	unsigned claim_reads, scans;
 	char removed[16][80];

@@ -121,6 +121,20 @@ static void test_stripe_judged_by_its_table(void **state)
 	assert_string_equal(fk.removed[0], "scratchcrypt-scratch");
 }
 
+/* Without device-mapper, start names the module to load and touches no
+ * disk. */
+static void test_no_device_mapper(void **state)
+{
+	struct lc_result res;
+
+	(void)state;
+	fk.no_dm = true;
+	assert_int_equal(start_run(&res), -ENXIO);
+	assert_int_equal(fk.formats, 0);
+	assert_int_equal(fk.claim_reads, 0);
+	assert_false(fk.hdr[0].claimed);
+}
+
 static void test_format_failure(void **state)
 {
 	struct lc_result res;
@@ -289,6 +303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, teardown),
 		cmocka_unit_test(test_hostile_tokens),
 		cmocka_unit_test_setup_teardown(test_stripe_judged_by_its_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_device_mapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sector_size_fallback, setup, teardown),
