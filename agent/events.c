@@ -44,9 +44,14 @@ int events_parse(const char *json, const char *vm_name, struct sched_doc *doc)
 			   *status = kf_json_string(e, "EventStatus");
 		size_t ours = 0, others = 0;
 
-		/* An event we could not name back to IMDS is not one we act on. */
-		if (!id || !id[0] || strlen(id) >= sizeof(x->id) || !type || !status)
+		if (!id || !id[0] || !type || !status)
 			continue;
+		/* An id too long to name back to IMDS is still shredded for
+		 * (the Resources decide), but never acknowledged. */
+		x->id_cut = strlen(id) >= sizeof(x->id);
+		if (x->id_cut)
+			log_warn("scheduled event %.40s...: its EventId has %zu characters; it is acted on "
+				 "but not acknowledged", id, strlen(id));
 		snprintf(x->id, sizeof(x->id), "%s", id);
 		snprintf(x->type, sizeof(x->type), "%s", type);
 		snprintf(x->status, sizeof(x->status), "%s", status);
@@ -55,8 +60,10 @@ int events_parse(const char *json, const char *vm_name, struct sched_doc *doc)
 			for (size_t k = 0; k < json_object_array_length(res); k++) {
 				struct json_object *r = json_object_array_get_idx(res, k);
 
+				/* By length and bytes: "vm1\u0000x" is not vm1. */
 				if (vm_name && json_object_is_type(r, json_type_string) &&
-				    strcasecmp(json_object_get_string(r), vm_name) == 0)
+				    (size_t)json_object_get_string_len(r) == strlen(vm_name) &&
+				    strncasecmp(json_object_get_string(r), vm_name, strlen(vm_name)) == 0)
 					ours++;
 				else
 					others++;
@@ -103,7 +110,7 @@ bool events_must_shred(const struct sched_event *e, bool hbi)
 
 bool events_may_ack(const struct sched_event *e)
 {
-	return e->only_us && strcmp(e->status, "Scheduled") == 0;
+	return e->only_us && !e->id_cut && strcmp(e->status, "Scheduled") == 0;
 }
 
 static int session(const struct cfg *c, bool first, struct kf_session **s)

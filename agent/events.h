@@ -23,6 +23,7 @@ struct sched_event {
 	char status[32];
 	bool for_us;  /* Resources names this VM, or names none */
 	bool only_us; /* Resources names this VM and no other */
+	bool id_cut;  /* the EventId did not fit id: shredded for, never acknowledged */
 };
 
 struct sched_doc {

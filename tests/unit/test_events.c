@@ -121,6 +121,22 @@ static void test_hostile_documents(void **state)
 	assert_int_equal(events_parse("{\"Events\":[null,7,\"x\",[]]}", "n", &d), 0);
 	assert_int_equal(d.n, 0);
 	events_doc_free(&d);
+	/* Regression: a name with a NUL in it compared equal to this VM's. */
+	assert_int_equal(events_parse("{\"Events\":[{\"EventId\":\"a\",\"EventType\":\"Terminate\","
+				      "\"EventStatus\":\"Scheduled\",\"Resources\":[\"n\\u0000x\"]}]}", "n", &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_false(d.ev[0].for_us);
+	events_doc_free(&d);
+	/* Regression: an EventId of over 80 characters was dropped, without a
+	 * shred or a word; it is shredded for, and not acknowledged. */
+	char text[512];
+	snprintf(text, sizeof(text), "{\"Events\":[{\"EventId\":\"%0200d\",\"EventType\":\"Terminate\","
+		 "\"EventStatus\":\"Scheduled\",\"Resources\":[\"n\"]}]}", 7);
+	assert_int_equal(events_parse(text, "n", &d), 0);
+	assert_int_equal(d.n, 1);
+	assert_true(events_must_shred(&d.ev[0], false));
+	assert_false(events_may_ack(&d.ev[0]));
+	events_doc_free(&d);
 }
 
 /* Regression: past 32 handled events, watch-events read beyond its list. */
