@@ -135,11 +135,25 @@ int dm_luks_activate(const char *dev, const char *name, const struct dm_crypt_pa
 	if (r < 0)
 		goto out;
 	/* Hand the key to the kernel through the keyring, so that it is not
-	 * in the dm table. */
-	(void)crypt_volume_key_keyring(cd, 1);
+	 * in the dm table; and check that it was. */
+	r = crypt_volume_key_keyring(cd, 1);
+	if (r < 0) {
+		reason_set(why, -ENXIO, "%s: the kernel keyring cannot be used for the volume key "
+			   "(%s); not activated", dev, strerror(-r));
+		r = -ENXIO;
+		goto out;
+	}
 	pthread_mutex_lock(&activate_lock);
 	r = crypt_activate_by_volume_key(cd, name, key, key_len, activate_flags(p));
 	pthread_mutex_unlock(&activate_lock);
+	if (r >= 0 && dm_crypt_key_in_keyring(name) != 1) {
+		/* A hex key in the table is readable by anyone who may read
+		 * tables: fail closed. */
+		(void)crypt_deactivate(cd, name);
+		r = reason_set(why, -ENXIO, "%s: the dm table of /dev/mapper/%s holds the key itself, "
+			       "not a kernel keyring reference (is request_key(2) blocked?); torn down",
+			       dev, name);
+	}
 out:
 	crypt_free(cd);
 	return r;

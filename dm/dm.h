@@ -96,6 +96,10 @@ int dm_remove(const char *name, bool deferred);
 /* 0 when the kernel's device-mapper answers (dm-mod loaded, a
  * /dev/mapper/control to talk to), -ENXIO when not. */
 int dm_available(void);
+/* 1 when the live table of crypt mapping `name` refers to its key in the
+ * kernel keyring (":SIZE:logon:..."), 0 when it holds the key, -errno. The
+ * table is read with libdevmapper's secure-data flag and never copied. */
+int dm_crypt_key_in_keyring(const char *name);
 /* 1 when the kernel has the device-mapper target (loaded or built in), 0
  * when not, -errno when device-mapper cannot be asked. */
 int dm_target_available(const char *target);

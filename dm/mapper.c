@@ -224,6 +224,28 @@ int dm_available(void)
 	return dm_driver_version(version, sizeof(version)) ? 0 : -ENXIO;
 }
 
+int dm_crypt_key_in_keyring(const char *name)
+{
+	struct dm_task *dmt = task_new(DM_DEVICE_TABLE, name);
+	uint64_t start, length;
+	char *type = NULL, *params = NULL;
+	const char *key;
+	int r = -ENODEV;
+
+	if (!dmt)
+		return -ENOMEM;
+	if (dm_task_run(dmt)) {
+		(void)dm_get_next_target(dmt, NULL, &start, &length, &type, &params);
+		/* "<cipher> <key> <iv_offset> <device> <offset> ...": only the
+		 * key's first character is looked at. */
+		key = params ? strchr(params, ' ') : NULL;
+		if (type && strcmp(type, "crypt") == 0 && key)
+			r = key[1] == ':';
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
 int dm_target_available(const char *target)
 {
 	struct dm_task *dmt = task_new(DM_DEVICE_LIST_VERSIONS, NULL);
