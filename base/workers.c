@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "base/workers.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +66,26 @@ static long private_kib(void)
 	return sum;
 }
 
+/* A worker needs no socket of the run's: the key service's TLS sessions
+ * (and anything else network) stay with the parent. Device and file
+ * descriptors stay open, libdevmapper's control fd among them. */
+static void close_sockets(int keep)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	struct stat st;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (fd > 2 && fd != keep && fd != dirfd(d) && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode))
+			close(fd);
+	}
+	closedir(d);
+}
+
 static void worker_main(size_t i, worker_job job, void *arg, int fd, pid_t parent)
 {
 	struct worker_msg msg = { 0 };
@@ -72,6 +94,7 @@ static void worker_main(size_t i, worker_job job, void *arg, int fd, pid_t paren
 	 * goes on writing to a disk while the next run looks at it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(EXIT_FAILURE);
+	close_sockets(fd);
 	msg.r = job(i, arg, &msg.why);
 	msg.private_kib = private_kib();
 	if (write(fd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))

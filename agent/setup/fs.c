@@ -29,10 +29,19 @@ static const char warning_text[] =
 
 static int run(char *const argv[])
 {
+	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int status, r;
 
-	r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
+	/* mkfs gets stdin, stdout and stderr, and no other descriptor of
+	 * ours: not the key service's sockets, not the lock. */
+	r = posix_spawn_file_actions_init(&fa);
+	if (r)
+		return -r;
+	r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	if (r == 0)
+		r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	if (r)
 		return -r;
 	while (waitpid(pid, &status, 0) < 0)

@@ -2,6 +2,9 @@
 /* base/workers: real processes. What the jobs did is seen through a page
  * shared with them, since their own memory is theirs. */
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <dirent.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -9,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -251,9 +255,43 @@ static void test_workers_die_with_the_run(void **state)
 	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
 }
 
+/* The job's view of its descriptors: -EEXIST when it holds a socket. */
+static int holds_no_socket(size_t i, void *arg, struct reason *why)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	struct stat st;
+	int r = 0;
+
+	(void)i;
+	(void)arg;
+	(void)why;
+	while (d && (e = readdir(d)))
+		if (atoi(e->d_name) > 2 && fstat(atoi(e->d_name), &st) == 0 && S_ISSOCK(st.st_mode))
+			r = -EEXIST;
+	if (d)
+		closedir(d);
+	return r;
+}
+
+/* A worker inherits no socket of the run's (the key service's TLS
+ * sessions stay with the parent). */
+static void test_workers_hold_no_socket(void **state)
+{
+	struct reason whys[3];
+	int results[3], sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(workers_run_all(3, 3, holds_no_socket, NULL, labels, results, whys), 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_workers_hold_no_socket),
 		cmocka_unit_test_setup_teardown(test_lowest_failure_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nothing_starts_after_a_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_run_despite_failures, setup, teardown),
