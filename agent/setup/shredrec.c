@@ -126,9 +126,11 @@ static bool from_json(const char *text, struct shred_rec *r)
 		snprintf(r->serial, sizeof(r->serial), "%s", json_object_get_string(f));
 	if (ok && json_object_object_get_ex(o, "device", &f))
 		snprintf(r->device, sizeof(r->device), "%s", json_object_get_string(f));
-	if (ok && json_object_object_get_ex(o, "role", &f))
-		r->role = disk_role_from_string(json_object_get_string(f)) < 0
-			  ? ROLE_UNKNOWN : (enum disk_role)disk_role_from_string(json_object_get_string(f));
+	if (ok && json_object_object_get_ex(o, "role", &f)) {
+		int role = disk_role_from_string(json_object_get_string(f));
+
+		r->role = role < 0 ? ROLE_UNKNOWN : (enum disk_role)role;
+	}
 	ok = ok && json_object_object_get_ex(o, "time", &f) && json_object_is_type(f, json_type_int);
 	if (ok)
 		r->time = json_object_get_int64(f);
@@ -136,9 +138,11 @@ static bool from_json(const char *text, struct shred_rec *r)
 		r->wiped_bytes = (uint64_t)json_object_get_int64(f);
 	if (ok && json_object_object_get_ex(o, "verified", &f))
 		r->verified = json_object_get_boolean(f);
-	if (ok && json_object_object_get_ex(o, "discard", &f))
-		r->discard = discard_from_string(json_object_get_string(f)) < 0
-			     ? SHRED_DISCARD_FAILED : (enum shred_discard)discard_from_string(json_object_get_string(f));
+	if (ok && json_object_object_get_ex(o, "discard", &f)) {
+		int d = discard_from_string(json_object_get_string(f));
+
+		r->discard = d < 0 ? SHRED_DISCARD_FAILED : (enum shred_discard)d;
+	}
 	json_object_put(o);
 	return ok;
 }

@@ -525,6 +525,21 @@ void fk_cleanup(void)
 	assert_int_equal(system(cmd), 0);
 }
 
+int fk_setup_os_node(void **state)
+{
+	(void)state;
+	fk_reset();
+	fk_verdict("/dev/sda", ROLE_OS, ACTION_SKIP, CONTENT_FOREIGN, "holds /");
+	return 0;
+}
+
+int fk_teardown(void **state)
+{
+	(void)state;
+	fk_cleanup();
+	return 0;
+}
+
 void fk_reset(void)
 {
 	char path[128];

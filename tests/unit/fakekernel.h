@@ -97,6 +97,10 @@ extern char rundir[64];
 void fk_reset(void);
 /* Frees the configuration and removes the runtime directory. */
 void fk_cleanup(void);
+/* cmocka fixtures: a node whose OS disk (/dev/sda) holds /, and the
+ * cleanup after any fk_reset(). */
+int fk_setup_os_node(void **state);
+int fk_teardown(void **state);
 /* A disk as detection judged it (for fk.scan), blank. */
 struct verdict *fk_disk(const char *dev, enum disk_role role, enum disk_action action, uint64_t size);
 /* A disk as detection judged it, with its content and reason. */

@@ -27,13 +27,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	(void)state;
-	fk_cleanup();
-	return 0;
-}
-
 /* lc_start and lc_stop, their detection freed (the CLI hands it to the
  * metrics first). */
 static inline int start_run(struct lc_result *res)

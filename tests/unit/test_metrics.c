@@ -17,21 +17,6 @@
 #include "agent/report/metrics.h"
 #include "tests/unit/fakekernel.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	fk_reset();
-	fk_verdict("/dev/sda", ROLE_OS, ACTION_SKIP, CONTENT_FOREIGN, "holds /");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fk_cleanup();
-	return 0;
-}
-
 static void test_metrics(void **state)
 {
 	char path[128], buf[8192];
@@ -108,7 +93,7 @@ static void test_metrics(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, fk_setup_os_node, fk_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -298,19 +298,19 @@ int main(void)
 {
 	log_set_level(LOG_LVL_ERROR);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fresh_start, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fresh_start, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_resume_after_kill, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_disk_changed_before_first_write, setup, fk_teardown),
 		cmocka_unit_test(test_hostile_tokens),
-		cmocka_unit_test_setup_teardown(test_stripe_judged_by_its_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_device_mapper, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_format_failure, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sector_size_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claimed_disk_is_redone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_of_another_disk_is_not_ours, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_half_made_mappings_are_cleared, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_start_after_a_cut_off_stop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stripe_judged_by_its_table, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_no_device_mapper, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_format_failure, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_mapping_on_another_disk, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_sector_size_fallback, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_claimed_disk_is_redone, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_claim_of_another_disk_is_not_ours, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_half_made_mappings_are_cleared, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_start_after_a_cut_off_stop, setup, fk_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,22 +21,6 @@
 #include "dm/dm.h"
 #include "tests/unit/fakekernel.h"
 
-/* A node whose OS disk holds /. */
-static int setup(void **state)
-{
-	(void)state;
-	fk_reset();
-	fk_verdict("/dev/sda", ROLE_OS, ACTION_SKIP, CONTENT_FOREIGN, "holds /");
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fk_cleanup();
-	return 0;
-}
-
 static const struct status_row *row(const struct status *st, enum disk_role role)
 {
 	for (size_t i = 0; i < st->n_rows; i++)
@@ -212,11 +196,11 @@ static void test_control_characters_escaped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_encrypted_with_a_refused_member, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_states_without_mappings, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_encrypted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_json_schema, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_encrypted_with_a_refused_member, fk_setup_os_node, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_states_without_mappings, fk_setup_os_node, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_not_encrypted, fk_setup_os_node, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_json_schema, fk_setup_os_node, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_table, fk_setup_os_node, fk_teardown),
 		cmocka_unit_test(test_control_characters_escaped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -184,12 +184,12 @@ static void test_stop_unverified_shred_fails(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_stop_records_the_shred, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_unverified_shred_fails, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_shreds_the_others, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stop_marks_before_it_wipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_records_the_shred, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_unverified_shred_fails, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_shreds_the_others, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_marks_before_it_wipes, setup, fk_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
