@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "agent/detect/detect.h"
 #include "agent/detect/nvmeid.h"
 #include "agent/events.h"
 #include "agent/exitcode.h"
+#include "agent/handoff.h"
 #include "agent/report/metrics.h"
 #include "agent/report/status.h"
 #include "agent/setup/lifecycle.h"
@@ -81,7 +83,8 @@ int cmd_status(struct cfg *c, const struct args *a)
 	return EX_OK;
 }
 
-enum lc_command { LC_START, LC_STOP, LC_REWRAP };
+enum lc_command { LC_START, LC_STOP, LC_REWRAP, LC_ADOPT };
+static const char *const lc_names[] = { "start", "stop", "rewrap", "adopt" };
 
 static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_command cmd)
 {
@@ -90,7 +93,7 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 	int r;
 
 	safe_harden_process();
-	r = runstate_lock(LOCK_TIMEOUT_S);
+	r = runstate_lock(lc_names[cmd], LOCK_TIMEOUT_S);
 	if (r < 0) {
 		log_error_errno(r, "cannot take the lock in %s: %s", runstate_dir(),
 				r == -EAGAIN ? "another scratchcrypt is still running" : "%m");
@@ -98,7 +101,8 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 	}
 	r = cmd == LC_START ? lc_start(c, &o, &res)
 	    : cmd == LC_STOP ? lc_stop(c, &o, &res)
-			     : lc_rewrap(c, &o, a->key_url, &res);
+	    : cmd == LC_ADOPT ? lc_adopt(c, &o, &res)
+			      : lc_rewrap(c, &o, a->key_url, &res);
 	runstate_unlock();
 	if (r < 0)
 		r = exit_code_of(r);
@@ -107,8 +111,7 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 			  res.refused == 1 ? " was" : "s were");
 		r = EX_DATAERR;
 	}
-	(void)metrics_write(c, cmd == LC_START ? "start" : cmd == LC_STOP ? "stop" : "rewrap", r,
-			    &res.det);
+	(void)metrics_write(c, lc_names[cmd], r, &res.det);
 	lc_result_free(&res);
 	return r;
 }
@@ -117,8 +120,12 @@ int cmd_watch_events(struct cfg *c, const struct args *a)
 {
 	struct lc_opts o = { .paths = &sys_paths_default };
 
+	struct events_opts eo = { .once = a->once, .reply = a->reply, .handoff = a->handoff };
+
 	safe_harden_process();
-	return exit_code_of(events_watch(c, &o, a->once));
+	if (a->once && a->reply)
+		handoff_read_request(STDIN_FILENO);
+	return exit_code_of(events_watch(c, &o, &eo));
 }
 
 int cmd_start(struct cfg *c, const struct args *a)
@@ -134,6 +141,11 @@ int cmd_stop(struct cfg *c, const struct args *a)
 int cmd_rewrap(struct cfg *c, const struct args *a)
 {
 	return cmd_lifecycle(c, a, LC_REWRAP);
+}
+
+int cmd_adopt(struct cfg *c, const struct args *a)
+{
+	return cmd_lifecycle(c, a, LC_ADOPT);
 }
 
 int cmd_version(struct cfg *c, const struct args *a)

@@ -12,6 +12,8 @@ struct args {
 	bool force;         /* start */
 	bool keep;          /* stop */
 	bool once;          /* watch-events */
+	bool reply;         /* watch-events --once: the result on stdout */
+	const char *handoff; /* watch-events: shred through this socket */
 	const char *key_url; /* rewrap --key */
 	const char *phase;  /* boot-phase --is */
 	const char *device; /* nvme-id --device */
@@ -25,6 +27,7 @@ int cmd_watch_events(struct cfg *c, const struct args *a);
 int cmd_start(struct cfg *c, const struct args *a);
 int cmd_stop(struct cfg *c, const struct args *a);
 int cmd_rewrap(struct cfg *c, const struct args *a);
+int cmd_adopt(struct cfg *c, const struct args *a);
 int cmd_version(struct cfg *c, const struct args *a);
 int cmd_boot_phase(struct cfg *c, const struct args *a);
 int cmd_nvme_id(struct cfg *c, const struct args *a);

@@ -8,13 +8,16 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/log.h"
+#include "agent/handoff.h"
 #include "agent/report/metrics.h"
+#include "base/log.h"
 #include "agent/setup/keysource.h"
 #include "agent/setup/runstate.h"
 #include "keyfetch/keyfetch.h"
 
 #define LOCK_TIMEOUT_S 300
+/* What the watcher waits for the shred unit: its lock wait and the shred. */
+#define HANDOFF_TIMEOUT_S 900
 
 int events_parse(const char *json, const char *vm_name, struct sched_doc *doc)
 {
@@ -163,7 +166,7 @@ static int shred_for(const struct cfg *c, const struct lc_opts *o, const struct 
 
 	so.keep = false;
 	log_info("scheduled event %s: %s; shredding the local disks", e->id, e->type);
-	r = runstate_lock(LOCK_TIMEOUT_S);
+	r = runstate_lock_preempt("shred", LOCK_TIMEOUT_S);
 	if (r < 0)
 		return log_error_errno(r, "cannot take the lock: %m");
 	r = lc_stop(c, &so, &res);
@@ -196,12 +199,22 @@ static int ack(struct kf_session *s, const struct sched_event *e)
 	return 0;
 }
 
+/* What the watch carries from one poll to the next. */
+struct watch {
+	struct events_seen handled;
+	long long done_incarnation; /* every event of it handled */
+	bool first;
+	char name[256];
+	const char *handoff; /* events_opts */
+};
+
 /* Shreds for each event of the document that asks for it, then
  * acknowledges what may be acknowledged; *all_done when nothing is left
  * to retry. Returns the last error, or 0. */
 static int handle_events(const struct cfg *c, const struct lc_opts *o, struct kf_session *s,
-			 const struct sched_doc *doc, struct events_seen *handled, bool *all_done)
+			 const struct sched_doc *doc, struct watch *w, bool *all_done)
 {
+	struct events_seen *handled = &w->handled;
 	bool hbi = c->key_source == KEY_SOURCE_HBI;
 	int r = 0;
 
@@ -210,6 +223,17 @@ static int handle_events(const struct cfg *c, const struct lc_opts *o, struct kf
 
 		if (!events_must_shred(ev, hbi))
 			continue;
+		/* Unprivileged: the shred unit shreds and acknowledges. */
+		if (w->handoff) {
+			if (events_seen(handled, ev->id))
+				continue;
+			r = handoff_request(w->handoff, ev->id, HANDOFF_TIMEOUT_S);
+			if (r < 0)
+				*all_done = false;
+			else
+				events_remember(handled, ev->id);
+			continue;
+		}
 		/* Shred first, acknowledge after: never let the VM go with
 		 * readable disks. A failed shred is retried. */
 		if (!events_seen(handled, ev->id)) {
@@ -231,13 +255,6 @@ static int handle_events(const struct cfg *c, const struct lc_opts *o, struct kf
 	return r;
 }
 
-/* What the watch carries from one poll to the next. */
-struct watch {
-	struct events_seen handled;
-	long long done_incarnation; /* every event of it handled */
-	bool first;
-	char name[256];
-};
 
 /* One poll: read the document and act on it. */
 static int poll_once(const struct cfg *c, const struct lc_opts *o, struct watch *w,
@@ -266,7 +283,7 @@ static int poll_once(const struct cfg *c, const struct lc_opts *o, struct watch 
 	/* The document changes only with its incarnation. */
 	if (doc.incarnation >= 0 && doc.incarnation == w->done_incarnation)
 		goto out;
-	r = handle_events(c, o, s, &doc, &w->handled, &all_done);
+	r = handle_events(c, o, s, &doc, w, &all_done);
 	if (all_done)
 		w->done_incarnation = doc.incarnation;
 out:
@@ -274,21 +291,23 @@ out:
 	return r;
 }
 
-int events_watch(const struct cfg *c, const struct lc_opts *o, bool once)
+int events_watch(const struct cfg *c, const struct lc_opts *o, const struct events_opts *eo)
 {
-	struct watch w = { .done_incarnation = -2, .first = true };
+	struct watch w = { .done_incarnation = -2, .first = true, .handoff = eo->handoff };
 	int r = 0;
 
-	log_info("watching scheduled events every %u s", c->events_poll_s);
+	log_info("watching scheduled events every %u s%s%s", c->events_poll_s,
+		 eo->handoff ? "; shreds through " : "", eo->handoff ? eo->handoff : "");
 	for (;; sleep(c->events_poll_s)) {
 		struct kf_session *s = NULL;
 
 		r = session(c, w.first, &s);
-		if (r < 0)
-			return r;
-		r = poll_once(c, o, &w, s);
+		if (r == 0)
+			r = poll_once(c, o, &w, s);
 		kf_session_free(s);
-		if (once)
+		if (eo->once && eo->reply)
+			handoff_reply(stdout, r);
+		if (eo->once || (r < 0 && !s))
 			return r;
 	}
 }

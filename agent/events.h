@@ -51,5 +51,10 @@ void events_remember(struct events_seen *h, const char *id);
 bool events_must_shred(const struct sched_event *e, bool hbi);
 /* Whether this VM may acknowledge it: Scheduled, and for this VM alone. */
 bool events_may_ack(const struct sched_event *e);
-/* The loop; with once, a single poll. Returns only on error or once. */
-int events_watch(const struct cfg *c, const struct lc_opts *o, bool once);
+struct events_opts {
+	bool once;           /* a single poll */
+	bool reply;          /* with once: the result on stdout (handoff.h) */
+	const char *handoff; /* shred through this socket (handoff.h) instead of here */
+};
+/* The loop. Returns only on error, or after one poll with once. */
+int events_watch(const struct cfg *c, const struct lc_opts *o, const struct events_opts *eo);

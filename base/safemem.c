@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "base/safemem.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -83,4 +85,17 @@ void safe_harden_process(void)
 	 * and OpenSSL's buffers, json-c's tokenizer): glibc fills every freed
 	 * heap block, so none outlives its free. */
 	(void)mallopt(M_PERTURB, 0x5a);
+}
+
+int safe_random(void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t n = getrandom((char *)buf + got, len - got, 0);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0)
+			got += (size_t)n;
+	}
+	return 0;
 }

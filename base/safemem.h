@@ -12,6 +12,8 @@ void *safe_alloc(size_t size);
  * a worker's write could not make an unlocked copy either. */
 void *safe_alloc_shared(size_t size);
 void safe_free(void *p);
+/* len bytes from the kernel's random pool (getrandom), or -errno. */
+int safe_random(void *buf, size_t len);
 /* Wipes a buffer that did not come from safe_alloc(). */
 void safe_wipe(void *p, size_t size);
 /* No core dumps (PR_SET_DUMPABLE 0, RLIMIT_CORE 0) and freed heap filled

@@ -101,7 +101,7 @@ int kf_parse_key_url(const char *url, char *vault, size_t vault_size, char *name
 		     size_t name_size, char *version, size_t version_size);
 
 /* base64url without padding. kf_b64url_decode's output comes from safe_alloc(). */
-char *kf_b64url_encode(const void *data, size_t len);
+char *kf_b64url_encode(const void *data, size_t len); /* safe_alloc() */
 int kf_b64url_decode(const char *text, void **out, size_t *out_len);
 
 /* Untrusted JSON: the whole of data (len bytes, not NUL-terminated) as one

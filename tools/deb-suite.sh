@@ -4,7 +4,7 @@
 # this machine runs (/etc/os-release): version VERSION+debNN and the suite as
 # the distribution, so that one archive can hold the Debian 12 and the
 # Debian 13 builds and an upgrade from 12 to 13 moves to the 13 build
-# (0.1.0+deb12 < 0.1.0+deb13). Each build needs its own suite: a package
+# (0.2.0+deb12 < 0.2.0+deb13). Each build needs its own suite: a package
 # built on 13 needs 13's libc, and 12's puts files under /lib, which 13's
 # lintian rejects (aliased-location).
 # Usage: deb-suite.sh TREE

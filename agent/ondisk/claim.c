@@ -7,12 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
-/* "SCRATCHCRYPT-CLAIM-<format>\n" starts every claim (doc/ondisk-format.md). */
+/* "SCRATCHCRYPT-CLAIM-<format>\n" starts every claim (doc/ondisk-format.md);
+ * the lines after it are the same in every format so far. */
 #define CLAIM_PREFIX "SCRATCHCRYPT-CLAIM-"
-#define CLAIM_MAGIC CLAIM_PREFIX "1\n"
 
-/* The format of the claim in block: 0 when it is none, or -errno. */
-static int claim_format_of(const char *block, unsigned *format)
+/* The format of the claim in block, and where its lines begin: 0 when it is
+ * none, or -errno. */
+static int claim_format_of(const char *block, unsigned *format, const char **body)
 {
 	const char *p = block + strlen(CLAIM_PREFIX);
 	unsigned v = 0;
@@ -25,6 +26,7 @@ static int claim_format_of(const char *block, unsigned *format)
 	if (!digits || p[digits] != '\n' || v == 0)
 		return 0;
 	*format = v;
+	*body = p + digits + 1;
 	return v > ONDISK_FORMAT_VERSION ? -EPROTONOSUPPORT : 1;
 }
 
@@ -33,8 +35,8 @@ void claim_format(const struct sc_claim *c, char *block)
 	/* Everything in the first 512 bytes: a sector is written whole even
 	 * when the power fails. */
 	memset(block, 0, ONDISK_CLAIM_SIZE);
-	snprintf(block, 512, CLAIM_MAGIC "serial=%s\nsize=%llu\ncreated=%lld\n", c->serial,
-		 (unsigned long long)c->size, c->created);
+	snprintf(block, 512, CLAIM_PREFIX "%u\nserial=%s\nsize=%llu\ncreated=%lld\n",
+		 ONDISK_FORMAT_VERSION, c->serial, (unsigned long long)c->size, c->created);
 }
 
 int claim_parse(const char *block, struct sc_claim *c)
@@ -42,14 +44,16 @@ int claim_parse(const char *block, struct sc_claim *c)
 	char serial[64] = "";
 	unsigned long long size;
 	long long created;
-	const char *p = block + strlen(CLAIM_MAGIC);
+	const char *p = NULL;
+	unsigned format = 0;
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	r = claim_format_of(block, &c->format);
+	r = claim_format_of(block, &format, &p);
+	c->format = format;
 	if (r <= 0)
 		return r;
-	if (memcmp(block, CLAIM_MAGIC, strlen(CLAIM_MAGIC)) != 0 || !memchr(block, '\0', 512))
+	if (!memchr(block, '\0', 512))
 		return 0;
 	if (strncmp(p, "serial=", 7) != 0)
 		return 0;
@@ -61,7 +65,6 @@ int claim_parse(const char *block, struct sc_claim *c)
 	snprintf(c->serial, sizeof(c->serial), "%s", serial);
 	c->size = size;
 	c->created = created;
-	c->format = 1;
 	return 1;
 }
 

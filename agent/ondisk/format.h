@@ -17,14 +17,19 @@
  *   2. a LUKS2 header without keyslots (label "scratchcrypt"), data at 1 MiB;
  *   3. the "scratchcrypt" token: role, place, key source, the disk's
  *      identity and the state of the volume (new, ready, shredding);
- *   4. in HBI mode, the "scratchcrypt-hbi" token: the wrapped volume key.
+ *   4. in HBI mode, the "scratchcrypt-hbi" token: the wrapped volume key,
+ *      and (from format 2) this node's MAC over it and the disk's identity.
  *
  * A disk's records say which version of the format made them; a release
  * reads every version up to its own (tests/ondisk/golden/vN) and refuses,
  * leaving the disk untouched, a version above it. */
 
-/* The format this release writes and the highest it reads. */
-#define ONDISK_FORMAT_VERSION 1
+/* The format this release writes and the highest it reads.
+ *   1: the first.
+ *   2: the HBI token carries a MAC under the node key (token.h); an HBI
+ *      token of format 1 is trusted only by 'scratchcrypt adopt', for a
+ *      volume open when the node was upgraded. */
+#define ONDISK_FORMAT_VERSION 2
 
 /* The first MiB is scratchcrypt's: the LUKS2 header (both copies, the
  * tokens, no keyslots), then the claim in its last 4 KiB; data starts at

@@ -190,7 +190,13 @@ int token_set_state(const char *dev, enum token_state state)
 	return dm_luks_token_edit(dev, TOKEN_TYPE, set_state, &state);
 }
 
-char *token_hbi_to_json(const char *kid, const char *wrapped)
+void token_hbi_clear(struct sc_hbi_token *t)
+{
+	free(t->wrapped);
+	memset(t, 0, sizeof(*t));
+}
+
+char *token_hbi_to_json(const char *kid, const char *wrapped, const char *mac)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -200,19 +206,33 @@ char *token_hbi_to_json(const char *kid, const char *wrapped)
 	json_object_object_add(o, "kid", json_object_new_string(kid));
 	json_object_object_add(o, "alg", json_object_new_string("RSA-OAEP-256"));
 	json_object_object_add(o, "wrapped_key", json_object_new_string(wrapped));
+	json_object_object_add(o, "mac_alg", json_object_new_string("HMAC-SHA256"));
+	json_object_object_add(o, "mac", json_object_new_string(mac));
 	json_object_object_add(o, "created", json_object_new_int64((int64_t)time(NULL)));
 	return to_string(o);
 }
 
-int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped)
+char *token_hbi_mac_input(unsigned format, const char *serial, uint64_t size, const char *kid,
+			  const char *wrapped)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "scratchcrypt-hbi-token\nformat=%u\nserial=%s\nsize=%llu\nkid=%s\n"
+		     "wrapped_key=%s\n", format, serial, (unsigned long long)size, kid,
+		     wrapped) < 0)
+		return NULL;
+	return s;
+}
+
+int token_hbi_parse(const char *json, struct sc_hbi_token *t)
 {
 	struct json_object *o = json ? json_tokener_parse(json) : NULL;
-	const char *k = NULL, *w = NULL;
-	unsigned format;
+	const char *k = NULL, *w = NULL, *m = NULL;
 	int r = -EBADMSG;
 
+	memset(t, 0, sizeof(*t));
 	if (o && json_object_is_type(o, json_type_object)) {
-		r = format_of(o, &format);
+		r = format_of(o, &t->format);
 		if (r < 0) {
 			json_object_put(o);
 			return r;
@@ -220,25 +240,28 @@ int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped
 		r = -EBADMSG;
 		k = get_string(o, "kid");
 		w = get_string(o, "wrapped_key");
+		m = get_string(o, "mac");
 	}
-	if (k && k[0] && strlen(k) < kid_size && (!wrapped || (w && w[0]))) {
-		snprintf(kid, kid_size, "%s", k);
-		r = 0;
-		if (wrapped && !(*wrapped = strdup(w)))
-			r = -ENOMEM;
+	if (k && k[0] && strlen(k) < sizeof(t->kid) && w && w[0] &&
+	    (!m || strlen(m) < sizeof(t->mac))) {
+		snprintf(t->kid, sizeof(t->kid), "%s", k);
+		snprintf(t->mac, sizeof(t->mac), "%s", m ? m : "");
+		t->wrapped = strdup(w);
+		r = t->wrapped ? 0 : -ENOMEM;
 	}
 	json_object_put(o);
 	return r;
 }
 
-int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped)
+int token_hbi_read(const char *dev, struct sc_hbi_token *t)
 {
 	char *json = NULL;
 	int r = dm_luks_token_get(dev, TOKEN_HBI_TYPE, &json);
 
+	memset(t, 0, sizeof(*t));
 	if (r < 0)
 		return r;
-	r = token_hbi_parse(json, kid, kid_size, wrapped);
+	r = token_hbi_parse(json, t);
 	free(json);
 	return r;
 }

@@ -42,10 +42,26 @@ int token_read(const char *dev, struct sc_token *t);
 int token_write(const char *dev, const struct sc_token *t);
 int token_set_state(const char *dev, enum token_state state);
 
-char *token_hbi_to_json(const char *kid, const char *wrapped);
-/* kid, and the wrapped key (malloc'd) when wrapped is not NULL. */
-/* The HBI token's kid and wrapped key; -EBADMSG for any other JSON,
- * -EPROTONOSUPPORT for a newer format's. */
-int token_hbi_parse(const char *json, char *kid, size_t kid_size, char **wrapped);
-int token_hbi_read(const char *dev, char *kid, size_t kid_size, char **wrapped);
+/* The HBI token (format 2): the wrapped volume key, the Key Vault key that
+ * wrapped it, and this node's proof that it made the token: an HMAC-SHA256,
+ * under the node key (setup/nodekey.h), of token_hbi_mac_input(). Format 1
+ * tokens have no mac. */
+struct sc_hbi_token {
+	unsigned format;
+	char kid[512];
+	char mac[64]; /* base64url; "" when the token has none */
+	char *wrapped; /* base64url, malloc'd */
+};
+void token_hbi_clear(struct sc_hbi_token *t);
+
+char *token_hbi_to_json(const char *kid, const char *wrapped, const char *mac);
+/* What the mac covers: a domain tag, the token's format, the disk's serial
+ * and size (as the hardware gives them), the kid and the wrapped key.
+ * malloc'd. */
+char *token_hbi_mac_input(unsigned format, const char *serial, uint64_t size, const char *kid,
+			  const char *wrapped);
+/* -EBADMSG for any other JSON, -EPROTONOSUPPORT (t->format set) for a newer
+ * format's; t is cleared first and must be cleared after. */
+int token_hbi_parse(const char *json, struct sc_hbi_token *t);
+int token_hbi_read(const char *dev, struct sc_hbi_token *t);
 int token_hbi_write(const char *dev, const char *json);

@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/safemem.h"
 #include "agent/ondisk/token.h"
+#include "agent/setup/nodekey.h"
 #include "base/crashpoint.h"
+#include "base/safemem.h"
 
 struct hbi {
 	struct kf_session *s;
@@ -18,6 +19,7 @@ struct hbi {
 	 * run again). A token for any other key is refused, even in the same
 	 * vault: its public half is all anyone needs to make one. */
 	char accept[2][128];
+	void *nodekey; /* loaded when first needed (nodekey.h) */
 };
 
 void keysource_kf_config(const struct cfg *c, bool vault, unsigned retry_cap_s,
@@ -94,6 +96,7 @@ void hbi_close(struct hbi *h)
 	if (!h)
 		return;
 	kf_session_free(h->s);
+	safe_free(h->nodekey);
 	free(h);
 }
 
@@ -102,23 +105,41 @@ const char *hbi_kid(const struct hbi *h)
 	return h->key.kid;
 }
 
-int hbi_wrap(struct hbi *h, const void *key, size_t len, char **token, struct reason *why)
+/* The node key, made on the first wrap when the node has none. */
+static int need_nodekey(struct hbi *h, bool create, struct reason *why)
+{
+	return h->nodekey ? 0 : nodekey_load(create, &h->nodekey, why);
+}
+
+int hbi_wrap(struct hbi *h, const struct sys_disk *d, const void *key, size_t len, char **token,
+	     struct reason *why)
 {
 	struct kf_error e;
-	char *wrapped = NULL;
-	int r;
+	char *wrapped = NULL, mac[64];
+	int r = need_nodekey(h, true, why);
 
+	if (r < 0)
+		return r;
 	r = kf_wrap(h->s, &h->key, key, len, &wrapped, &e);
 	if (r < 0)
 		return kf_error_reason(why, r, "cannot wrap the volume key", &e);
-	*token = token_hbi_to_json(h->key.kid, wrapped);
+	r = nodekey_seal(h->nodekey, d->serial, d->size_bytes, h->key.kid, wrapped, mac, sizeof(mac));
+	*token = r < 0 ? NULL : token_hbi_to_json(h->key.kid, wrapped, mac);
 	free(wrapped);
+	if (r < 0)
+		return reason_set(why, r, "%s: cannot seal its HBI token: %m", d->devnode);
 	return *token ? 0 : -ENOMEM;
 }
 
 int hbi_disk_kid(const char *dev, char *kid, size_t size)
 {
-	return token_hbi_read(dev, kid, size, NULL);
+	struct sc_hbi_token t;
+	int r = token_hbi_read(dev, &t);
+
+	if (r == 0)
+		snprintf(kid, size, "%s", t.kid);
+	token_hbi_clear(&t);
+	return r;
 }
 
 /* The token's kid must name the configured vault and an accepted key. */
@@ -139,48 +160,68 @@ static int hbi_check_kid(const struct hbi *h, const char *kid, struct reason *wh
 	return 0;
 }
 
-int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len, struct reason *why)
+/* dev's HBI token, when this node sealed it for this disk and it names an
+ * accepted key. */
+static int hbi_trusted_token(struct hbi *h, const struct sys_disk *d, struct sc_hbi_token *t,
+			     struct reason *why)
 {
-	struct kf_error e;
-	char kid[512], *wrapped = NULL, what[320];
-	int r = token_hbi_read(dev, kid, sizeof(kid), &wrapped);
+	struct reason whykey = { "" };
+	int r = token_hbi_read(d->devnode, t);
 
 	if (r < 0)
-		return reason_set(why, r, "%s: no readable %s token in its LUKS2 header: %m", dev,
-				  TOKEN_HBI_TYPE);
-	r = hbi_check_kid(h, kid, why);
-	if (r < 0) {
-		free(wrapped);
-		return r;
-	}
-	r = kf_unwrap(h->s, kid, wrapped, key, len, &e);
-	free(wrapped);
-	if (r < 0) {
-		snprintf(what, sizeof(what), "%s: cannot unwrap its volume key", dev);
-		return kf_error_reason(why, r, what, &e);
-	}
-	/* dm-crypt keys are 16 to 64 bytes; the header's digest checks the rest. */
-	if (*len < 16 || *len > 64) {
-		reason_set(why, -EBADMSG, "%s: %s unwrapped a %zu-byte key; a volume key is 16 to 64 bytes",
-			   dev, kid, *len);
-		safe_free(*key);
-		*key = NULL;
-		return -EBADMSG;
-	}
-	return 0;
+		return reason_set(why, r, "%s: no readable %s token in its LUKS2 header: %m",
+				  d->devnode, TOKEN_HBI_TYPE);
+	r = need_nodekey(h, false, &whykey);
+	if (r < 0)
+		return reason_set(why, r == -ENOKEY ? -EMEDIUMTYPE : r,
+				  "%s: its HBI header cannot be checked: %s. It was made on another "
+				  "node, or this node's OS disk was replaced; run 'scratchcrypt stop' to "
+				  "shred it", d->devnode, whykey.text);
+	r = nodekey_verify(h->nodekey, d->devnode, d->serial, d->size_bytes, t, why);
+	return r < 0 ? r : hbi_check_kid(h, t->kid, why);
 }
 
-int hbi_rewrap_disk(struct hbi *h, const char *dev, struct reason *why)
+int hbi_unwrap_disk(struct hbi *h, const struct sys_disk *d, void **key, size_t *len,
+		    struct reason *why)
 {
+	struct kf_error e;
+	struct sc_hbi_token t;
+	char what[320];
+	int r = hbi_trusted_token(h, d, &t, why);
+
+	if (r < 0) {
+		token_hbi_clear(&t);
+		return r;
+	}
+	r = kf_unwrap(h->s, t.kid, t.wrapped, key, len, &e);
+	if (r < 0) {
+		snprintf(what, sizeof(what), "%s: cannot unwrap its volume key", d->devnode);
+		r = kf_error_reason(why, r, what, &e);
+	}
+	if (r == 0 && (*len < 16 || *len > 64)) {
+		/* dm-crypt keys are 16 to 64 bytes; the header's digest checks the rest. */
+		reason_set(why, -EBADMSG, "%s: %s unwrapped a %zu-byte key; a volume key is 16 "
+			   "to 64 bytes", d->devnode, t.kid, *len);
+		safe_free(*key);
+		*key = NULL;
+		r = -EBADMSG;
+	}
+	token_hbi_clear(&t);
+	return r;
+}
+
+int hbi_rewrap_disk(struct hbi *h, const struct sys_disk *d, struct reason *why)
+{
+	const char *dev = d->devnode;
 	void *key = NULL;
 	size_t len = 0;
 	char *token = NULL;
-	int r = hbi_unwrap_disk(h, dev, &key, &len, why);
+	int r = hbi_unwrap_disk(h, d, &key, &len, why);
 
 	if (r < 0)
 		return r;
 	crash_point("rewrap-unwrap");
-	r = hbi_wrap(h, key, len, &token, why);
+	r = hbi_wrap(h, d, key, len, &token, why);
 	safe_free(key);
 	if (r < 0)
 		return r;

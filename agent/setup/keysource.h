@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "agent/config.h"
+#include "agent/detect/sysfs.h"
 #include "base/log.h"
 #include "keyfetch/keyfetch.h"
 
@@ -25,14 +26,18 @@ void keysource_kf_config(const struct cfg *c, bool vault, unsigned retry_cap_s,
 int hbi_open(const struct cfg *c, const char *key_url, struct hbi **h, struct reason *why);
 void hbi_close(struct hbi *h);
 const char *hbi_kid(const struct hbi *h);
-/* Wraps key; *token is the JSON of the HBI token (malloc'd). */
-int hbi_wrap(struct hbi *h, const void *key, size_t len, char **token, struct reason *why);
-/* Unwraps dev's key; *key comes from safe_alloc(). */
-int hbi_unwrap_disk(struct hbi *h, const char *dev, void **key, size_t *len,
+/* Wraps key for disk d; *token is the JSON of the HBI token (malloc'd),
+ * sealed with the node key (nodekey.h; made here when the node has none). */
+int hbi_wrap(struct hbi *h, const struct sys_disk *d, const void *key, size_t len, char **token,
+	     struct reason *why);
+/* Unwraps d's key; *key comes from safe_alloc(). A token this node did not
+ * seal for d's serial and size is refused (-EMEDIUMTYPE) before the vault
+ * is asked. */
+int hbi_unwrap_disk(struct hbi *h, const struct sys_disk *d, void **key, size_t *len,
 		    struct reason *why);
 /* The kid recorded on dev; -ENOENT when dev has no HBI token. */
 int hbi_disk_kid(const char *dev, char *kid, size_t size);
 /* Unwraps dev's volume key and wraps it again with h's key; the volume key
  * and the data stay as they are. */
-int hbi_rewrap_disk(struct hbi *h, const char *dev, struct reason *why);
+int hbi_rewrap_disk(struct hbi *h, const struct sys_disk *d, struct reason *why);
 /* A keyfetch error in one line: endpoint, status, code, message. */

@@ -36,6 +36,10 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 	      struct lc_result *res);
 
+/* Seals, with the node key, the format-1 HBI token of every disk whose
+ * volume is open now (after an upgrade); refuses those not open. */
+int lc_adopt(const struct cfg *c, const struct lc_opts *o, struct lc_result *res);
+
 const char *lc_mount_point(const struct cfg *c, enum disk_role role);
 
 /* The named steps, in the order a run takes them, for the tests that stop

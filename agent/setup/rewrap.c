@@ -48,7 +48,7 @@ int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 		    v->ours_state != TOKEN_READY)
 			continue;
 		why.text[0] = '\0';
-		r = hbi_rewrap_disk(h, v->disk.devnode, &why);
+		r = hbi_rewrap_disk(h, &v->disk, &why);
 		if (r < 0) {
 			first_err = first_err ?: log_reason(LOG_LVL_ERROR, r, &why, v->disk.devnode);
 			continue;

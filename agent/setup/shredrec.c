@@ -14,6 +14,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "agent/setup/runstate.h"
+
 static const char *const discard_names[] = {
 	[SHRED_DISCARD_OFF] = "off",
 	[SHRED_DISCARD_DONE] = "discarded",
@@ -37,27 +39,14 @@ static int discard_from_string(const char *s)
 const char *shredrec_dir(void)
 {
 	static char dir[512];
-	const char *d = getenv("SCRATCHCRYPT_STATE_DIR");
 
-	snprintf(dir, sizeof(dir), "%s/shred", d && *d ? d : "/var/lib/scratchcrypt");
+	snprintf(dir, sizeof(dir), "%s/shred", runstate_state_dir());
 	return dir;
 }
 
-/* mkdir -p: the record directory, and what leads to it. */
 static int ensure_dirs(void)
 {
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s", shredrec_dir());
-	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return runstate_state_mkdir("shred");
 }
 
 /* A file name from the serial: what a disk's serial says is input. */

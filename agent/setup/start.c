@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,19 +30,6 @@ struct keyctx {
 	int error;
 	struct reason why;
 };
-
-static int random_key(void *key, size_t len)
-{
-	for (size_t got = 0; got < len;) {
-		ssize_t n = getrandom((char *)key + got, len - got, 0);
-
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n > 0)
-			got += (size_t)n;
-	}
-	return 0;
-}
 
 /* Observe: what each member's mapping shows decides what is left to do. */
 static int observe_member(const struct cfg *c, struct member *m, struct reason *why)
@@ -114,7 +100,7 @@ static int member_key(const struct cfg *c, struct keyctx *k, struct member *m, s
 	if (m->mode == MEMBER_REOPEN) {
 		void *unwrapped;
 
-		r = hbi_unwrap_disk(k->hbi, m->v->disk.devnode, &unwrapped, &m->key_len, why);
+		r = hbi_unwrap_disk(k->hbi, &m->v->disk, &unwrapped, &m->key_len, why);
 		if (r < 0)
 			return r;
 		/* Into pages the member's worker can read. */
@@ -128,11 +114,11 @@ static int member_key(const struct cfg *c, struct keyctx *k, struct member *m, s
 	m->key = safe_alloc_shared(m->key_len);
 	if (!m->key)
 		return -ENOMEM;
-	r = random_key(m->key, m->key_len);
+	r = safe_random(m->key, m->key_len);
 	if (r < 0)
 		return reason_set(why, r, "cannot get random bytes for a key: %m");
 	if (c->key_source == KEY_SOURCE_HBI)
-		return hbi_wrap(k->hbi, m->key, m->key_len, &m->hbi_token, why);
+		return hbi_wrap(k->hbi, &m->v->disk, m->key, m->key_len, &m->hbi_token, why);
 	return 0;
 }
 

@@ -5,12 +5,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = fuzz_string(data, size), kid[512], *w = NULL;
+	char *s = fuzz_string(data, size);
+	struct sc_hbi_token t = { 0 };
 
 	fuzz_init();
-	if (s && token_hbi_parse(s, kid, sizeof(kid), &w) == 0 && !w)
+	if (s && token_hbi_parse(s, &t) == 0 && (!t.wrapped || !t.kid[0]))
 		abort();
-	free(w);
+	token_hbi_clear(&t);
 	free(s);
 	return 0;
 }

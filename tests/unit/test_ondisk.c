@@ -35,9 +35,10 @@ static char *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static void check_v1_token(const struct sc_token *t)
+/* Every golden version's records hold the same values. */
+static void check_golden_token(const struct sc_token *t, unsigned format)
 {
-	assert_int_equal(t->format, 1);
+	assert_int_equal(t->format, format);
 	assert_int_equal(t->role, ROLE_SCRATCH);
 	assert_int_equal(t->index, 1);
 	assert_int_equal(t->members, 2);
@@ -48,58 +49,76 @@ static void check_v1_token(const struct sc_token *t)
 	assert_int_equal(t->created, 1764806400);
 }
 
-static const char v1_kid[] = "https://scvault.vault.azure.net/keys/tempdisk/0123456789abcdef0123456789abcdef";
+static const char golden_kid[] = "https://scvault.vault.azure.net/keys/tempdisk/0123456789abcdef0123456789abcdef";
 
-static void test_golden_v1_records(void **state)
+static void check_golden_records(unsigned format)
 {
 	struct sc_token t;
 	struct sc_claim c;
-	char kid[512], *json, *block, *wrapped = NULL;
+	struct sc_hbi_token h;
+	char path[256], *json, *block;
 	size_t n;
 
-	(void)state;
-	json = slurp(GOLDEN "/v1/token.json", NULL);
+	snprintf(path, sizeof(path), GOLDEN "/v%u/token.json", format);
+	json = slurp(path, NULL);
 	assert_int_equal(token_from_json(json, &t), 0);
-	check_v1_token(&t);
+	check_golden_token(&t, format);
 	free(json);
 
-	json = slurp(GOLDEN "/v1/hbi-token.json", NULL);
-	assert_int_equal(token_hbi_parse(json, kid, sizeof(kid), &wrapped), 0);
-	assert_string_equal(kid, v1_kid);
-	assert_int_equal(strlen(wrapped), 342);
-	free(wrapped);
+	snprintf(path, sizeof(path), GOLDEN "/v%u/hbi-token.json", format);
+	json = slurp(path, NULL);
+	assert_int_equal(token_hbi_parse(json, &h), 0);
+	assert_int_equal(h.format, format);
+	assert_string_equal(h.kid, golden_kid);
+	assert_int_equal(strlen(h.wrapped), 342);
+	/* Format 2 seals the token (an HMAC-SHA256 in base64url); 1 does not. */
+	assert_int_equal(strlen(h.mac), format >= 2 ? 43 : 0);
+	token_hbi_clear(&h);
 	free(json);
 
-	block = slurp(GOLDEN "/v1/claim.bin", &n);
+	snprintf(path, sizeof(path), GOLDEN "/v%u/claim.bin", format);
+	block = slurp(path, &n);
 	assert_int_equal(n, ONDISK_CLAIM_SIZE);
 	assert_int_equal(claim_parse(block, &c), 1);
 	assert_string_equal(c.serial, "SCNVMEB");
 	assert_int_equal(c.size, 256ull * 1024 * 1024);
-	assert_int_equal(c.format, 1);
+	assert_int_equal(c.format, format);
 	free(block);
 }
 
-/* The v1 header, read the way detection reads a disk (libcryptsetup on
- * the file: no device-mapper needed). */
-static void test_golden_v1_header(void **state)
+static void test_golden_records(void **state)
 {
-	char path[] = "/tmp/sc-test-ondisk-XXXXXX", cmd[512], kid[512], *wrapped = NULL;
-	struct sc_token t;
-	int fd = mkstemp(path);
-
 	(void)state;
-	assert_true(fd >= 0);
-	snprintf(cmd, sizeof(cmd), "xz -dc %s/v1/header.img.xz > %s", GOLDEN, path);
-	if (system(cmd) != 0) {
+	for (unsigned v = 1; v <= ONDISK_FORMAT_VERSION; v++)
+		check_golden_records(v);
+}
+
+/* Each version's header, read the way detection reads a disk
+ * (libcryptsetup on the file: no device-mapper needed). */
+static void test_golden_headers(void **state)
+{
+	(void)state;
+	for (unsigned v = 1; v <= ONDISK_FORMAT_VERSION; v++) {
+		char path[] = "/tmp/sc-test-ondisk-XXXXXX", cmd[512];
+		struct sc_hbi_token h;
+		struct sc_token t;
+		int fd = mkstemp(path);
+
+		assert_true(fd >= 0);
+		close(fd);
+		snprintf(cmd, sizeof(cmd), "xz -dc %s/v%u/header.img.xz > %s", GOLDEN, v, path);
+		if (system(cmd) != 0) {
+			unlink(path);
+			fail_msg("cannot decompress the golden header (%s)", cmd);
+		}
+		assert_int_equal(token_read(path, &t), 0);
+		check_golden_token(&t, v);
+		assert_int_equal(token_hbi_read(path, &h), 0);
+		assert_string_equal(h.kid, golden_kid);
+		assert_int_equal(h.format, v);
+		token_hbi_clear(&h);
 		unlink(path);
-		fail_msg("cannot decompress the golden header (%s)", cmd);
 	}
-	assert_int_equal(token_read(path, &t), 0);
-	check_v1_token(&t);
-	assert_int_equal(token_hbi_read(path, kid, sizeof(kid), &wrapped), 0);
-	assert_string_equal(kid, v1_kid);
-	free(wrapped);
-	unlink(path);
 }
 
 /* What this release writes, it reads back, saying its format. */
@@ -109,25 +128,29 @@ static void test_round_trip(void **state)
 			      .key_source = KEY_SOURCE_SYSTEM, .state = TOKEN_NEW,
 			      .created = 42, .serial = "res", .size = 4096 }, back;
 	struct sc_claim c = { .serial = "res", .size = 4096, .created = 42 }, cback;
-	char block[ONDISK_CLAIM_SIZE], kid[512], *json = token_to_json(&t), *w = NULL;
+	char block[ONDISK_CLAIM_SIZE], *json = token_to_json(&t);
+	struct sc_hbi_token h;
 
 	(void)state;
-	assert_non_null(strstr(json, "\"format\":1"));
+	assert_non_null(strstr(json, "\"format\":2"));
 	assert_int_equal(token_from_json(json, &back), 0);
 	assert_int_equal(back.format, ONDISK_FORMAT_VERSION);
 	assert_string_equal(back.serial, "res");
 	assert_int_equal(back.state, TOKEN_NEW);
 	free(json);
-	json = token_hbi_to_json("https://v.vault.azure.net/keys/k/1", "abc");
-	assert_non_null(strstr(json, "\"format\":1"));
-	assert_int_equal(token_hbi_parse(json, kid, sizeof(kid), &w), 0);
-	assert_string_equal(w, "abc");
-	free(w);
+	json = token_hbi_to_json("https://v.vault.azure.net/keys/k/1", "abc", "mac");
+	assert_non_null(strstr(json, "\"format\":2"));
+	assert_int_equal(token_hbi_parse(json, &h), 0);
+	assert_string_equal(h.wrapped, "abc");
+	assert_string_equal(h.mac, "mac");
+	assert_int_equal(h.format, 2);
+	token_hbi_clear(&h);
 	free(json);
 	claim_format(&c, block);
 	assert_int_equal(claim_parse(block, &cback), 1);
 	assert_string_equal(cback.serial, "res");
 	assert_int_equal(cback.size, 4096);
+	assert_int_equal(cback.format, ONDISK_FORMAT_VERSION);
 }
 
 /* A newer format's records are refused as such (never read as garbage,
@@ -136,17 +159,19 @@ static void test_newer_format(void **state)
 {
 	struct sc_token t;
 	struct sc_claim c;
-	char block[ONDISK_CLAIM_SIZE] = "SCRATCHCRYPT-CLAIM-2\nserial=a\nsize=1\ncreated=1\n", kid[64];
+	char block[ONDISK_CLAIM_SIZE] = "SCRATCHCRYPT-CLAIM-3\nserial=a\nsize=1\ncreated=1\n";
+	struct sc_hbi_token h;
 
 	(void)state;
-	assert_int_equal(token_from_json("{\"type\":\"scratchcrypt\",\"format\":2}", &t), -EPROTONOSUPPORT);
-	assert_int_equal(t.format, 2);
+	assert_int_equal(token_from_json("{\"type\":\"scratchcrypt\",\"format\":3}", &t), -EPROTONOSUPPORT);
+	assert_int_equal(t.format, 3);
 	assert_int_equal(token_from_json("{\"type\":\"scratchcrypt\",\"format\":\"2\"}", &t), -EBADMSG);
 	assert_int_equal(token_from_json("{\"type\":\"scratchcrypt\",\"format\":0}", &t), -EBADMSG);
 	assert_int_equal(token_hbi_parse("{\"type\":\"scratchcrypt-hbi\",\"format\":7,\"kid\":\"k\","
-					 "\"wrapped_key\":\"w\"}", kid, sizeof(kid), NULL), -EPROTONOSUPPORT);
+					 "\"wrapped_key\":\"w\"}", &h), -EPROTONOSUPPORT);
+	assert_int_equal(h.format, 7);
 	assert_int_equal(claim_parse(block, &c), -EPROTONOSUPPORT);
-	assert_int_equal(c.format, 2);
+	assert_int_equal(c.format, 3);
 	memcpy(block, "SCRATCHCRYPT-CLAIM-x", 20);
 	assert_int_equal(claim_parse(block, &c), 0);
 }
@@ -195,8 +220,8 @@ static void test_subsystem_roundtrip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden_v1_records),
-		cmocka_unit_test(test_golden_v1_header),
+		cmocka_unit_test(test_golden_records),
+		cmocka_unit_test(test_golden_headers),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_newer_format),
 		cmocka_unit_test(test_names),

@@ -68,7 +68,7 @@ static void test_forged_headers(void **state)
 	expect("sda", ROLE_TEMP, ACTION_ENCRYPT, "set up by scratchcrypt");
 }
 
-/* A disk a later release set up (format 2) is left as it is: this release
+/* A disk a later release set up (format 3) is left as it is: this release
  * cannot know what the newer records mean, so it neither opens nor remakes
  * it, even on its own hardware identity. */
 static void test_newer_format_refused(void **state)
@@ -77,11 +77,11 @@ static void test_newer_format_refused(void **state)
 	/* Without a resource disk, the first NVMe disk is temp. */
 	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
 	ours("nvme0n1", "temp", 0, 1, "system", "a");
-	fk.blk[fk.n_blk - 1].token = "{\"type\":\"scratchcrypt\",\"format\":2,\"role\":\"temp\","
+	fk.blk[fk.n_blk - 1].token = "{\"type\":\"scratchcrypt\",\"format\":3,\"role\":\"temp\","
 				   "\"index\":0,\"members\":1,\"serial\":\"a\",\"size\":1073741824}";
 	run_detect(false);
-	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "on-disk format 2, newer than this release reads (1)");
-	/* The same disk with a format-1 token is ours again. */
+	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "on-disk format 3, newer than this release reads (2)");
+	/* The same disk with a format-1 token (an older release's) is ours again. */
 	fk.blk[fk.n_blk - 1].token = "{\"type\":\"scratchcrypt\",\"format\":1,\"role\":\"temp\","
 				   "\"key_source\":\"system\",\"state\":\"ready\",\"index\":0,"
 				   "\"members\":1,\"serial\":\"a\",\"size\":1073741824}";

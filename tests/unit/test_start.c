@@ -269,19 +269,24 @@ static void test_hostile_tokens(void **state)
 		"{\"kid\":\"k\",\"wrapped_key\":\"\"}", "{\"kid\":[],\"wrapped_key\":{}}",
 	};
 	struct sc_token t;
-	char kid[64], *wrapped = NULL;
+	struct sc_hbi_token h;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(token_hbi_parse(bad[i], kid, sizeof(kid), &wrapped), -EBADMSG);
+		assert_int_equal(token_hbi_parse(bad[i], &h), -EBADMSG);
+		assert_null(h.wrapped);
 		assert_int_equal(token_from_json(bad[i], &t), -EBADMSG);
 	}
-	assert_int_equal(token_hbi_parse(NULL, kid, sizeof(kid), &wrapped), -EBADMSG);
-	assert_null(wrapped);
-	assert_int_equal(token_hbi_parse("{\"kid\":\"k\",\"wrapped_key\":\"w\"}", kid, sizeof(kid),
-					 &wrapped), 0);
-	assert_string_equal(wrapped, "w");
-	free(wrapped);
+	assert_int_equal(token_hbi_parse(NULL, &h), -EBADMSG);
+	assert_null(h.wrapped);
+	/* A mac that is not a string, or too long, is no token. */
+	assert_int_equal(token_hbi_parse("{\"kid\":\"k\",\"wrapped_key\":\"w\",\"mac\":\""
+					 "0123456789012345678901234567890123456789012345678901234567890123\"}", &h),
+			 -EBADMSG);
+	assert_int_equal(token_hbi_parse("{\"kid\":\"k\",\"wrapped_key\":\"w\"}", &h), 0);
+	assert_string_equal(h.wrapped, "w");
+	assert_string_equal(h.mac, "");
+	token_hbi_clear(&h);
 	/* Wrong types in our own token are absent values, never a crash. */
 	assert_int_equal(token_from_json("{\"type\":\"scratchcrypt\",\"role\":null,\"index\":\"1\","
 					 "\"members\":-3,\"serial\":7,\"size\":null,\"state\":\"ready\"}", &t), 0);

@@ -9,6 +9,16 @@ nvme_by_serial() {
 	done
 	fail "no NVMe disk with serial $1"
 }
+# mount_state: the node's state directory (/var/lib/scratchcrypt) from the
+# virtio disk SCSTATE when the node has one, so that it outlives a reboot as
+# it does on the OS disk of a real node.
+mount_state() {
+	for d in /sys/block/vd*; do
+		[ "$(cat "$d/serial" 2>/dev/null)" = SCSTATE ] || continue
+		mkdir -p /var/lib/scratchcrypt && mount "/dev/${d##*/}" /var/lib/scratchcrypt ||
+			fail "cannot mount the state disk"
+	done
+}
 scsi_by_serial() {
 	for d in /sys/block/sd*; do
 		[ -e "$d/device/vpd_pg80" ] && grep -q "$1" "$d/device/vpd_pg80" && { echo "/dev/${d##*/}"; return; }

@@ -6,6 +6,8 @@
 #                 DATALOSS_WARNING_README.txt (mkntfs, ntfscp)
 #   ext4-data.img an ext4 filesystem with files (someone's data)
 #   os.img        a small ext4 filesystem the guest mounts at /boot
+#   state.img     an empty ext4 filesystem: the node's /var/lib/scratchcrypt,
+#                 which outlives a reboot as the OS disk does (the node key)
 # and the hostile layouts of mkhostile.py.
 set -euo pipefail
 dir=$1
@@ -34,6 +36,9 @@ truncate -s 32M "$dir/os.img"
 mkdir -p "$tmp/os"
 echo "vmlinuz placeholder" >"$tmp/os/vmlinuz"
 mkfs.ext4 -q -F -L boot -d "$tmp/os" "$dir/os.img"
+
+truncate -s 16M "$dir/state.img"
+mkfs.ext4 -q -F -L sc-state "$dir/state.img"
 
 # A disk that starts with data no signature describes.
 truncate -s 64M "$dir/random-head.img"

@@ -8,7 +8,7 @@ import argparse
 import os
 import sys
 
-from themes import basic, crash, faults, hbi, events, image  # noqa: F401 (they register their scenarios)
+from themes import basic, crash, faults, hbi, trust, events, image  # noqa: F401 (they register their scenarios)
 from themes.common import SCENARIOS
 from vmlib import Failure, free_space_note, remove_work
 

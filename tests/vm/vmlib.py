@@ -450,6 +450,7 @@ class Node:
         tag = f"boot{self.boots}"
         log = self.path(f"{tag}.serial.log")
         sdir = tempfile.mkdtemp(dir=self.work)
+        os.chmod(sdir, 0o755)  # the guest's /: unprivileged users run there too
         with open(os.path.join(sdir, "scenario.sh"), "w") as f:
             f.write(". /etc/guest-lib.sh\n" + scenario)
         for gpath, hpath in self.files.items():
@@ -530,7 +531,7 @@ class Result:
 def fixtures(build_dir):
     """Pristine disk images, made once per build and copied per scenario."""
     fdir = os.path.join(build_dir, "vm-fixtures")
-    stamp = os.path.join(fdir, ".done-3")  # bump when mkdisks.sh makes more
+    stamp = os.path.join(fdir, ".done-4")  # bump when mkdisks.sh makes more
     if os.path.exists(stamp):
         return fdir
     shutil.rmtree(fdir, ignore_errors=True)

@@ -25,6 +25,7 @@ NA=$(nvme_by_serial SCNVMEA)
 NB=$(nvme_by_serial SCNVMEB)
 RES=$(scsi_by_serial SCRES)
 mkdir -p /boot && mount -o ro /dev/vda /boot
+mount_state
 echo "SC-VALUE NA=$NA"; echo "SC-VALUE NB=$NB"; echo "SC-VALUE RES=$RES"
 """
 
@@ -35,10 +36,14 @@ RESLINK = "mkdir -p /dev/disk/azure && ln -sf ../../${RES#/dev/} /dev/disk/azure
 MARKER = "scratchcrypt-plaintext-marker-7f3a9c1e"
 
 
-def standard_node(build_dir, name, foreign=True, keep=False):
+def standard_node(build_dir, name, foreign=True, keep=False, state=False):
+    """state: a disk for /var/lib/scratchcrypt that outlives the node's
+    reboots (the HBI node key), as the OS disk does on a real node."""
     fx = fixtures(build_dir)
     node = Node(build_dir, name, keep=keep)
     node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    if state:
+        node.add("virtio", "state.img", "SCSTATE", source=os.path.join(fx, "state.img"))
     node.add("nvme", "nvme-a.img", "SCNVMEA")
     node.add("nvme", "nvme-b.img", "SCNVMEB")
     node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource.img"))
@@ -132,6 +137,7 @@ def hbi_node(build_dir, name):
     fx = fixtures(build_dir)
     node = Node(build_dir, name)
     node.add("virtio", "os.img", "SCOS", source=os.path.join(fx, "os.img"))
+    node.add("virtio", "state.img", "SCSTATE", source=os.path.join(fx, "state.img"))
     node.add("nvme", "nvme-a.img", "SCNVMEA")
     node.add("nvme", "nvme-b.img", "SCNVMEB")
     node.add("scsi", "resource.img", "SCRES", source=os.path.join(fx, "resource.img"))

@@ -321,7 +321,7 @@ POWER_CUTS = [
 @scenario
 def power_loss(build_dir):
     """The node loses power at named steps of start and stop; the next boot's start converges."""
-    node = standard_node(build_dir, "power_loss", foreign=False)
+    node = standard_node(build_dir, "power_loss", foreign=False, state=True)
     fx = fixtures(build_dir)
     node.add("scsi", "data.img", "SCDATA", source=os.path.join(fx, "ext4-data.img"))
     node.cache = "writethrough"

@@ -68,3 +68,65 @@ ev_case() {
         check(not bad, "scheduled events: " + " | ".join(bad))
     finally:
         ks.stop()
+
+
+@scenario
+def events_handoff(build_dir):
+    """The unprivileged watcher hands the shred to a privileged instance through a socket (as scratchcrypt-shred.socket does), which checks IMDS itself; a Preempt arriving while a start runs (paused at a named step) is shredded for within the 30 s notice."""
+    import json
+    import urllib.request
+    node = standard_node(build_dir, "events_handoff", foreign=False)
+    node.files["/usr/sbin/sockact"] = os.path.join(build_dir, "tests", "sockact")
+    ks = KeyService(node)
+    try:
+        preempt = json.dumps([sched_event("p1", "Preempt", ["node-0"])])
+        r = node.boot(conf() + 'net_up ""\n' + DEVICES + RESLINK + f"""
+echo "scevents:x:61000:61000::/:/bin/sh" >>/etc/passwd; echo "scevents:x:61000:" >>/etc/group
+chmod 0644 /etc/scratchcrypt/scratchcrypt.conf
+# As the unprivileged watcher runs: not root, no access to /run/scratchcrypt.
+as_watcher() {{ su -s /bin/sh scevents -c "$*"; }}
+sockact /run/scratchcrypt-shred.sock scratchcrypt watch-events --once --reply 2>/tmp/shred.log &
+
+step "a request carries no authority: with no event, nothing is shredded"
+expect_rc 0 scratchcrypt -q start
+rc=0; as_watcher "scratchcrypt watch-events --once --handoff /run/scratchcrypt-shred.sock" 2>/tmp/w0 || rc=$?
+[ $rc = 0 ] || fail "the watcher exited $rc: $(cat /tmp/w0)"
+cryptsetup isLuks $RES || fail "shredded without an event"
+as_watcher "sockact -c /run/scratchcrypt-shred.sock 'shred made-up'" >/tmp/answer
+grep -q "^result ok" /tmp/answer || fail "no result for a request: $(cat /tmp/answer)"
+cryptsetup isLuks $RES || fail "a request without an event shredded the disks"
+
+step "a Preempt while a start runs: the start is stopped, the disks shredded within the notice"
+expect_rc 0 scratchcrypt -q stop
+SCRATCHCRYPT_CRASH_AT=mkfs SCRATCHCRYPT_CRASH_MODE=pause setsid scratchcrypt start 2>/tmp/start.err &
+for i in $(seq 300); do grep -q "crash point mkfs" /tmp/start.err && break; sleep 0.1; done
+grep -q "crash point mkfs" /tmp/start.err || fail "start did not reach mkfs: $(cat /tmp/start.err)"
+grep -q " start" /run/scratchcrypt/lock || fail "the lock does not name the running start: $(cat /run/scratchcrypt/lock)"
+emu_config '{{"events": {preempt}}}'
+t0=$(date +%s)
+rc=0; as_watcher "scratchcrypt watch-events --once --handoff /run/scratchcrypt-shred.sock" 2>/tmp/w1 || rc=$?
+t1=$(date +%s)
+echo "SC-VALUE handoff=$rc $((t1 - t0))"
+echo "SC-BLOCK-BEGIN watcher"; cat /tmp/w1; echo "SC-BLOCK-END"
+echo "SC-BLOCK-BEGIN shred"; cat /tmp/shred.log; echo "SC-BLOCK-END"
+sleep 1
+pidof scratchcrypt | tr ' ' '\\n' | while read p; do
+	grep -q "watch-events" /proc/$p/cmdline 2>/dev/null || fail "a start process is left: $p"
+done
+for d in $NA $NB $RES; do cryptsetup isLuks $d && fail "$d keeps its header after the Preempt"; done
+dmsetup ls | grep -q scratchcrypt && fail "mappings left: $(dmsetup ls)"
+{json_out("status", "scratchcrypt --json status")}
+true
+""")
+        rc, secs = r.value("handoff").split()
+        watcher, shred = r.block("watcher"), r.block("shred")
+        check(rc == "0", f"the watcher exited {rc}: {watcher}")
+        check(int(secs) < 30, f"the shred took {secs} s, beyond a Preempt's 30 s notice")
+        check("stopping it" in shred and "running start" in shred, f"the running start was not stopped: {shred}")
+        check("shredded the local disks" in watcher, f"the watcher did not see the result: {watcher}")
+        acks = json.load(urllib.request.urlopen(f"http://127.0.0.1:{ks.imds_port}/_emu/log"))["acks"]
+        check(acks == ["p1"], f"acknowledged: {acks} (the privileged side, once)")
+        check(role_row(r.json("status"), "temp")["state"] == "shredded", "status does not say shredded")
+        print(f"  ok   Preempt during a paused start: shredded and acknowledged in {secs} s")
+    finally:
+        ks.stop()

@@ -334,3 +334,4 @@ expect_rc 0 scratchcrypt stop --keep
 """)
     finally:
         ks.stop()
+

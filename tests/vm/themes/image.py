@@ -208,9 +208,50 @@ def image_systemd_boot(build_dir):
         ks.stop()
 
 
+def package_disk(img, node):
+    """An ext4 disk (serial SCPKG) holding the package the image was baked
+    with."""
+    import subprocess
+    debs = glob.glob(os.path.join(img, "pkg-deb", "scratchcrypt_*_amd64.deb"))
+    check(len(debs) == 1, f"the image's package: {debs}")
+    d = node.path("pkg")
+    os.makedirs(d, exist_ok=True)
+    subprocess.run(["cp", debs[0], d], check=True)
+    subprocess.run(["truncate", "-s", "64M", node.path("pkg-src.img")], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-d", d, node.path("pkg-src.img")], check=True)
+    node.add("virtio", "pkg.img", "SCPKG", source=node.path("pkg-src.img"))
+
+
+def check_lifecycle(r):
+    """The package's upgrade, remove, purge and reinstall on a live node, as
+    the README says (Installing the package)."""
+    v = lambda k: r.value(f"lc_{k}")  # noqa: E731
+    logs = "\n".join(f"--- {f}\n{r.block('lc-' + f)[-600:]}" for f in ("upgrade", "remove", "purge", "reinstall"))
+    check(v("watch_uid") not in ("", "0"), f"the Scheduled Events watcher runs as uid {v('watch_uid')!r}")
+    for step in ("upgrade", "remove", "purge", "reinstall"):
+        check(v(f"{step}_rc") == "0", f"dpkg {step} failed:\n{logs}")
+    check(v("watch_restarted") == "yes", f"the upgrade did not restart the watcher:\n{logs}")
+    check(v("mounts_upgrade") == "same", "the upgrade touched the mounted volumes")
+    check(v("service_upgrade") == "active", f"after the upgrade scratchcrypt-online.service is {v('service_upgrade')}")
+    check(v("mounts_remove") == "same" and v("keep_remove") == "lifecycle-data",
+          "remove did not leave the running volumes as they were")
+    check(v("watch_remove") in ("inactive", "failed") and v("socket_remove") in ("inactive", "failed"),
+          f"after remove the watcher is {v('watch_remove')}, its socket {v('socket_remove')}")
+    check("stay mounted until the next reboot" in r.block("lc-remove"), f"remove does not say so:\n{logs}")
+    check("scratchcrypt.prom" in v("before_purge") and "node.key" in v("before_purge"),
+          f"before the purge: {v('before_purge')!r}")
+    check(v("left_after_purge") == "", f"purge left {v('left_after_purge')!r}")
+    check(v("watch_reinstall") == "active" and v("mounts_reinstall") == "same"
+          and v("keep_reinstall") == "lifecycle-data", f"the reinstall: watcher {v('watch_reinstall')}, "
+          f"mounts {v('mounts_reinstall')}:\n{logs}")
+    print("  ok   package lifecycle: upgrade restarts the watcher only; remove leaves the volumes and says so; "
+          "purge leaves nothing; reinstall converges")
+
+
 @scenario(suite="slow", timeout=1800)
 def image_hbi_reboot(build_dir):
-    """The baked image in HBI mode: a reboot reopens the disks with the data on them."""
+    """The baked image in HBI mode: a reboot reopens the disks with the data on them; then
+    the package's upgrade, remove, purge and reinstall on the live node."""
     node, img = image_node(build_dir, "image_hbi_reboot", "hbi")
     ks = KeyService(node, certs=os.path.join(img, "ca"))
     try:
@@ -218,10 +259,12 @@ def image_hbi_reboot(build_dir):
         check_boot(r, "hbi")
         for f in DISKS:
             check(not contains(node.path(f), MARKER.encode()), f"{f}: plaintext after a shutdown")
-        r = node.boot_image(img, "")
+        package_disk(img, node)
+        r = node.boot_image(img, "sctest.action=lifecycle")
         check_boot(r, "hbi")
         check(r.value("had_marker") == "yes", "HBI data did not survive the reboot")
         check(not r.shows(ks.token), "the access token reached the console")
+        check_lifecycle(r)
     finally:
         ks.stop()
 
