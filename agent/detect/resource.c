@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The Azure resource disk: the names udev gives it, and its pristine layout. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +22,7 @@ bool detect_pristine_resource(const struct sys_paths *paths, const struct sys_di
 	char node[128], **names = NULL;
 	size_t n = 0;
 	bool ok = true;
+	int r;
 
 	if (p->kind != PROBE_PTABLE || (strcmp(p->pttype, "dos") != 0 && strcmp(p->pttype, "gpt") != 0) ||
 	    p->n_parts < 1 || p->n_parts > 2 || d->n_parts != p->n_parts)
@@ -39,8 +41,19 @@ bool detect_pristine_resource(const struct sys_paths *paths, const struct sys_di
 		if (strcmp(d->parts[i].name, a) == 0 || strcmp(d->parts[i].name, b) == 0)
 			snprintf(node, sizeof(node), "%s/%s", paths->dev, d->parts[i].name);
 	}
-	if (!node[0] || ntfs_list_root(node, &names, &n) < 0)
+	if (!node[0])
 		return false;
+	r = ntfs_list_root(node, &names, &n);
+	if (r < 0) {
+		/* Taken as holding someone's files: the disk is not pristine. */
+		if (r == -E2BIG)
+			log_warn("%s: its NTFS root lists more than %d names: taken as holding "
+				 "someone's files", node, NTFS_MAX_NAMES);
+		else
+			log_warn("%s: cannot list its NTFS root (%s): taken as holding someone's files",
+				 node, r == -ETIMEDOUT ? "the check ran out of time" : strerror(-r));
+		return false;
+	}
 	for (size_t i = 0; i < n; i++)
 		if (strcasecmp(names[i], AZURE_WARNING_FILE) != 0 &&
 		    strcasecmp(names[i], "System Volume Information") != 0)
