@@ -316,6 +316,25 @@ int dm_crypt_info(const char *name, struct dm_crypt_info *info)
 	return r;
 }
 
+int dm_luks_uuid(const char *dev, char *uuid, size_t size)
+{
+	struct crypt_device *cd = NULL;
+	const char *u;
+	int r;
+
+	dm_liblog_init();
+	r = crypt_init(&cd, dev);
+	if (r == 0)
+		r = crypt_load(cd, CRYPT_LUKS2, NULL);
+	u = r == 0 ? crypt_get_uuid(cd) : NULL;
+	if (r == 0 && (!u || strlen(u) >= size))
+		r = -ENODEV;
+	if (r == 0)
+		snprintf(uuid, size, "%s", u);
+	crypt_free(cd);
+	return r < 0 ? (r == -EINVAL ? -ENODEV : r) : 0;
+}
+
 int dm_crypt_deactivate(const char *name, bool wipe_if_busy, struct reason *why)
 {
 	struct crypt_device *cd = NULL;

@@ -46,6 +46,7 @@ struct dm_state {
 	bool deferred_remove;
 	int open_count;
 	char target[16];     /* first target of the live table: "crypt", "striped" */
+	char uuid[130];      /* the mapping's device-mapper UUID ("CRYPT-LUKS2-...") */
 	uint64_t sectors;    /* the live table's length, in 512-byte sectors */
 };
 
@@ -74,6 +75,8 @@ typedef int (*dm_token_edit_fn)(const char *json, char **out, void *arg);
 int dm_luks_token_edit(const char *dev, const char *token_type, dm_token_edit_fn edit, void *arg);
 
 int dm_crypt_info(const char *name, struct dm_crypt_info *info);
+/* The UUID of dev's LUKS2 header ("8-4-4-4-12"); -ENODEV without one. */
+int dm_luks_uuid(const char *dev, char *uuid, size_t size);
 /* Removes a crypt mapping; the kernel wipes its copy of the key. With
  * wipe_if_busy, a mapping still open has its key wiped (suspend) and is
  * removed once closed. */

@@ -83,6 +83,8 @@ int dm_query(const char *name, struct dm_state *st, struct strv *devices)
 		dm_task_destroy(dmt);
 		return -EIO;
 	}
+	if (info.exists)
+		snprintf(st->uuid, sizeof(st->uuid), "%s", dm_task_get_uuid(dmt) ?: "");
 	dm_task_destroy(dmt);
 	if (!info.exists)
 		return 0;

@@ -57,3 +57,40 @@ struct json_object *status_shreds_to_json(const struct status *st)
 	}
 	return arr;
 }
+
+void status_print_owed(const struct status *st, FILE *f)
+{
+	char since[32];
+
+	if (!st->n_owed)
+		return;
+	fputc('\n', f);
+	print_line(f, "Shreds owed (a disk went away before stop could shred it; done when it is back):");
+	for (size_t i = 0; i < st->n_owed; i++) {
+		const struct lost_member *m = &st->owed[i];
+
+		print_line(f, "  since %s: %s (%s), was %s, LUKS2 UUID %s",
+			   status_iso_time(m->since, since, sizeof(since)), m->mapping,
+			   disk_role_to_string(m->role), m->device, m->luks_uuid);
+	}
+}
+
+struct json_object *status_owed_to_json(const struct status *st)
+{
+	struct json_object *arr = json_object_new_array();
+	char since[32];
+
+	for (size_t i = 0; i < st->n_owed; i++) {
+		const struct lost_member *m = &st->owed[i];
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "mapping", json_object_new_string(m->mapping));
+		json_object_object_add(o, "role", json_object_new_string(disk_role_to_string(m->role)));
+		json_object_object_add(o, "device", json_object_new_string(m->device));
+		json_object_object_add(o, "luks_uuid", json_object_new_string(m->luks_uuid));
+		json_object_object_add(o, "since", json_object_new_string(status_iso_time(m->since, since,
+										       sizeof(since))));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}

@@ -63,6 +63,29 @@ static void hbi_fields(const struct detection *det, enum disk_role role, struct 
 	r->last_unwrap = runstate_time(role, "last_unwrap");
 }
 
+/* A volume with a member whose disk is gone: it cannot be read in full,
+ * and that disk cannot be shredded until it is back (owed.h). */
+static bool degraded(enum disk_role role, struct status_row *r)
+{
+	struct lost_member lost[OWED_MAX];
+	char note[512];
+	int n = owed_lost_members(&sys_paths_default, lost, OWED_MAX);
+	bool any = false;
+
+	for (int i = 0; i < n; i++) {
+		if (lost[i].role != role)
+			continue;
+		any = true;
+		snprintf(note, sizeof(note), "Degraded: the disk under %s (%s) is gone; the volume "
+			 "cannot be read in full. 'scratchcrypt stop' shreds the rest and records the "
+			 "shred that disk owes.", lost[i].mapping, lost[i].device);
+		note_append(r, note);
+	}
+	if (any)
+		r->state = STATE_DEGRADED;
+	return any;
+}
+
 /* The row of a volume whose mapping exists: 1 when it does. */
 static int mapped_row(enum disk_role role, enum key_source ks, struct status_row *r)
 {
@@ -84,7 +107,9 @@ static int mapped_row(enum disk_role role, enum key_source ks, struct status_row
 		}
 		snprintf(r->mapping, sizeof(r->mapping), "%s", dev);
 		n = fs_mounts_of(dev, targets, 4);
-		if (n > 0) {
+		if (degraded(role, r))
+			;
+		else if (n > 0) {
 			r->state = STATE_ENCRYPTED;
 			snprintf(r->mount_point, sizeof(r->mount_point), "%s", targets[0]);
 			note_append(r, role == ROLE_TEMP && ks == KEY_SOURCE_SYSTEM
@@ -182,6 +207,8 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 
 void status_from_detection(const struct cfg *c, const struct detection *det, struct status *st)
 {
+	int n;
+
 	memset(st, 0, sizeof(*st));
 	st->node_role = c->role;
 	st->key_source = c->key_source;
@@ -190,6 +217,8 @@ void status_from_detection(const struct cfg *c, const struct detection *det, str
 	role_row(c, det, ROLE_SCRATCH, &st->rows[2]);
 	st->n_rows = 3;
 	(void)shredrec_list(st->shreds, SHREDREC_MAX, &st->n_shreds);
+	n = owed_list(st->owed, OWED_MAX);
+	st->n_owed = n < 0 ? 0 : (size_t)n;
 }
 
 int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st)
@@ -264,6 +293,7 @@ struct json_object *status_to_json(const struct status *st)
 	}
 	json_object_object_add(root, "disks", disks);
 	json_object_object_add(root, "shreds", status_shreds_to_json(st));
+	json_object_object_add(root, "owed_shreds", status_owed_to_json(st));
 	return root;
 }
 
@@ -320,6 +350,7 @@ void status_print_table(const struct status *st, FILE *f)
 			print_line(f, "%s: %s", disk_role_to_string(r->role), r->note);
 	}
 	status_print_shreds(st, f);
+	status_print_owed(st, f);
 }
 
 struct json_object *detection_to_json(const struct detection *d)

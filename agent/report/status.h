@@ -5,6 +5,7 @@
 
 #include "agent/config.h"
 #include "agent/detect/detect.h"
+#include "agent/setup/owed.h"
 #include "agent/setup/shredrec.h"
 
 #define STATUS_SCHEMA 1
@@ -40,6 +41,9 @@ struct status {
 	/* The shred record, newest first (agent/setup/shredrec.h). */
 	size_t n_shreds;
 	struct shred_rec shreds[SHREDREC_MAX];
+	/* Shreds owed by disks that went away (agent/setup/owed.h). */
+	size_t n_owed;
+	struct lost_member owed[OWED_MAX];
 };
 
 /* Everything is observed: mappings, mounts, headers, and what the last
@@ -52,6 +56,9 @@ struct json_object *status_to_json(const struct status *st);
 /* The shred record in words (after the table) and as JSON ("shreds"). */
 void status_print_shreds(const struct status *st, FILE *f);
 struct json_object *status_shreds_to_json(const struct status *st);
+/* The shreds owed, in words and as JSON ("owed_shreds"). */
+void status_print_owed(const struct status *st, FILE *f);
+struct json_object *status_owed_to_json(const struct status *st);
 const char *status_iso_time(long long t, char *buf, size_t size);
 void status_print_table(const struct status *st, FILE *f);
 

@@ -56,4 +56,7 @@ int plan_assemble_stripe(const struct volume *vol, struct reason *why);
 bool plan_volume_ready(const struct volume *vol);
 int plan_mkfs_and_mark_ready(const struct cfg *c, const struct volume *vol, struct reason *why);
 int plan_mount(const struct cfg *c, const struct volume *vol, struct reason *why);
+/* stop's shred of one disk (wipe-header, discard, record-shred, read
+ * back), also for a disk whose shred is owed (owed.h): 1 when shredded. */
+int plan_shred_disk(const struct cfg *c, const char *dev, int role);
 void plan_write_warning(const struct volume *vol);

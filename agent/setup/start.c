@@ -15,6 +15,7 @@
 #include "agent/setup/disk.h"
 #include "agent/setup/fs.h"
 #include "agent/setup/keysource.h"
+#include "agent/setup/owed.h"
 #include "agent/setup/plan.h"
 #include "agent/setup/runstate.h"
 #include "base/crashpoint.h"
@@ -237,6 +238,38 @@ void lc_result_free(struct lc_result *res)
 	detection_free(&res->det);
 }
 
+/* Disks back whose shred is owed (owed.h): shredded before anything uses
+ * them. Returns how many. */
+static int settle_owed(const struct cfg *c, const struct detection *det)
+{
+	struct lost_member m;
+	int n = 0;
+
+	for (size_t i = 0; i < det->n; i++) {
+		const struct verdict *v = &det->v[i];
+
+		if (v->content != CONTENT_OURS || v->in_use || owed_match(v->disk.devnode, &m) != 1)
+			continue;
+		log_info("%s: the disk of %s is back, and its shred is owed: shredding it first",
+			 v->disk.devnode, m.mapping);
+		n += plan_shred_disk(c, v->disk.devnode, v->role) == 1;
+	}
+	return n;
+}
+
+/* What start works on: the disks, after the shreds they owe. */
+static int detect_settled(const struct cfg *c, const struct detect_opts *dopts,
+			  struct detection *det)
+{
+	int r = detect_run(c, dopts, det);
+
+	if (r == 0 && settle_owed(c, det) > 0) {
+		detection_free(det);
+		r = detect_run(c, dopts, det);
+	}
+	return r;
+}
+
 int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct detect_opts dopts = { .paths = o->paths, .force = o->force, .candidates_only = true };
@@ -249,7 +282,7 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 	if (dm_available() < 0)
 		return log_error_errno(-ENXIO, "device-mapper is not available (no /dev/mapper/control "
 				       "that answers): load the dm_mod module (modprobe dm_mod)");
-	r = detect_run(c, &dopts, &det);
+	r = detect_settled(c, &dopts, &det);
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");
 	for (size_t i = 0; i < det.n_warnings; i++)

@@ -13,6 +13,7 @@
 
 #include "agent/setup/disk.h"
 #include "agent/setup/fs.h"
+#include "agent/setup/owed.h"
 #include "agent/setup/plan.h"
 #include "agent/setup/runstate.h"
 #include "agent/setup/shredrec.h"
@@ -222,9 +223,11 @@ static int record_shred(const char *dev, int role, enum shred_discard discard)
 	return 0;
 }
 
-static int shred_disk(const struct cfg *c, const char *dev, int role)
+int plan_shred_disk(const struct cfg *c, const char *dev, int role)
 {
 	enum shred_discard discard = SHRED_DISCARD_OFF;
+	struct lost_member owed;
+	bool was_owed = owed_match(dev, &owed) == 1;
 	int r = disk_header_wipe(dev);
 
 	if (r < 0)
@@ -246,6 +249,8 @@ static int shred_disk(const struct cfg *c, const char *dev, int role)
 		return log_error_errno(r, "%s: cannot clear the claim: %m", dev);
 	crash_point("record-shred");
 	r = record_shred(dev, role, discard);
+	if (r == 0 && was_owed && owed_clear(owed.luks_uuid) == 0)
+		log_info("%s: the shred owed since it went away as %s is done", dev, owed.mapping);
 	return r < 0 ? r : 1;
 }
 
@@ -259,21 +264,45 @@ static int shred_one(size_t i, void *arg, struct reason *why)
 {
 	const struct shred_job *j = arg;
 
-	(void)why; /* shred_disk says what went wrong itself */
-	return shred_disk(j->c, j->devs->v[i], j->roles[i]);
+	(void)why; /* plan_shred_disk says what went wrong itself */
+	return plan_shred_disk(j->c, j->devs->v[i], j->roles[i]);
+}
+
+/* The members whose disk went away: their shred is owed, recorded, and
+ * this stop fails naming each. */
+static int owe_lost(const struct lost_member *lost, int n)
+{
+	int r = 0;
+
+	for (int i = 0; i < n; i++) {
+		int w = owed_record(&lost[i]);
+
+		log_error("%s: its disk (%s, LUKS2 UUID %s) is gone: it could not be shredded. The "
+			  "shred is owed%s, and is done when the disk is seen again (start, stop or "
+			  "hotplug)", lost[i].mapping, lost[i].device,
+			  lost[i].luks_uuid[0] ? lost[i].luks_uuid : "unknown",
+			  w < 0 ? " (but cannot be recorded)" : ", recorded in the state directory");
+		(void)runstate_set(lost[i].role, STATE_ERROR, "a member's disk was gone at stop: its "
+				   "shred is owed until it is back ('scratchcrypt status')");
+		r = -ENXIO;
+	}
+	return r;
 }
 
 int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
+	struct lost_member lost[OWED_MAX];
 	struct shred_list l = { 0 };
 	struct strv maps = { 0 };
-	int r, first_err;
+	int r, first_err, n_lost = 0;
 
 	memset(res, 0, sizeof(*res));
 	r = dm_list(DM_MAPPING_PREFIX, &maps);
 	if (r < 0)
 		return log_error_errno(r, "cannot list device-mapper devices: %m");
 	if (!o->keep) {
+		n_lost = owed_lost_members(o->paths, lost, OWED_MAX);
+		n_lost = n_lost < 0 ? 0 : n_lost;
 		r = collect_disks(c, o, &maps, &l, &res->det);
 		if (r < 0)
 			goto out;
@@ -292,7 +321,8 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 		if (l.roles[role])
 			(void)runstate_set(role, first_err ? STATE_ERROR : STATE_SHREDDED,
 					   first_err ? "stop did not finish; run it again" : "");
-	r = first_err;
+	r = owe_lost(lost, n_lost);
+	r = first_err ?: r;
 out:
 	strv_free(&l.devs);
 	strv_free(&maps);
