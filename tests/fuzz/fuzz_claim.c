@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_init();
 	memcpy(block, data, size < sizeof(block) ? size : sizeof(block));
 	r = claim_parse(block, &c);
-	if (r == 1 && (c.format != 1 || !memchr(c.serial, '\0', sizeof(c.serial)) || strchr(c.serial, '\n')))
+	if (r == 1 && (c.format < 1 || c.format > ONDISK_FORMAT_VERSION ||
+		       !memchr(c.serial, '\0', sizeof(c.serial)) || strchr(c.serial, '\n')))
 		abort();
 	if (r == -EPROTONOSUPPORT && c.format <= ONDISK_FORMAT_VERSION)
 		abort();
