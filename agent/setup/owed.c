@@ -98,10 +98,18 @@ int owed_record(const struct lost_member *m)
 	return r;
 }
 
+static void copy_string(struct json_object *o, const char *key, char *dst, size_t size)
+{
+	struct json_object *f;
+	const char *s;
+
+	if (json_object_object_get_ex(o, key, &f) && (s = json_object_get_string(f)))
+		snprintf(dst, size, "%s", s);
+}
+
 static int read_record(const char *path, struct lost_member *m)
 {
 	struct json_object *o = json_object_from_file(path), *f;
-	const char *s;
 	int role;
 
 	if (!o || !json_object_is_type(o, json_type_object)) {
@@ -109,13 +117,9 @@ static int read_record(const char *path, struct lost_member *m)
 		return -EBADMSG;
 	}
 	memset(m, 0, sizeof(*m));
-#define STR(key, dst) \
-	if (json_object_object_get_ex(o, key, &f) && (s = json_object_get_string(f))) \
-		snprintf(dst, sizeof(dst), "%s", s)
-	STR("luks_uuid", m->luks_uuid);
-	STR("mapping", m->mapping);
-	STR("device", m->device);
-#undef STR
+	copy_string(o, "luks_uuid", m->luks_uuid, sizeof(m->luks_uuid));
+	copy_string(o, "mapping", m->mapping, sizeof(m->mapping));
+	copy_string(o, "device", m->device, sizeof(m->device));
 	role = json_object_object_get_ex(o, "role", &f) ? disk_role_from_string(json_object_get_string(f)) : -1;
 	m->role = role < 0 ? ROLE_UNKNOWN : (enum disk_role)role;
 	if (json_object_object_get_ex(o, "since", &f))
