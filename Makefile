@@ -40,15 +40,15 @@ bench: build
 
 # ASan, UBSan and leak detection on every unit and integration test, the
 # fuzz targets for FUZZ_SECONDS each, then every test on the plain build
-# (the slow image suite where the machine runs Debian 13), then the other
-# suite. The other suite's root is made in the background meanwhile.
+# (the slow image suite where the machine runs Debian 13) and the other
+# suite at once, then the bench's short form alone (tools/check-suites.sh).
+# The other suite's root is made in the background meanwhile.
 check: build fuzz deb
 	mkdir -p $(BUILD)-$(OTHER_SUITE) && ./tools/suite-check.sh --prepare $(OTHER_SUITE) $(BUILD)-$(OTHER_SUITE) >$(BUILD)-$(OTHER_SUITE)/prepare.log 2>&1 &
 	cmake -S . -B $(BUILD)-asan -DSCRATCHCRYPT_WERROR=ON -DSCRATCHCRYPT_CRASHPOINTS=ON -DSANITIZE=address,undefined
 	cmake --build $(BUILD)-asan -j2
 	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -L 'unit|integration'
-	cd $(BUILD) && ctest --output-on-failure $(HOST_CTEST_ARGS)
-	$(MAKE) check-other-suite
+	./tools/check-suites.sh $(BUILD) $(OTHER_SUITE) $(HOST_CTEST_ARGS)
 
 # The other supported Debian suite (trixie on bookworm, bookworm on trixie),
 # in a debootstrap root of it: install-deps, the -Werror build, the unit

@@ -39,7 +39,7 @@ DEFINE_STRING_TABLE(disk_role, enum disk_role, "os", "temp", "scratch", "data", 
 DEFINE_FROM_STRING(disk_role)
 DEFINE_STRING_TABLE(disk_action, enum disk_action, "encrypt", "skip", "refuse")
 DEFINE_STRING_TABLE(disk_state, enum disk_state, "encrypted", "not-encrypted", "absent",
-		    "refused", "shredded", "error", "degraded")
+		    "refused", "shredded", "error", "degraded", "shred-unfinished")
 DEFINE_FROM_STRING(disk_state)
 
 const char *key_source_to_status(enum key_source v)

@@ -62,6 +62,12 @@ void status_print_owed(const struct status *st, FILE *f)
 {
 	char since[32];
 
+	if (st->unfinished_stop) {
+		fputc('\n', f);
+		print_line(f, "Shred unfinished: a 'scratchcrypt stop' began at %s and did not finish; "
+			   "run 'scratchcrypt stop'.", st->unfinished_stop > 0
+			   ? status_iso_time(st->unfinished_stop, since, sizeof(since)) : "an unknown time");
+	}
 	if (!st->n_owed)
 		return;
 	fputc('\n', f);
@@ -93,4 +99,28 @@ struct json_object *status_owed_to_json(const struct status *st)
 		json_object_array_add(arr, o);
 	}
 	return arr;
+}
+
+void status_collect_unfinished(struct status *st)
+{
+	bool roles[_DISK_ROLE_MAX];
+
+	if (owed_stop_pending(&st->unfinished_stop, roles) != 1)
+		st->unfinished_stop = 0;
+	else if (!st->unfinished_stop)
+		st->unfinished_stop = -1; /* unfinished, its time unknown */
+}
+
+struct json_object *status_unfinished_to_json(const struct status *st)
+{
+	struct json_object *o;
+	char since[40];
+
+	if (!st->unfinished_stop)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "since", st->unfinished_stop > 0
+			       ? json_object_new_string(status_iso_time(st->unfinished_stop, since, sizeof(since)))
+			       : NULL);
+	return o;
 }

@@ -14,19 +14,6 @@
 
 #define CMK_NOTE "Customer-managed keys are not supported for OS and temp disks."
 
-static void note_append(struct status_row *r, const char *arg)
-{
-	size_t len = strlen(r->note);
-
-	if (!arg || !*arg)
-		return;
-	if (len && len < sizeof(r->note) - 2) {
-		r->note[len++] = ' ';
-		r->note[len] = '\0';
-	}
-	snprintf(r->note + len, sizeof(r->note) - len, "%s", arg);
-}
-
 static void os_row(const struct cfg *c, const struct detection *det, struct status_row *r)
 {
 	r->role = ROLE_OS;
@@ -63,27 +50,16 @@ static void hbi_fields(const struct detection *det, enum disk_role role, struct 
 	r->last_unwrap = runstate_time(role, "last_unwrap");
 }
 
-/* A volume with a member whose disk is gone: it cannot be read in full,
- * and that disk cannot be shredded until it is back (owed.h). */
-static bool degraded(enum disk_role role, struct status_row *r)
+/* What the last run's failure was (it stays until a run succeeds). */
+static void last_error(enum disk_role role, struct status_row *r)
 {
-	struct lost_member lost[OWED_MAX];
-	char note[512];
-	int n = owed_lost_members(&sys_paths_default, lost, OWED_MAX);
-	bool any = false;
+	char note[512], line[600];
+	enum disk_state rs;
 
-	for (int i = 0; i < n; i++) {
-		if (lost[i].role != role)
-			continue;
-		any = true;
-		snprintf(note, sizeof(note), "Degraded: the disk under %s (%s) is gone; the volume "
-			 "cannot be read in full. 'scratchcrypt stop' shreds the rest and records the "
-			 "shred that disk owes.", lost[i].mapping, lost[i].device);
-		note_append(r, note);
+	if (runstate_get(role, &rs, note, sizeof(note), NULL) == 0 && rs == STATE_ERROR && note[0]) {
+		snprintf(line, sizeof(line), "The last run failed: %s", note);
+		status_note_append(r, line);
 	}
-	if (any)
-		r->state = STATE_DEGRADED;
-	return any;
 }
 
 /* The row of a volume whose mapping exists: 1 when it does. */
@@ -107,21 +83,22 @@ static int mapped_row(enum disk_role role, enum key_source ks, struct status_row
 		}
 		snprintf(r->mapping, sizeof(r->mapping), "%s", dev);
 		n = fs_mounts_of(dev, targets, 4);
-		if (degraded(role, r))
+		if (status_row_degraded(role, r))
 			;
 		else if (n > 0) {
 			r->state = STATE_ENCRYPTED;
 			snprintf(r->mount_point, sizeof(r->mount_point), "%s", targets[0]);
-			note_append(r, role == ROLE_TEMP && ks == KEY_SOURCE_SYSTEM
+			status_note_append(r, role == ROLE_TEMP && ks == KEY_SOURCE_SYSTEM
 				    ? "Key generated at start, held only in kernel memory; "
 				      "lost at shutdown by design." : "");
 		} else {
 			r->state = STATE_ERROR;
 			snprintf(note, sizeof(note), "%s is open but not mounted; run 'scratchcrypt start'.", dev);
-			note_append(r, note);
+			status_note_append(r, note);
+			last_error(role, r);
 		}
 		if (role == ROLE_TEMP)
-			note_append(r, CMK_NOTE);
+			status_note_append(r, CMK_NOTE);
 		return 1;
 	}
 	return 0;
@@ -152,7 +129,7 @@ static size_t gather_disks(const struct detection *det, enum disk_role role, str
 					 "%s", v->reason);
 			}
 			snprintf(note, sizeof(note), "Refused: %s.", v->reason);
-			note_append(r, note);
+			status_note_append(r, note);
 			continue;
 		}
 		(*members)++;
@@ -182,27 +159,28 @@ static void role_row(const struct cfg *c, const struct detection *det, enum disk
 	r->sector_size = c->sector_size;
 
 	if (mapped_row(role, ks, r))
-		return;
+		return status_row_unfinished(role, r);
 	/* What the last start or stop did, unless the disks say otherwise. */
 	if (runstate_get(role, &rs, note, sizeof(note), NULL) == 0 &&
 	    (rs == STATE_SHREDDED || rs == STATE_ERROR)) {
 		r->state = rs;
-		note_append(r, rs == STATE_SHREDDED
+		status_note_append(r, rs == STATE_SHREDDED
 			    ? "Shredded by 'scratchcrypt stop': key destroyed, header wiped." : note);
-		return;
+		return status_row_unfinished(role, r);
 	}
 	if (refused) {
 		r->state = STATE_REFUSED;
-		return;
+		return status_row_unfinished(role, r);
 	}
 	if (!members) {
 		r->state = STATE_ABSENT;
-		note_append(r, role == ROLE_TEMP ? "No resource disk or local NVMe disk found."
+		status_note_append(r, role == ROLE_TEMP ? "No resource disk or local NVMe disk found."
 			    : "No separate local NVMe scratch disks.");
 		return;
 	}
 	r->state = STATE_NOT_ENCRYPTED;
-	note_append(r, "Found but not set up; run 'scratchcrypt start'.");
+	status_note_append(r, "Found but not set up; run 'scratchcrypt start'.");
+	status_row_unfinished(role, r);
 }
 
 void status_from_detection(const struct cfg *c, const struct detection *det, struct status *st)
@@ -219,6 +197,7 @@ void status_from_detection(const struct cfg *c, const struct detection *det, str
 	(void)shredrec_list(st->shreds, SHREDREC_MAX, &st->n_shreds);
 	n = owed_list(st->owed, OWED_MAX);
 	st->n_owed = n < 0 ? 0 : (size_t)n;
+	status_collect_unfinished(st);
 }
 
 int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st)
@@ -294,6 +273,7 @@ struct json_object *status_to_json(const struct status *st)
 	json_object_object_add(root, "disks", disks);
 	json_object_object_add(root, "shreds", status_shreds_to_json(st));
 	json_object_object_add(root, "owed_shreds", status_owed_to_json(st));
+	json_object_object_add(root, "unfinished_stop", status_unfinished_to_json(st));
 	return root;
 }
 

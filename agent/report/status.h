@@ -44,6 +44,8 @@ struct status {
 	/* Shreds owed by disks that went away (agent/setup/owed.h). */
 	size_t n_owed;
 	struct lost_member owed[OWED_MAX];
+	/* When the stop that did not finish began; 0 when none did (owed.h). */
+	long long unfinished_stop;
 };
 
 /* Everything is observed: mappings, mounts, headers, and what the last
@@ -60,6 +62,14 @@ struct json_object *status_shreds_to_json(const struct status *st);
 void status_print_owed(const struct status *st, FILE *f);
 struct json_object *status_owed_to_json(const struct status *st);
 const char *status_iso_time(long long t, char *buf, size_t size);
+/* What is owed, in a role's row (shreds.c): a member gone ("degraded";
+ * true when so), a stop that did not finish ("shred-unfinished"). */
+void status_note_append(struct status_row *r, const char *arg);
+bool status_row_degraded(enum disk_role role, struct status_row *r);
+void status_row_unfinished(enum disk_role role, struct status_row *r);
+/* The unfinished stop (owed.h), in st and as JSON ("unfinished_stop"). */
+void status_collect_unfinished(struct status *st);
+struct json_object *status_unfinished_to_json(const struct status *st);
 void status_print_table(const struct status *st, FILE *f);
 
 struct json_object *detection_to_json(const struct detection *d);

@@ -74,7 +74,7 @@ int owed_lost_members(const struct sys_paths *p, struct lost_member *out, size_t
 
 int owed_record(const struct lost_member *m)
 {
-	char path[600], tmp[620];
+	char path[600];
 	struct json_object *o;
 	int r;
 
@@ -84,17 +84,14 @@ int owed_record(const struct lost_member *m)
 	if (r < 0)
 		return r;
 	owed_path(path, sizeof(path), m->luks_uuid);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	o = json_object_new_object();
 	json_object_object_add(o, "luks_uuid", json_object_new_string(m->luks_uuid));
 	json_object_object_add(o, "role", json_object_new_string(disk_role_to_string(m->role)));
 	json_object_object_add(o, "mapping", json_object_new_string(m->mapping));
 	json_object_object_add(o, "device", json_object_new_string(m->device));
 	json_object_object_add(o, "since", json_object_new_int64(m->since ? m->since : (long long)time(NULL)));
-	r = json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PLAIN) < 0 ? -EIO : 0;
+	r = runstate_write_json(path, o);
 	json_object_put(o);
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
 	return r;
 }
 
@@ -166,4 +163,73 @@ int owed_clear(const char *luks_uuid)
 
 	owed_path(path, sizeof(path), luks_uuid);
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static void stop_path(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/stop-unfinished", runstate_state_dir());
+}
+
+int owed_stop_begin(const bool roles[_DISK_ROLE_MAX])
+{
+	bool before[_DISK_ROLE_MAX];
+	struct json_object *o, *a;
+	long long since = 0;
+	char path[600];
+	int r = runstate_state_mkdir(NULL);
+
+	if (r < 0)
+		return r;
+	/* A stop again after one that did not finish: the first one's time. */
+	if (owed_stop_pending(&since, before) != 1 || since <= 0)
+		since = (long long)time(NULL);
+	stop_path(path, sizeof(path));
+	o = json_object_new_object();
+	a = json_object_new_array();
+	for (int role = 0; role < _DISK_ROLE_MAX; role++)
+		if (roles[role])
+			json_object_array_add(a, json_object_new_string(disk_role_to_string(role)));
+	json_object_object_add(o, "since", json_object_new_int64(since));
+	json_object_object_add(o, "roles", a);
+	r = runstate_write_json(path, o);
+	json_object_put(o);
+	return r;
+}
+
+int owed_stop_end(void)
+{
+	char path[600];
+
+	stop_path(path, sizeof(path));
+	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int owed_stop_pending(long long *since, bool roles[_DISK_ROLE_MAX])
+{
+	struct json_object *o, *f;
+	char path[600];
+
+	stop_path(path, sizeof(path));
+	if (access(path, F_OK) < 0)
+		return 0;
+	*since = 0;
+	for (int role = 0; role < _DISK_ROLE_MAX; role++)
+		roles[role] = false;
+	o = json_object_from_file(path);
+	/* Unreadable, it still says a stop did not finish: every role then. */
+	if (!o || !json_object_object_get_ex(o, "roles", &f) || !json_object_is_type(f, json_type_array)) {
+		for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++)
+			roles[role] = true;
+	} else {
+		for (size_t i = 0; i < json_object_array_length(f); i++) {
+			int role = disk_role_from_string(json_object_get_string(json_object_array_get_idx(f, i)));
+
+			if (role >= 0 && role < _DISK_ROLE_MAX)
+				roles[role] = true;
+		}
+	}
+	if (o && json_object_object_get_ex(o, "since", &f))
+		*since = json_object_get_int64(f);
+	json_object_put(o);
+	return 1;
 }

@@ -33,3 +33,15 @@ int owed_list(struct lost_member *out, size_t max);
 /* 1 with *m filled when dev carries a header whose shred is owed, else 0. */
 int owed_match(const char *dev, struct lost_member *m);
 int owed_clear(const char *luks_uuid);
+
+/* An unfinished stop. A stop that shreds records its intent, and the roles
+ * it shreds, in the state directory (synced) before it marks the first
+ * disk: /var/lib/scratchcrypt/stop-unfinished. The record goes when every
+ * disk is shredded; when some fail, it is written again with their roles
+ * alone. One left behind (a power cut, a kill, a failed wipe) means key
+ * material may still be on a disk: status says the shred is unfinished,
+ * and the next start or stop shreds what is ours on the disks first. */
+int owed_stop_begin(const bool roles[_DISK_ROLE_MAX]);
+int owed_stop_end(void);
+/* 1 with *since and roles when a stop did not finish, else 0. */
+int owed_stop_pending(long long *since, bool roles[_DISK_ROLE_MAX]);

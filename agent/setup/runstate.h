@@ -18,6 +18,10 @@ const char *runstate_state_dir(void);
 /* mkdir -p of the state directory (0755) and sub in it (0700; sub may be
  * NULL). */
 int runstate_state_mkdir(const char *sub);
+/* Writes o to path atomically: a new file, synced, renamed into place, and
+ * the directory synced (it survives a power cut as the old or the new). */
+struct json_object;
+int runstate_write_json(const char *path, struct json_object *o);
 /* Takes the lock for command ("start", "stop", "shred", ...), waiting at
  * most timeout_s; -EAGAIN when still held. The lock file names its holder. */
 int runstate_lock(const char *command, unsigned timeout_s);

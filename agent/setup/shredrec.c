@@ -78,30 +78,17 @@ static struct json_object *to_json(const struct shred_rec *r)
 
 int shredrec_write(const struct shred_rec *r)
 {
-	char name[96], path[700], tmp[720];
+	char name[96], path[700];
 	struct json_object *o;
-	const char *text;
-	int fd, ret = ensure_dirs();
+	int ret = ensure_dirs();
 
 	if (ret < 0)
 		return ret;
 	file_name(r, name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", shredrec_dir(), name);
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
 	o = to_json(r);
-	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0)
-		ret = errno ? -errno : -EIO;
+	ret = runstate_write_json(path, o);
 	json_object_put(o);
-	if (close(fd) < 0 && ret == 0)
-		ret = -errno;
-	if (ret == 0 && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret < 0)
-		(void)unlink(tmp);
 	return ret;
 }
 

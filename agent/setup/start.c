@@ -238,22 +238,39 @@ void lc_result_free(struct lc_result *res)
 	detection_free(&res->det);
 }
 
-/* Disks back whose shred is owed (owed.h): shredded before anything uses
- * them. Returns how many. */
+/* Disks back whose shred is owed, and after a stop that did not finish,
+ * every disk of ours that is not in use (owed.h): shredded before anything
+ * uses them. Returns how many. */
 static int settle_owed(const struct cfg *c, const struct detection *det)
 {
+	bool roles[_DISK_ROLE_MAX], all = true;
+	long long since = 0;
+	bool unfinished = owed_stop_pending(&since, roles) == 1;
 	struct lost_member m;
-	int n = 0;
+	int n = 0, r;
 
 	for (size_t i = 0; i < det->n; i++) {
 		const struct verdict *v = &det->v[i];
+		bool owed = v->content == CONTENT_OURS && owed_match(v->disk.devnode, &m) == 1;
 
-		if (v->content != CONTENT_OURS || v->in_use || owed_match(v->disk.devnode, &m) != 1)
+		if (v->content != CONTENT_OURS || !(owed || unfinished))
 			continue;
-		log_info("%s: the disk of %s is back, and its shred is owed: shredding it first",
-			 v->disk.devnode, m.mapping);
-		n += plan_shred_disk(c, v->disk.devnode, v->role) == 1;
+		if (v->in_use) {
+			all = false;
+			continue;
+		}
+		if (owed)
+			log_info("%s: the disk of %s is back, and its shred is owed: shredding it first",
+				 v->disk.devnode, m.mapping);
+		else
+			log_info("%s: a 'scratchcrypt stop' did not finish shredding it: shredding it first",
+				 v->disk.devnode);
+		r = plan_shred_disk(c, v->disk.devnode, v->role);
+		n += r == 1;
+		all &= r == 1;
 	}
+	if (unfinished && all && owed_stop_end() == 0)
+		log_info("the unfinished stop's shred is done");
 	return n;
 }
 

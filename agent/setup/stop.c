@@ -36,10 +36,19 @@ static void add_disk(struct shred_list *l, const char *dev, int role)
 		l->dev_role[l->devs.n - 1] = role;
 }
 
+static bool is_lost(const char *mapping, const struct lost_member *lost, int n_lost)
+{
+	for (int i = 0; i < n_lost; i++)
+		if (strcmp(lost[i].mapping, mapping) == 0)
+			return true;
+	return false;
+}
+
 /* Every disk that is ours by its claim or header, and every disk under a
- * mapping of ours right now. */
+ * mapping of ours right now, but for the lost members' (owed, not here). */
 static int collect_disks(const struct cfg *c, const struct lc_opts *o, const struct strv *maps,
-			 struct shred_list *l, struct detection *det)
+			 const struct lost_member *lost, int n_lost, struct shred_list *l,
+			 struct detection *det)
 {
 	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true };
 	struct dm_crypt_info info;
@@ -51,7 +60,7 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 		if (det->v[i].content == CONTENT_OURS && !det->v[i].in_use)
 			add_disk(l, det->v[i].disk.devnode, det->v[i].role);
 	for (size_t i = 0; i < maps->n; i++)
-		if (dm_crypt_info(maps->v[i], &info) == 0)
+		if (!is_lost(maps->v[i], lost, n_lost) && dm_crypt_info(maps->v[i], &info) == 0)
 			add_disk(l, info.device, ondisk_mapping_role(maps->v[i]));
 	return 0;
 }
@@ -59,9 +68,10 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 /* job on each of items, each in a worker, and every one whatever another
  * did, so that what can be done is. The jobs say what went wrong
  * themselves; a worker that died cannot, so it is named here, at lvl.
- * Returns the first failure, and adds to *done the jobs that returned 1. */
+ * Returns the first failure, adds to *done the jobs that returned 1, and
+ * with each_r, gives each job's result there. */
 static int each_in_workers(const struct strv *items, worker_job job, void *arg,
-			   enum log_level lvl, unsigned *done)
+			   enum log_level lvl, unsigned *done, int *each_r)
 {
 	size_t n = items->n;
 	int *results = calloc(n ?: 1, sizeof(*results));
@@ -81,6 +91,8 @@ static int each_in_workers(const struct strv *items, worker_job job, void *arg,
 			log_reason(lvl, r, workers ? &whys[i] : &why, items->v[i]);
 		first_err = first_err ?: (r < 0 ? r : 0);
 		*done += r > 0;
+		if (each_r)
+			each_r[i] = r;
 	}
 	free(results);
 	free(whys);
@@ -105,7 +117,7 @@ static void step_mark_shredding(const struct shred_list *l)
 {
 	unsigned none = 0;
 
-	(void)each_in_workers(&l->devs, mark_one, (void *)&l->devs, LOG_LVL_WARN, &none);
+	(void)each_in_workers(&l->devs, mark_one, (void *)&l->devs, LOG_LVL_WARN, &none, NULL);
 	crash_point("mark-shredding");
 }
 
@@ -191,7 +203,7 @@ static int step_remove_mappings(const struct strv *maps, bool keep)
 		first_err = first_err ?: (r < 0 ? r : 0);
 	}
 	/* Even under a stripe that stays, a member's key is dropped. */
-	r = each_in_workers(&members, remove_one, &j, LOG_LVL_ERROR, &none);
+	r = each_in_workers(&members, remove_one, &j, LOG_LVL_ERROR, &none, NULL);
 	strv_free(&members);
 	return first_err ?: r;
 }
@@ -289,6 +301,34 @@ static int owe_lost(const struct lost_member *lost, int n)
 	return r;
 }
 
+/* Each disk shredded, each in a worker; what each role's disks came to
+ * goes into the run state, and the unfinished-stop record goes, or keeps
+ * the roles that are still owed. */
+static int step_shred(const struct cfg *c, const struct shred_list *l, unsigned *shredded)
+{
+	struct shred_job j = { .c = c, .devs = &l->devs, .roles = l->dev_role };
+	bool failed[_DISK_ROLE_MAX] = { false };
+	char note[160];
+	int each_r[32] = { 0 }, r;
+
+	r = each_in_workers(&l->devs, shred_one, &j, LOG_LVL_ERROR, shredded, each_r);
+	for (size_t i = 0; i < l->devs.n; i++)
+		if (each_r[i] < 0 && l->dev_role[i] >= 0 && l->dev_role[i] < _DISK_ROLE_MAX)
+			failed[l->dev_role[i]] = true;
+	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++) {
+		if (!l->roles[role])
+			continue;
+		snprintf(note, sizeof(note), "stop did not finish shredding the %s disks; run "
+			 "'scratchcrypt stop' again", disk_role_to_string(role));
+		(void)runstate_set(role, failed[role] ? STATE_ERROR : STATE_SHREDDED, failed[role] ? note : "");
+	}
+	if (!r)
+		(void)owed_stop_end();
+	else if (owed_stop_begin(failed) < 0)
+		log_warn("cannot record in %s which shreds are unfinished", runstate_state_dir());
+	return r;
+}
+
 int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct lost_member lost[OWED_MAX];
@@ -303,9 +343,15 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 	if (!o->keep) {
 		n_lost = owed_lost_members(o->paths, lost, OWED_MAX);
 		n_lost = n_lost < 0 ? 0 : n_lost;
-		r = collect_disks(c, o, &maps, &l, &res->det);
+		r = collect_disks(c, o, &maps, lost, n_lost, &l, &res->det);
 		if (r < 0)
 			goto out;
+		/* The intent, on the OS disk, before the first disk changes:
+		 * a stop cut off from here on is seen as unfinished. */
+		r = l.devs.n ? owed_stop_begin(l.roles) : 0;
+		if (r < 0)
+			log_warn_errno(r, "cannot record this stop in %s (the shred goes on): %m",
+				       runstate_state_dir());
 		step_mark_shredding(&l);
 	}
 	first_err = step_unmount(c, &maps, o->keep);
@@ -315,12 +361,7 @@ int lc_stop(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 		r = first_err;
 		goto out;
 	}
-	first_err = each_in_workers(&l.devs, shred_one, &(struct shred_job){ .c = c, .devs = &l.devs, .roles = l.dev_role },
-				    LOG_LVL_ERROR, &res->shredded);
-	for (int role = ROLE_TEMP; role <= ROLE_SCRATCH; role++)
-		if (l.roles[role])
-			(void)runstate_set(role, first_err ? STATE_ERROR : STATE_SHREDDED,
-					   first_err ? "stop did not finish; run it again" : "");
+	first_err = step_shred(c, &l, &res->shredded);
 	r = owe_lost(lost, n_lost);
 	r = first_err ?: r;
 out:

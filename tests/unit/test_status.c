@@ -55,6 +55,13 @@ static void test_encrypted_with_a_refused_member(void **state)
 	/* Mapped but not mounted is an error the operator must see. */
 	assert_int_equal(t->state, STATE_ERROR);
 	assert_non_null(strstr(t->note, "not mounted"));
+	assert_null(strstr(t->note, "The last run failed"));
+	/* and with it, why the last run failed, until a run succeeds. */
+	assert_int_equal(runstate_set(ROLE_TEMP, STATE_ERROR, "mkfs.ext4 on /dev/mapper/scratchcrypt-temp "
+				      "failed: Input/output error"), 0);
+	assert_int_equal(status_collect(&cfg, &sys_paths_default, &st), 0);
+	assert_non_null(strstr(t->note, "not mounted"));
+	assert_non_null(strstr(t->note, "The last run failed: mkfs.ext4 on /dev/mapper/scratchcrypt-temp failed"));
 
 	assert_int_equal(s->state, STATE_ENCRYPTED);
 	assert_string_equal(s->key_source, "system-managed");

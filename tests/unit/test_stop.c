@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "agent/report/status.h"
+#include "agent/setup/owed.h"
 #include "agent/setup/runstate.h"
 #include "agent/setup/shredrec.h"
 #include "tests/unit/lcnode.h"
@@ -70,6 +72,49 @@ static void test_stop_shreds_the_others(void **state)
 	assert_int_equal(stop_run(&res), 0);
 	assert_int_equal(res.shredded, 1);
 	assert_false(fk.hdr[1].present);
+}
+
+/* A stop that does not finish leaves its record on the OS disk: status
+ * says the shred is unfinished, for the role whose disk was not shredded
+ * alone, and the next start shreds that disk before anything else. */
+static void test_stop_unfinished(void **state)
+{
+	static struct status st;
+	bool roles[_DISK_ROLE_MAX];
+	struct lc_result res;
+	long long since;
+
+	(void)state;
+	assert_int_equal(start_run(&res), 0);
+	assert_int_equal(owed_stop_pending(&since, roles), 0);
+	fk.fail_wipe_on = 1; /* /dev/nvme0n1, a scratch member */
+	assert_int_equal(stop_run(&res), -EIO);
+	assert_int_equal(owed_stop_pending(&since, roles), 1);
+	assert_true(since > 0);
+	assert_true(roles[ROLE_SCRATCH]);
+	assert_false(roles[ROLE_TEMP]);
+	assert_int_equal(status_collect(&cfg, &sys_paths_default, &st), 0);
+	/* The temp disk was shredded, and its row says so. */
+	assert_int_equal(st.rows[1].state, STATE_SHREDDED);
+	assert_int_equal(st.rows[2].state, STATE_SHRED_UNFINISHED);
+	assert_non_null(strstr(st.rows[2].note, "Run 'scratchcrypt stop' to finish it"));
+	assert_int_equal(st.unfinished_stop, since);
+	struct json_object *j = status_to_json(&st), *u, *f;
+	assert_true(json_object_object_get_ex(j, "unfinished_stop", &u) && u);
+	assert_true(json_object_object_get_ex(u, "since", &f) && json_object_get_string(f)[0] == '2');
+	json_object_put(j);
+	/* The next start shreds what the stop left, then sets up anew. */
+	fk.fail_wipe_on = -1;
+	int wipes = fk.wipes;
+	assert_int_equal(start_run(&res), 0);
+	assert_int_equal(fk.wipes, wipes + 1);
+	assert_int_equal(owed_stop_pending(&since, roles), 0);
+	assert_int_equal(status_collect(&cfg, &sys_paths_default, &st), 0);
+	assert_int_equal(st.rows[2].state, STATE_ENCRYPTED);
+	assert_int_equal(st.unfinished_stop, 0);
+	/* And a stop that finishes leaves no record. */
+	assert_int_equal(stop_run(&res), 0);
+	assert_int_equal(owed_stop_pending(&since, roles), 0);
 }
 
 static void test_stop_keep_and_no_discard(void **state)
@@ -188,6 +233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stop_unverified_shred_fails, setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds, setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_shreds_the_others, setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_stop_unfinished, setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_keep_and_no_discard, setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_stop_marks_before_it_wipes, setup, fk_teardown),
 	};

@@ -318,6 +318,18 @@ POWER_CUTS = [
 ]
 
 
+def check_unfinished_stop(r, step):
+    """After the power went during a stop: status said the shred was
+    unfinished and to run stop, for both roles; start finished it."""
+    st = r.json("cut")
+    for role in ("temp", "scratch"):
+        row = role_row(st, role)
+        check(row["state"] == "shred-unfinished" and "Run 'scratchcrypt stop'" in row["note"],
+              f"status after the power went at stop {step}, {role}: {row}")
+    check(st["unfinished_stop"] is not None, f"unfinished_stop after the power went at stop {step}: {st}")
+    check(r.json("started")["unfinished_stop"] is None, f"start did not finish the stop cut off at {step}")
+
+
 @scenario
 def power_loss(build_dir):
     """The node loses power at named steps of start and stop; the next boot's start converges."""
@@ -331,35 +343,43 @@ def power_loss(build_dir):
     write = f'for m in /mnt/resource /mnt/scratch; do echo "{MARKER}" >$m/marker.txt; done; sync\n'
     hbi = HBI_CONF.replace('net_up "169.254.169.100 scvault.vault.azure.net"\n', "")
     confs = {"system": conf(), "hbi": hbi}
-    verify = ""
+    verify, after_stop = "", None
     try:
-        for i, cut in enumerate(POWER_CUTS + [None]):
+        for cut in POWER_CUTS + [None]:
             script = 'net_up "169.254.169.100 scvault.vault.azure.net"\n' + DEVICES + RESLINK + CONVERGE_LIB
             script += "MODE=power\n" + verify
             if cut is None:
-                node.boot(script + "true\n", timeout=600)
-                break
-            mode, before_cut, cmd, step, after = cut
-            script += confs[mode]
-            if before_cut == "start":
-                script += "expect_rc 0 scratchcrypt -q start\n"
-            elif before_cut == "stop":
-                script += "expect_rc 0 scratchcrypt -q stop\n"
-            elif before_cut == "data":
-                script += "expect_rc 0 scratchcrypt -q start\n" + write
-                if cmd == "start":
-                    script += "expect_rc 0 scratchcrypt -q stop --keep\n"
-            script += f"""
+                r = node.boot(script + "true\n", timeout=600)
+            else:
+                mode, before_cut, cmd, step, after = cut
+                script += confs[mode]
+                if before_cut == "start":
+                    script += "expect_rc 0 scratchcrypt -q start\n"
+                elif before_cut == "stop":
+                    script += "expect_rc 0 scratchcrypt -q stop\n"
+                elif before_cut == "data":
+                    script += "expect_rc 0 scratchcrypt -q start\n" + write
+                    if cmd == "start":
+                        script += "expect_rc 0 scratchcrypt -q stop --keep\n"
+                script += f"""
 step "{mode}: the power goes at {cmd} {step}"
 SCRATCHCRYPT_CRASH_MODE=power SCRATCHCRYPT_CRASH_AT={step} scratchcrypt -q {cmd}
 fail "{cmd} did not reach {step}"
 """
-            node.boot(script, timeout=600, power_cut=True)
-            verify = confs[mode] + f"""
+                r = node.boot(script, timeout=600, power_cut=True)
+            if after_stop:
+                check_unfinished_stop(r, after_stop)
+            if cut is None:
+                break
+            after_stop = step if cmd == "stop" else None
+            verify = confs[mode] + (json_out("cut", "scratchcrypt --json status") if after_stop else "")
+            verify += f"""
 step "after the power went at {mode} {cmd} {step}: start converges"
 expect_rc 0 scratchcrypt -q start
 started "start after a power cut at {cmd} {step}"
 """
+            if after_stop:
+                verify += json_out("started", "scratchcrypt --json status")
             if after == "data":
                 verify += f'grep -q "{MARKER}" /mnt/scratch/marker.txt || fail "HBI data lost by a power cut at {cmd} {step}"\n'
             elif after == "shredded":
