@@ -93,6 +93,19 @@ step "git tree" "cd /src && git init -q && git add -A && git -c user.name=ci -c 
 step "build" "cd /src && make build"
 step "unit tests" "cd /src/build && ctest --output-on-failure -L unit"
 step "make deb" "cd /src && make deb && dpkg-deb -f build-deb/scratchcrypt_*.deb Version Depends"
+# The previous release's package (tests/vm/old-release names its commit),
+# built here from this clone's history, for slow.image_hbi_upgrade.
+old=$(cat "$src/tests/vm/old-release")
+if git -C "$src" cat-file -e "$old^{commit}" 2>/dev/null; then
+	rm -rf "$root/src-old" && mkdir -p "$root/src-old"
+	git -C "$src" archive "$old" | tar -x -C "$root/src-old"
+	step "the previous release's package (${old:0:12})" \
+		"cd /src-old && git init -q && git add -A && git -c user.name=ci -c user.email=ci@localhost commit -qm old &&
+		 { make deb >deb.log 2>&1 || { tail -30 deb.log; false; }; } &&
+		 mkdir -p /src/build/old-release-deb && cp build-deb/scratchcrypt_*_amd64.deb /src/build/old-release-deb/"
+else
+	echo "suite-check: $suite: this clone lacks the previous release ${old:0:12}; slow.image_hbi_upgrade skips"
+fi
 step "the package beside cloud-init, waagent and azure-vm-utils" \
 	"cd /src && tests/package/test_neighbours.sh build-deb/scratchcrypt_*.deb"
 step "vm tests on $(in_root 'ls /boot' | sed -n 's/^vmlinuz-//p' | tail -n 1)" \

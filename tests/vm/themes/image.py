@@ -269,6 +269,88 @@ def image_hbi_reboot(build_dir):
         ks.stop()
 
 
+def old_release_node(build_dir):
+    """The baked image with the previous release's package in place of this
+    build's, as a node that ran it would have (tools/suite-check.sh builds
+    that package from the release's commit into BUILD/old-release-deb):
+    this build's package purged and the old one installed in a copy of the
+    image's tree, as the recipe installs its own, then the root made again."""
+    import shutil
+    import subprocess
+    debs = glob.glob(os.path.join(build_dir, "old-release-deb", "scratchcrypt_*_amd64.deb"))
+    if not debs:
+        from vmlib import skip
+        skip("no package of the previous release in old-release-deb (tools/suite-check.sh builds it)")
+    img = image(build_dir)
+    node = Node(build_dir, "image_hbi_upgrade")
+    tree = node.path("rootfs")
+    shutil.rmtree(tree, ignore_errors=True)
+    subprocess.run(["cp", "-a", os.path.join(img, "rootfs"), tree], check=True)
+    shutil.copy(debs[0], os.path.join(tree, "tmp", "old.deb"))
+    mounts = []
+    try:
+        for d in ("proc", "sys", "dev"):
+            subprocess.run(["mount", "--bind", f"/{d}", os.path.join(tree, d)], check=True)
+            mounts.append(os.path.join(tree, d))
+        out = subprocess.run(["chroot", tree, "env", "DEBIAN_FRONTEND=noninteractive", "sh", "-c",
+                              "dpkg --purge scratchcrypt && dpkg -i /tmp/old.deb"],
+                             capture_output=True, text=True)
+        check(out.returncode == 0, f"cannot install the previous release's package:\n{out.stdout}{out.stderr}")
+    finally:
+        for m in reversed(mounts):
+            subprocess.run(["umount", "-l", m])
+    for leftover in ("tmp/old.deb", "run/udev", "run/scratchcrypt"):
+        path = os.path.join(tree, leftover)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.unlink(path)
+    with open(os.path.join(img, "root.uuid")) as f:
+        uuid = f.read().strip()
+    root = node.path("root.img")
+    subprocess.run(["truncate", "-s", str(os.path.getsize(os.path.join(img, "root.img"))), root], check=True)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "root", "-U", uuid, "-d", tree, root], check=True)
+    shutil.rmtree(tree)
+    bake_config(root, "hbi")
+    standin_cloud_init_rule(root)
+    node.disks.append(("root", root, "SCROOT"))
+    node.add("nvme", "nvme-a.img", "SCNVMEA")
+    node.add("nvme", "nvme-b.img", "SCNVMEB")
+    node.add("scsi", "resource.img", "SCRES", source=os.path.join(fixtures(build_dir), "resource.img"))
+    return node, img
+
+
+@scenario(suite="slow", timeout=1800)
+def image_hbi_upgrade(build_dir):
+    """The upgrade from the previous release (on-disk format 1) with packages:
+    that release's package sets up HBI volumes at boot and data is written;
+    this build's package is installed over it on the live node (its postinst
+    seals the open volumes' headers); after a reboot the data is there."""
+    node, img = old_release_node(build_dir)
+    ks = KeyService(node, certs=os.path.join(img, "ca"))
+    try:
+        package_disk(img, node)
+        r = node.boot_image(img, "sctest.action=upgrade")
+        v = r.value
+        check(v("package").startswith("ii 0.1.0"), f"the node did not run the previous release: {v('package')!r}")
+        check(v("state:scratchcrypt-online.service") == "active/success",
+              f"the previous release did not set up HBI: {v('state:scratchcrypt-online.service')}\n{r.block('journal')}")
+        check(v("up_wrote") == "yes", "no data was written on the previous release's volumes")
+        log = r.block("up-log")
+        check(v("up_rc") == "0", f"installing this build's package over it failed:\n{log}")
+        check(not v("up_version").startswith("0.1.0"), f"still the previous release after the upgrade: {v('up_version')}")
+        check(v("up_mounts") == "same", f"the upgrade touched the mounted volumes:\n{log}")
+        check(v("up_marker") == "yes", "the data was not readable after the upgrade")
+        check("sealed" in log, f"the postinst did not seal the open volumes' headers:\n{log}")
+        r = node.boot_image(img, "sctest.action=none")
+        check_boot(r, "hbi")
+        check(r.value("had_marker") == "yes", f"HBI data did not survive the upgrade and reboot:\n{r.block('journal')}")
+        check(not r.shows(ks.token), "the access token reached the console")
+        print(f"  ok   {v('package')[3:]} -> {v('up_version')}: data kept across the upgrade and the reboot")
+    finally:
+        ks.stop()
+
+
 # The chassis asset tag Azure's VMs carry (SMBIOS type 3), by which
 # cloud-init's Azure datasource knows it runs on Azure.
 AZURE_ASSET_TAG = "7783-7084-3265-9085-8269-3286-77"

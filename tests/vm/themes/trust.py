@@ -8,8 +8,10 @@ import subprocess
 from themes.common import *  # noqa: F401,F403 (the themes' shared vocabulary)
 from vmlib import MiB, skip
 
-# The last release of on-disk format 1 (tag v0.1.0).
-OLD_RELEASE = "a2c456789073f19e72447595980ee4d489c67356"
+# The last release of on-disk format 1 (tag v0.1.0), named once, in
+# tests/vm/old-release (tools/suite-check.sh builds its package from it).
+with open(os.path.join(VM_DIR, "old-release")) as _f:
+    OLD_RELEASE = _f.read().strip()
 
 
 def vault_public_half(ks, name):
