@@ -32,7 +32,8 @@ static int print_json(struct json_object *o)
 
 int cmd_detect(struct cfg *c, const struct args *a)
 {
-	struct detect_opts o = { .paths = &sys_paths_default, .force = a->force };
+	struct detect_opts o = { .paths = &sys_paths_default, .force = a->force,
+				 .probe_timeout_ms = c->probe_timeout_s * 1000 };
 	struct detection det;
 	int r = detect_run(c, &o, &det);
 

@@ -15,6 +15,7 @@ struct cfg {
 	bool imds_tags; /* role and HBI flag from instance-metadata tags */
 	struct strv devices;
 	struct strv nvme_models;
+	unsigned probe_timeout_s; /* each disk's probe; one that does not answer is refused */
 	char *temp_mount;
 	char *scratch_mount;
 	enum fs_type fs;

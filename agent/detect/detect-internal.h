@@ -24,3 +24,9 @@ bool detect_is_resource_link(const struct detect_opts *o, const struct sys_view 
 /* resource.c: d holds Azure's pristine resource-disk layout, as probed. */
 bool detect_pristine_resource(const struct sys_paths *paths, const struct sys_disk *d,
 			      const struct probe_result *p);
+
+/* probeall.c: probe_device on each of devnodes[0..n), each in a process of
+ * its own, all at once: out[i] and rs[i] (0 or -errno; -ETIMEDOUT when no
+ * answer came within timeout_ms). -ENOMEM when it cannot fan out. */
+int detect_probe_devices(const char *const *devnodes, size_t n, unsigned timeout_ms,
+			 struct probe_result *out, int *rs);

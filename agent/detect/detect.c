@@ -8,7 +8,6 @@
 #include <strings.h>
 #include <dirent.h>
 #include <limits.h>
-#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <stdarg.h>
@@ -159,8 +158,13 @@ static void judge_candidate(const struct detect_opts *o,
 	if (v->probe.kind == PROBE_FAILED) {
 		/* What cannot be read cannot be judged: not even --force
 		 * writes to it. */
-		snprintf(v->reason, sizeof(v->reason), "%s cannot be read (%s); left untouched%s",
-			 v->disk.devnode, strerror(v->probe.error), o->force ? ", even with --force" : "");
+		if (v->probe_timeout_ms)
+			snprintf(v->reason, sizeof(v->reason), "%s did not answer a read within %u ms "
+				 "(stalled or going away); left untouched%s", v->disk.devnode,
+				 v->probe_timeout_ms, o->force ? ", even with --force" : "");
+		else
+			snprintf(v->reason, sizeof(v->reason), "%s cannot be read (%s); left untouched%s",
+				 v->disk.devnode, strerror(v->probe.error), o->force ? ", even with --force" : "");
 		return;
 	}
 
@@ -195,78 +199,59 @@ static void judge_candidate(const struct detect_opts *o,
 }
 
 /* What is on each disk, as libblkid sees it: every disk, or with
- * candidates_only the temp and scratch candidates alone. The probes only
- * read, each its own disk into its own verdict, so they run in a few
- * threads: a node with 8 local NVMe disks waits for the slowest, not for
- * the sum. Whatever a thread cannot be made for, the caller probes. */
-#define PROBE_THREADS_MAX 8
-
-struct probe_work {
-	const struct detect_opts *o;
-	struct detection *det;
-	pthread_mutex_t lock;
-	size_t next;
-};
-
-static void probe_one(const struct detect_opts *o, struct verdict *v)
-{
-	bool candidate = v->role == ROLE_TEMP || v->role == ROLE_SCRATCH;
-	int r;
-
-	v->content = CONTENT_FOREIGN;
-	if (o->candidates_only && !candidate) {
-		v->probe.kind = PROBE_UNREAD;
-		return;
-	}
-	r = probe_device(v->disk.devnode, &v->probe);
-	if (r < 0) {
-		/* Unreadable: not ours to judge, and never ours to write. */
-		memset(&v->probe, 0, sizeof(v->probe));
-		v->probe.kind = PROBE_FAILED;
-		v->probe.error = -r;
-		return;
-	}
-	if (v->probe.kind == PROBE_BLANK)
-		v->content = CONTENT_BLANK;
-}
-
-static void *probe_worker(void *arg)
-{
-	struct probe_work *w = arg;
-
-	for (;;) {
-		size_t i;
-
-		pthread_mutex_lock(&w->lock);
-		i = w->next++;
-		pthread_mutex_unlock(&w->lock);
-		if (i >= w->det->n)
-			return NULL;
-		probe_one(w->o, &w->det->v[i]);
-	}
-}
-
+ * candidates_only the temp and scratch candidates alone, each in a process
+ * of its own (probeall.c), within the probe deadline. */
 static void probe_all(const struct detect_opts *o, struct detection *out)
 {
-	struct probe_work w = { .o = o, .det = out, .lock = PTHREAD_MUTEX_INITIALIZER };
-	pthread_t threads[PROBE_THREADS_MAX - 1];
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t want = out->n < PROBE_THREADS_MAX ? out->n : PROBE_THREADS_MAX, started = 0;
+	const char **devs = calloc(out->n ?: 1, sizeof(*devs));
+	struct probe_result *res = calloc(out->n ?: 1, sizeof(*res));
+	int *rs = calloc(out->n ?: 1, sizeof(*rs));
+	size_t *at = calloc(out->n ?: 1, sizeof(*at)), n = 0;
+	unsigned timeout_ms = o->probe_timeout_ms ?: DETECT_PROBE_TIMEOUT_MS;
 
-	if (cpus > 0 && (size_t)cpus < want)
-		want = (size_t)cpus;
-	while (started + 1 < want && pthread_create(&threads[started], NULL, probe_worker, &w) == 0)
-		started++;
-	(void)probe_worker(&w);
-	for (size_t i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
-	pthread_mutex_destroy(&w.lock);
+	for (size_t i = 0; i < out->n; i++) {
+		struct verdict *v = &out->v[i];
+		bool candidate = v->role == ROLE_TEMP || v->role == ROLE_SCRATCH;
+
+		v->content = CONTENT_FOREIGN;
+		if (o->candidates_only && !candidate) {
+			v->probe.kind = PROBE_UNREAD;
+			continue;
+		}
+		if (devs && at)
+			devs[n] = v->disk.devnode, at[n++] = i;
+	}
+	if (!devs || !res || !rs || !at || detect_probe_devices(devs, n, timeout_ms, res, rs) < 0) {
+		/* No memory to fan out: each here, in turn, without a deadline. */
+		for (size_t k = 0; k < n; k++)
+			rs[k] = rs && res ? probe_device(devs[k], &res[k]) : -ENOMEM;
+	}
+	for (size_t k = 0; k < n; k++) {
+		struct verdict *v = &out->v[at[k]];
+
+		v->probe = res[k];
+		if (rs[k] < 0) {
+			/* Unreadable or silent: not ours to judge, and never ours
+			 * to write. */
+			memset(&v->probe, 0, sizeof(v->probe));
+			v->probe.kind = PROBE_FAILED;
+			v->probe.error = -rs[k];
+			v->probe_timeout_ms = rs[k] == -ETIMEDOUT ? timeout_ms : 0;
+		} else if (v->probe.kind == PROBE_BLANK) {
+			v->content = CONTENT_BLANK;
+		}
+	}
+	free(devs);
+	free(res);
+	free(rs);
+	free(at);
 
 	/* The resource disk's NTFS is read with libntfs-3g, one at a time. */
 	for (size_t i = 0; i < out->n; i++) {
 		struct verdict *v = &out->v[i];
 
-		if (v->role == ROLE_TEMP && detect_pristine_resource(o->paths, &v->disk, &v->probe))
+		if (v->role == ROLE_TEMP && v->probe.kind != PROBE_FAILED &&
+		    detect_pristine_resource(o->paths, &v->disk, &v->probe))
 			v->content = CONTENT_PRISTINE_TEMP;
 	}
 }

@@ -24,6 +24,7 @@ struct verdict {
 	char reason[384];
 	char identity[160]; /* why the hardware makes it a temp or scratch disk */
 	bool in_use; /* mounted, swap, held by another mapping, read-only */
+	unsigned probe_timeout_ms; /* PROBE_FAILED because no answer came in this long */
 	/* For CONTENT_OURS, from scratchcrypt's token (ownership.c): where the
 	 * disk belongs, its key source and its state (enum token_state). */
 	enum key_source ours_key_source;
@@ -48,7 +49,13 @@ struct detect_opts {
 	 * (start, stop, rewrap, status): a node's data disks are never
 	 * opened, and node start does not wait for them. detect reads all. */
 	bool candidates_only;
+	/* How long each disk's probe may take ([disks] probe_timeout_s); 0:
+	 * DETECT_PROBE_TIMEOUT_MS. A disk that does not answer in time is
+	 * refused, named, and holds up nothing else. */
+	unsigned probe_timeout_ms;
 };
+
+#define DETECT_PROBE_TIMEOUT_MS 4000
 
 /* A LUKS2 header labelled "scratchcrypt": a hint, never an identity. */
 bool detect_has_our_label(const struct probe_result *p);

@@ -68,6 +68,10 @@ static void inspect_one(const struct cfg *c, struct verdict *v)
 	 * detection read as zeros: nothing of ours is there to read. */
 	if (v->probe.kind == PROBE_BLANK)
 		return;
+	/* A disk that could not be read, or did not answer in time, is not read
+	 * again here: it is refused as it is (detect.c). */
+	if (v->probe.kind == PROBE_FAILED)
+		return;
 	rc = claim_read(v->disk.devnode, &claim);
 	rt = token_read(v->disk.devnode, &tok);
 	if (rc == -EPROTONOSUPPORT || rt == -EPROTONOSUPPORT)

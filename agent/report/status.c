@@ -203,7 +203,8 @@ void status_from_detection(const struct cfg *c, const struct detection *det, str
 int status_collect(const struct cfg *c, const struct sys_paths *p, struct status *st)
 {
 	/* Status shows the temp and scratch disks alone: nothing else is read. */
-	struct detect_opts o = { .paths = p, .candidates_only = true };
+	struct detect_opts o = { .paths = p, .candidates_only = true,
+				 .probe_timeout_ms = c->probe_timeout_s * 1000 };
 	struct detection det;
 	int r;
 

@@ -95,7 +95,8 @@ out:
 
 int lc_adopt(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
-	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true };
+	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true,
+				     .probe_timeout_ms = c->probe_timeout_s * 1000 };
 	void *nodekey = NULL;
 	int r, first_err = 0;
 

@@ -14,7 +14,8 @@
 int lc_rewrap(const struct cfg *c, const struct lc_opts *o, const char *key_url,
 	      struct lc_result *res)
 {
-	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true };
+	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true,
+				     .probe_timeout_ms = c->probe_timeout_s * 1000 };
 	struct reason why = { "" };
 	struct detection det;
 	struct hbi *h = NULL;

@@ -289,7 +289,8 @@ static int detect_settled(const struct cfg *c, const struct detect_opts *dopts,
 
 int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
-	struct detect_opts dopts = { .paths = o->paths, .force = o->force, .candidates_only = true };
+	struct detect_opts dopts = { .paths = o->paths, .force = o->force, .candidates_only = true,
+				     .probe_timeout_ms = c->probe_timeout_s * 1000 };
 	struct keyctx keys = { 0 };
 	struct detection det;
 	struct volume vol[2];

@@ -50,7 +50,8 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 			 const struct lost_member *lost, int n_lost, struct shred_list *l,
 			 struct detection *det)
 {
-	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true };
+	struct detect_opts dopts = { .paths = o->paths, .candidates_only = true,
+				     .probe_timeout_ms = c->probe_timeout_s * 1000 };
 	struct dm_crypt_info info;
 	int r = detect_run(c, &dopts, det);
 

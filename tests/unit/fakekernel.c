@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -549,6 +551,8 @@ int fk_teardown(void **state)
 	return 0;
 }
 
+static struct fk_probe_log *probes;
+
 void fk_reset(void)
 {
 	char path[128];
@@ -562,6 +566,12 @@ void fk_reset(void)
 	setenv("SCRATCHCRYPT_JOURNAL_SOCKET", path, 1);
 	cfg_init(&cfg);
 	memset(&fk, 0, sizeof(fk));
+	if (!probes) {
+		probes = mmap(NULL, sizeof(*probes), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		assert_true(probes != MAP_FAILED);
+	}
+	memset(probes, 0, sizeof(*probes));
+	fk.probes = probes;
 	fk.scan = true;
 	fk.inline_workers = true;
 	fk.fail_format_on = -1;
@@ -637,12 +647,14 @@ struct fk_blk *fk_blk(const char *dev)
 
 int __wrap_probe_device(const char *devnode, struct probe_result *out)
 {
-	pthread_mutex_lock(&lock);
-	if (fk.n_probe_log < 32)
-		snprintf(fk.probe_log[fk.n_probe_log++], sizeof(fk.probe_log[0]), "%s", devnode);
-	pthread_mutex_unlock(&lock);
+	size_t at = __atomic_fetch_add(&fk.probes->n, 1, __ATOMIC_SEQ_CST);
+
+	if (at < 32)
+		snprintf(fk.probes->dev[at], sizeof(fk.probes->dev[0]), "%s", devnode);
 	for (size_t i = 0; i < fk.n_blk; i++)
 		if (strcmp(fk.blk[i].dev, devnode) == 0) {
+			while (fk.blk[i].probe_stalls)
+				pause();
 			*out = fk.blk[i].probe;
 			return -fk.blk[i].probe_error;
 		}

@@ -46,6 +46,7 @@ struct fk_blk {
 	const char *ntfs_names; /* comma-separated root listing of its last partition */
 	const char *token;      /* a scratchcrypt token in its header, or NULL */
 	int probe_error;        /* reading it fails with this errno */
+	bool probe_stalls;      /* reading it never returns */
 };
 
 /* What an NVMe controller says in Identify Namespace's vendor-specific
@@ -71,9 +72,9 @@ struct fake_kernel {
 	size_t n_blk;
 	struct fk_vs vs[16];
 	size_t n_vs;
-	/* The devices probed, in the order the detection's threads did. */
-	char probe_log[32][64];
-	size_t n_probe_log;
+	/* The devices probed (by the detection's probe processes: in memory
+	 * shared with them, fk_reset maps it). */
+	struct fk_probe_log { size_t n; char dev[32][64]; } *probes;
 	unsigned char keys[FK_MAXN][64];
 	size_t n_keys;
 	int fail_format_on; /* index into disks, -1 for none */

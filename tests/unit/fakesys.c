@@ -227,9 +227,12 @@ int sys_teardown(void **state)
 struct detection det;
 const char *nvme_glob; /* replaces the default nvme_models when set */
 
+unsigned sys_probe_timeout_ms;
+
 const struct verdict *run_detect_opts(bool force, bool candidates_only)
 {
-	struct detect_opts o = { .paths = &paths, .force = force, .candidates_only = candidates_only };
+	struct detect_opts o = { .paths = &paths, .force = force, .candidates_only = candidates_only,
+				 .probe_timeout_ms = sys_probe_timeout_ms };
 
 	detection_free(&det);
 	cfg_free(&cfg);
@@ -239,12 +242,12 @@ const struct verdict *run_detect_opts(bool force, bool candidates_only)
 		assert_int_equal(strv_push(&cfg.nvme_models, nvme_glob), 0);
 	}
 	probed[0] = '\0';
-	fk.n_probe_log = 0;
+	fk.probes->n = 0;
 	assert_int_equal(detect_run(&cfg, &o, &det), 0);
-	assert_true(fk.n_probe_log < 32);
+	assert_true(fk.probes->n < 32);
 	for (size_t i = 0; i < det.n; i++)
-		for (size_t j = 0; j < fk.n_probe_log; j++)
-			if (strcmp(fk.probe_log[j], det.v[i].disk.devnode) == 0)
+		for (size_t j = 0; j < fk.probes->n; j++)
+			if (strcmp(fk.probes->dev[j], det.v[i].disk.devnode) == 0)
 				snprintf(probed + strlen(probed), sizeof(probed) - strlen(probed), "%s ",
 					 det.v[i].disk.name);
 	return det.v;

@@ -47,6 +47,8 @@ void scsi_os_and_resource(const char *os_id, const char *res_id, unsigned res_lu
 struct fk_blk *fake(const char *dev, enum probe_kind kind, const char *type);
 struct fk_blk *gpt_resource(const char *dev, const char *listing);
 /* Detection in full over the tree; its verdicts, also in det. */
+/* The probe deadline run_detect gives detection (0: its default). */
+extern unsigned sys_probe_timeout_ms;
 const struct verdict *run_detect_opts(bool force, bool candidates_only);
 const struct verdict *run_detect(bool force);
 /* The verdict for a disk by kernel name; fails the test without one. */

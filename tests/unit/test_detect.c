@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -301,6 +302,29 @@ static void test_unreadable_disk_is_refused(void **state)
 	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "cannot be read (Input/output error); left untouched, even with --force");
 }
 
+/* A disk that does not answer its probe holds up nothing else: it is
+ * refused after the deadline, naming it, with --force too; the others are
+ * judged as usual, and detection returns. */
+static void test_stalled_disk_is_refused_in_time(void **state)
+{
+	struct timespec t0, t1;
+
+	(void)state;
+	disk("nvme0n1", "259:0\n", NULL, NVME, "a");
+	fake("nvme0n1", PROBE_BLANK, NULL)->probe_stalls = true;
+	disk("nvme1n1", "259:1\n", NULL, NVME, "b");
+	sys_probe_timeout_ms = 300;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run_detect(false);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "did not answer a read within 300 ms");
+	expect("nvme1n1", ROLE_TEMP, ACTION_ENCRYPT, "blank");
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 3000);
+	run_detect(true);
+	expect("nvme0n1", ROLE_TEMP, ACTION_REFUSE, "left untouched, even with --force");
+	sys_probe_timeout_ms = 0;
+}
+
 /* Regression: a btrfs or ZFS / was not seen as the OS disk, and its disk
  * could be taken for scratch. (overlay follows its directories' st_dev,
  * which fixture trees cannot point at a fixture disk.) */
@@ -503,6 +527,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mount_table_alone, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_signatures_are_refused, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_disk_is_refused, sys_setup, sys_teardown),
+		cmocka_unit_test_setup_teardown(test_stalled_disk_is_refused_in_time, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_os_disk_whatever_the_root, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_explicit_devices, sys_setup, sys_teardown),
 		cmocka_unit_test_setup_teardown(test_family_gen1_scsi_temp, sys_setup, sys_teardown),

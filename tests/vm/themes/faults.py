@@ -109,3 +109,47 @@ expect_rc 0 scratchcrypt -q stop
     for f in ("nvme-a.img", "nvme-b.img", "resource.img"):
         check(head_is_zero(node.path(f)), f"{f}: not shredded at the end")
     print("  ok   the disk came back: its owed shred was done before it was used")
+
+
+@scenario
+def disk_stalls(build_dir):
+    """A local NVMe disk that all but stops answering (QEMU throttles it to 4 KiB/s): status answers within its probe deadline and names it; start refuses it after probe_timeout_s, naming it, sets up the other disks and ends; no probe process is left behind; the disk is unchanged."""
+    node = standard_node(build_dir, "disk_stalls", foreign=False)
+    stalled = node.path("nvme-b.img")
+    node.drive_opts[stalled] = ",throttling.bps-total=4096"
+    before = sha256(stalled)
+    up = "$(cut -d' ' -f1 /proc/uptime)"
+    r = node.boot(conf("probe_timeout_s = 3\n") + DEVICES + RESLINK + f"""
+step "status with $NB stalled"
+t0={up}; rc=0; scratchcrypt --json status >/tmp/st.json 2>/tmp/st.err || rc=$?; t1={up}
+echo "SC-VALUE status=$rc $(awk "BEGIN {{ print $t1 - $t0 }}")"
+{json_out("status", "cat /tmp/st.json")}
+step "start with $NB stalled: refused in time, the rest set up"
+t0={up}; rc=0; scratchcrypt start 2>/tmp/err || rc=$?; t1={up}
+echo "SC-VALUE start=$rc $(awk "BEGIN {{ print $t1 - $t0 }}")"
+echo "SC-BLOCK-BEGIN start"; cat /tmp/err; echo "SC-BLOCK-END"
+sleep 1
+echo "SC-VALUE left=$(pidof scratchcrypt | wc -w)"
+echo "SC-VALUE mounted=$(awk '$2 == "/mnt/resource" || $2 == "/mnt/scratch" {{ print $1 }}' /proc/mounts | sort | tr '\n' ' ')"
+{json_out("started", "scratchcrypt --json status")}
+expect_rc 0 scratchcrypt -q stop
+""", timeout=600)
+    rc, secs = r.value("status").split()
+    check(rc == "0" and float(secs) < 8, f"status with a stalled disk: exit {rc} after {secs} s (deadline 3 s)")
+    nb = r.value("NB")
+    refused = {x["device"]: x["reason"] for x in role_row(r.json("status"), "scratch")["refused"]}
+    check("did not answer a read within 3000 ms" in refused.get(nb, ""), f"status does not name {nb}: {refused}")
+    rc, secs = r.value("start").split()
+    log = r.block("start")
+    # 65, as for any refused disk: the rest is set up, and status says which.
+    check(rc == "65" and "1 disk was refused" in log, f"start exited {rc}: {log}")
+    check(float(secs) < 20, f"start took {secs} s with a stalled disk")
+    check(f"refusing {nb}: {nb} did not answer a read within 3000 ms" in log, f"start does not name {nb}: {log}")
+    check(r.value("mounted").split() == ["/dev/mapper/scratchcrypt-scratch", "/dev/mapper/scratchcrypt-temp"],
+          f"the other disks were not set up: {r.value('mounted')}")
+    check(r.value("left") == "0", f"{r.value('left')} scratchcrypt processes left after start")
+    st = r.json("started")
+    check(role_row(st, "scratch")["state"] == "encrypted" and role_row(st, "scratch")["devices"] == [r.value("NA")],
+          f"scratch after the start: {role_row(st, 'scratch')}")
+    check(sha256(stalled) == before, "the stalled disk was written")
+    print(f"  ok   status in {r.value('status').split()[1]} s, start in {secs} s; {nb} refused, untouched")
