@@ -19,6 +19,7 @@
 #include "agent/setup/runstate.h"
 #include "base/log.h"
 #include "base/safemem.h"
+#include "base/workers.h"
 #include "dm/dm.h"
 
 #define LOCK_TIMEOUT_S 300
@@ -100,6 +101,8 @@ static int cmd_lifecycle(const struct cfg *c, const struct args *a, enum lc_comm
 				r == -EAGAIN ? "another scratchcrypt is still running" : "%m");
 		return exit_code_of(r);
 	}
+	/* Every disk operation ends by its deadline (base/workers.h). */
+	workers_set_deadline(c->step_timeout_s);
 	r = cmd == LC_START ? lc_start(c, &o, &res)
 	    : cmd == LC_STOP ? lc_stop(c, &o, &res)
 	    : cmd == LC_ADOPT ? lc_adopt(c, &o, &res)

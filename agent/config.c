@@ -39,6 +39,7 @@ void cfg_init(struct cfg *c)
 	c->hbi.imds_endpoint = strdup("http://169.254.169.254");
 	c->hbi.retry_cap_s = 90;
 	c->probe_timeout_s = 4;
+	c->step_timeout_s = 120;
 }
 
 void cfg_free(struct cfg *c)
@@ -79,6 +80,7 @@ static const struct cfg_key keys[] = {
 	K("disks", "devices", cfgv_devices, devices, "must be a comma-separated list of /dev paths"),
 	K("disks", "nvme_models", cfgv_list, nvme_models, "must be a comma-separated list of model globs"),
 	K("disks", "probe_timeout_s", cfgv_seconds, probe_timeout_s, "must be a number of seconds from 1 to 3600"),
+	K("disks", "step_timeout_s", cfgv_seconds, step_timeout_s, "must be a number of seconds from 1 to 3600"),
 	K("temp", "mount_point", cfgv_mount_point, temp_mount, MOUNT_POINT_HELP),
 	K("scratch", "mount_point", cfgv_mount_point, scratch_mount, MOUNT_POINT_HELP),
 	K("filesystem", "type", cfgv_fs, fs, "must be ext4 or xfs"),

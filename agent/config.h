@@ -16,6 +16,7 @@ struct cfg {
 	struct strv devices;
 	struct strv nvme_models;
 	unsigned probe_timeout_s; /* each disk's probe; one that does not answer is refused */
+	unsigned step_timeout_s;  /* each disk's steps in start and stop, and mkfs */
 	char *temp_mount;
 	char *scratch_mount;
 	enum fs_type fs;

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/crashpoint.h"
@@ -33,9 +34,29 @@ struct worker {
 	pid_t pid;
 	int fd; /* the read end of its result pipe */
 	size_t i;
+	long long t0; /* when it started, ms */
 };
 
 static long peak_kib;
+static unsigned deadline_s;
+
+void workers_set_deadline(unsigned seconds)
+{
+	deadline_s = seconds;
+}
+
+unsigned workers_deadline(void)
+{
+	return deadline_s;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 unsigned workers_default_max(void)
 {
@@ -126,6 +147,7 @@ static int spawn(struct worker *w, size_t i, worker_job job, void *arg)
 	close(p[1]);
 	w->fd = p[0];
 	w->i = i;
+	w->t0 = now_ms();
 	return 0;
 }
 
@@ -167,20 +189,37 @@ static int reap(struct worker *w, const char *label, long *kib, struct reason *w
 			  label, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
-/* The first worker of run[] whose result is there (or that is gone). */
-static size_t wait_any(const struct worker *run, size_t n_run)
+/* How long to wait for the next result: until the first deadline or the
+ * next progress line, in ms; -1: no deadline. */
+static int wait_ms(const struct worker *run, size_t n_run, long long next_note)
+{
+	long long first = next_note;
+
+	if (!deadline_s)
+		return -1;
+	for (size_t k = 0; k < n_run; k++)
+		if (run[k].t0 + deadline_s * 1000LL < first)
+			first = run[k].t0 + deadline_s * 1000LL;
+	first -= now_ms();
+	return first < 0 ? 0 : first > INT_MAX ? INT_MAX : (int)first;
+}
+
+/* The first worker of run[] whose result is there (or that is gone), or
+ * n_run when the wait ended for a deadline or a progress line. */
+static size_t wait_any(const struct worker *run, size_t n_run, long long next_note)
 {
 	struct pollfd pfd[WORKERS_MAX];
+	int r;
 
 	for (size_t k = 0; k < n_run; k++)
 		pfd[k] = (struct pollfd){ .fd = run[k].fd, .events = POLLIN };
-	while (poll(pfd, n_run, -1) < 0)
+	while ((r = poll(pfd, n_run, wait_ms(run, n_run, next_note))) < 0)
 		if (errno != EINTR)
 			return 0; /* then read() waits for the first */
-	for (size_t k = 0; k < n_run; k++)
+	for (size_t k = 0; r > 0 && k < n_run; k++)
 		if (pfd[k].revents)
 			return k;
-	return 0;
+	return n_run;
 }
 
 /* One run of n jobs: what was asked, and how it goes. */
@@ -199,6 +238,7 @@ struct batch {
 	int first_r;
 	unsigned most;
 	long most_kib;
+	long long next_note; /* when to say again what is still running, ms */
 };
 
 /* Job i ended with r: the lowest-numbered failure is the one reported. */
@@ -238,13 +278,52 @@ static bool start_more(struct batch *b)
 	return true;
 }
 
+/* The workers past their deadline are killed, and their jobs fail; the
+ * others, every WORKERS_PROGRESS_S, are named as still running. */
+static void overdue(struct batch *b)
+{
+	long long now = now_ms();
+
+	for (size_t k = 0; k < b->n_run;) {
+		struct worker *w = &b->run[k];
+		struct reason w_why = { "" };
+
+		if (now < w->t0 + deadline_s * 1000LL) {
+			k++;
+			continue;
+		}
+		(void)kill(w->pid, SIGKILL);
+		close(w->fd);
+		/* Reaped now if it is gone; one in a disk's I/O, when it returns. */
+		(void)waitpid(w->pid, NULL, WNOHANG);
+		reason_set(&w_why, -ETIMEDOUT, "%s did not finish within %u s (its disk stalls?); its "
+			   "worker was killed", b->labels[w->i], deadline_s);
+		record(b, w->i, -ETIMEDOUT, &w_why);
+		*w = b->run[--b->n_run];
+		if (!b->all)
+			b->next = b->n;
+	}
+	if (now >= b->next_note) {
+		for (size_t k = 0; k < b->n_run; k++)
+			log_info("still working on %s (%lld s)", b->labels[b->run[k].i],
+				 (now - b->run[k].t0) / 1000);
+		b->next_note = now + WORKERS_PROGRESS_S * 1000LL;
+	}
+}
+
 /* Waits for one running worker and records how its job ended. */
 static void reap_one(struct batch *b)
 {
 	struct reason w_why = { "" };
-	size_t k = wait_any(b->run, b->n_run);
+	size_t k = wait_any(b->run, b->n_run, b->next_note);
 	long kib = 0;
-	int r = reap(&b->run[k], b->labels[b->run[k].i], &kib, &w_why);
+	int r;
+
+	if (k == b->n_run) {
+		overdue(b);
+		return;
+	}
+	r = reap(&b->run[k], b->labels[b->run[k].i], &kib, &w_why);
 
 	record(b, b->run[k].i, r, &w_why);
 	b->most_kib = kib > b->most_kib ? kib : b->most_kib;
@@ -257,7 +336,8 @@ static void reap_one(struct batch *b)
 
 static int run(struct batch *b, size_t *failed)
 {
-	if (b->n == 1) {
+	b->next_note = now_ms() + WORKERS_PROGRESS_S * 1000LL;
+	if (b->n == 1 && !deadline_s) {
 		b->first_r = b->job(0, b->arg, b->whys ? &b->whys[0] : b->why);
 		if (b->results)
 			b->results[0] = b->first_r;

@@ -34,6 +34,16 @@ int workers_run(size_t n, unsigned max, worker_job job, void *arg, const char *c
 size_t workers_run_all(size_t n, unsigned max, worker_job job, void *arg, const char *const *labels,
 		       int *results, struct reason *whys);
 
+/* Each job's deadline, in seconds (0, the default: none). A worker that
+ * has not answered by then is killed (SIGKILL: one stuck in a disk's
+ * uninterruptible I/O goes when that returns) and its job fails with
+ * -ETIMEDOUT: "LABEL did not finish within N s". Meanwhile, every
+ * WORKERS_PROGRESS_S, it says which jobs it still waits for. With a
+ * deadline even a single job runs in a worker. */
+#define WORKERS_PROGRESS_S 10
+void workers_set_deadline(unsigned seconds);
+unsigned workers_deadline(void);
+
 /* How many workers to run at once: the online CPUs, at least 2, at most 8. */
 unsigned workers_default_max(void);
 

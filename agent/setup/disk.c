@@ -10,7 +10,12 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "agent/ondisk/format.h"
+#include "base/log.h"
+#include "base/workers.h"
 
 /* Writes len bytes at off through the page cache, then makes them durable. */
 static int write_synced(const char *dev, const void *buf, size_t len, uint64_t off)
@@ -172,9 +177,17 @@ out:
 	return r;
 }
 
+/* In pieces, so that a long discard says how far it is every
+ * WORKERS_PROGRESS_S, and ends, having done what it could, at half the
+ * workers' deadline (the header is wiped before: the data is shredded
+ * anyway). */
+#define DISCARD_CHUNK (64ULL << 30)
+
 int disk_discard_data(const char *dev)
 {
-	uint64_t size, range[2];
+	unsigned deadline = workers_deadline();
+	time_t t0 = time(NULL), noted = t0;
+	uint64_t size, range[2], at = ONDISK_DATA_OFFSET;
 	int fd = open(dev, O_WRONLY | O_CLOEXEC);
 	int r = 0;
 
@@ -182,11 +195,25 @@ int disk_discard_data(const char *dev)
 		return -errno;
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 		r = -errno;
-	else if (size > ONDISK_DATA_OFFSET) {
-		range[0] = ONDISK_DATA_OFFSET;
-		range[1] = size - ONDISK_DATA_OFFSET;
+	while (r == 0 && at < size) {
+		time_t now = time(NULL);
+
+		if (deadline && now - t0 >= (time_t)deadline / 2) {
+			log_warn("%s: discard stopped after %ld s at %llu of %llu GiB", dev, (long)(now - t0),
+				 (unsigned long long)(at >> 30), (unsigned long long)(size >> 30));
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (now - noted >= WORKERS_PROGRESS_S) {
+			log_info("%s: discarding, %llu of %llu GiB", dev, (unsigned long long)(at >> 30),
+				 (unsigned long long)(size >> 30));
+			noted = now;
+		}
+		range[0] = at;
+		range[1] = size - at < DISCARD_CHUNK ? size - at : DISCARD_CHUNK;
 		if (ioctl(fd, BLKDISCARD, range) < 0)
 			r = -errno;
+		at += range[1];
 	}
 	close(fd);
 	return r;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +13,16 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/detect/sysfs.h"
 #include "agent/ondisk/format.h"
+#include "base/log.h"
+#include "base/workers.h"
 
 extern char **environ;
 
@@ -26,6 +32,47 @@ static const char warning_text[] =
 	"Any data stored on this drive is SUBJECT TO LOSS and THERE IS NO WAY TO RECOVER IT.\n"
 	"It is encrypted by scratchcrypt with a key that is destroyed when the node is\n"
 	"deprovisioned. Do not use it to store data that you cannot afford to lose.\n";
+
+/* Waits for the tool (mkfs) within the workers' deadline, saying every
+ * WORKERS_PROGRESS_S what it still waits for; past the deadline the tool is
+ * killed: -ETIMEDOUT. Without a deadline (or a pidfd), it just waits. */
+static int wait_deadline(pid_t pid, char *const argv[], int *status)
+{
+	unsigned deadline = workers_deadline();
+	int pfd = deadline ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	time_t t0 = time(NULL);
+	const char *what = argv[0], *on = what;
+
+	for (size_t i = 1; argv[i]; i++)
+		on = argv[i];
+	while (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		long left = (long)deadline - (long)(time(NULL) - t0);
+		int r;
+
+		if (left <= 0) {
+			(void)kill(pid, SIGKILL);
+			close(pfd);
+			(void)waitpid(pid, NULL, WNOHANG);
+			log_error("%s on %s did not finish within %u s (its disk stalls?); it was killed",
+				  what, on, deadline);
+			return -ETIMEDOUT;
+		}
+		r = poll(&p, 1, (int)(left < WORKERS_PROGRESS_S ? left : WORKERS_PROGRESS_S) * 1000);
+		if (r > 0)
+			break;
+		if (r == 0)
+			log_info("still running %s on %s (%ld s)", what, on, (long)(time(NULL) - t0));
+		else if (errno != EINTR)
+			break;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
 
 static int run(char *const argv[])
 {
@@ -44,9 +91,9 @@ static int run(char *const argv[])
 	posix_spawn_file_actions_destroy(&fa);
 	if (r)
 		return -r;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
+	r = wait_deadline(pid, argv, &status);
+	if (r < 0)
+		return r;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	return -EIO;

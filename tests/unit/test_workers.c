@@ -224,6 +224,41 @@ static int block(size_t i, void *arg, struct reason *why)
 	return 0;
 }
 
+static int stall_at_zero(size_t i, void *arg, struct reason *why)
+{
+	(void)arg;
+	(void)why;
+	while (i == 0)
+		pause();
+	return 0;
+}
+
+/* With a deadline, a job that does not end (its disk stalls) is killed and
+ * named, the others end as usual, and the run returns; a single job runs
+ * in a worker then, so that it can be stopped too. */
+static void test_deadline_stops_a_stalled_job(void **state)
+{
+	struct reason whys[2] = { { "" }, { "" } }, why = { "" };
+	int results[2] = { 1, 1 }, ret = 0;
+	struct timespec t0, t1;
+	size_t failed;
+
+	(void)state;
+	workers_set_deadline(1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(workers_run_all(2, 2, stall_at_zero, NULL, labels, results, whys), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(results[0], -ETIMEDOUT);
+	assert_non_null(strstr(whys[0].text, "/dev/d0 did not finish within 1 s"));
+	assert_int_equal(results[1], 0);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	in_parent = 0;
+	assert_int_equal(workers_run(1, 4, here, &ret, labels, &failed, &why), 0);
+	assert_int_equal(in_parent, 0); /* in a worker */
+	assert_int_equal(workers_run(1, 4, stall_at_zero, NULL, labels, &failed, &why), -ETIMEDOUT);
+	workers_set_deadline(0);
+}
+
 /* A run killed while its workers work takes them with it. */
 static void test_workers_die_with_the_run(void **state)
 {
@@ -299,6 +334,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_worker_that_dies_is_a_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_names_each_dead_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_job_runs_here, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline_stops_a_stalled_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workers_die_with_the_run, setup, teardown),
 	};
 

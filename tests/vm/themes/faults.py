@@ -153,3 +153,40 @@ expect_rc 0 scratchcrypt -q stop
           f"scratch after the start: {role_row(st, 'scratch')}")
     check(sha256(stalled) == before, "the stalled disk was written")
     print(f"  ok   status in {r.value('status').split()[1]} s, start in {secs} s; {nb} refused, untouched")
+
+
+@scenario
+def step_stalls(build_dir):
+    """A disk that stalls in the middle of start (its worker held at write-header of the second scratch member, as a disk that stops answering holds it): start stops it at step_timeout_s, names the disk, sets up the temp disk and ends with 69; no process is left; status keeps the error; the next start converges."""
+    node = standard_node(build_dir, "step_stalls", foreign=False)
+    up = "$(cut -d' ' -f1 /proc/uptime)"
+    r = node.boot(conf("step_timeout_s = 5\n") + DEVICES + RESLINK + f"""
+step "start with the second scratch member's worker stalled at write-header"
+t0={up}; rc=0
+SCRATCHCRYPT_CRASH_AT=write-header#3 SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt start 2>/tmp/err || rc=$?
+t1={up}
+echo "SC-VALUE start=$rc $(awk "BEGIN {{ print $t1 - $t0 }}")"
+echo "SC-BLOCK-BEGIN start"; cat /tmp/err; echo "SC-BLOCK-END"
+sleep 1
+echo "SC-VALUE left=$(pidof scratchcrypt | wc -w)"
+echo "SC-VALUE mounted=$(awk '$2 == "/mnt/resource" || $2 == "/mnt/scratch" {{ print $1 }}' /proc/mounts | sort | tr '\\n' ' ')"
+{json_out("stalled", "scratchcrypt --json status")}
+step "the next start converges"
+expect_rc 0 scratchcrypt -q start
+[ "$(awk '$2 == "/mnt/resource" || $2 == "/mnt/scratch"' /proc/mounts | wc -l)" = 2 ] || fail "not both mounted after the second start"
+expect_rc 0 scratchcrypt -q stop
+""", timeout=600)
+    rc, secs = r.value("start").split()
+    log = r.block("start")
+    check("crash point write-header#3 reached" in log, f"the worker did not stall where asked: {log}")
+    check(rc == "69", f"start with a stalled disk exited {rc}: {log}")
+    check(float(secs) < 30, f"start took {secs} s with step_timeout_s = 5")
+    nb = r.value("NB")
+    check(f"{nb} did not finish within 5 s" in log, f"start does not name {nb}: {log}")
+    check(r.value("left") == "0", f"{r.value('left')} scratchcrypt processes left after start")
+    check(r.value("mounted").split() == ["/dev/mapper/scratchcrypt-temp"], f"mounted: {r.value('mounted')}")
+    st = r.json("stalled")
+    check(role_row(st, "temp")["state"] == "encrypted", f"temp: {role_row(st, 'temp')}")
+    row = role_row(st, "scratch")
+    check(row["state"] == "error" and "did not finish within 5 s" in row["note"], f"scratch: {row}")
+    print(f"  ok   start stopped the stalled worker and ended in {secs} s (69), naming {nb}; the next start converged")
