@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "agent/report/status.h"
+#include "agent/ondisk/names.h"
 #include "agent/setup/owed.h"
+#include "dm/dm.h"
 
 void status_note_append(struct status_row *r, const char *arg)
 {
@@ -60,4 +62,27 @@ void status_row_unfinished(enum disk_role role, struct status_row *r)
 		 "finishes it first too).", since ? status_iso_time(since, when, sizeof(when)) : "an unknown time");
 	r->state = STATE_SHRED_UNFINISHED;
 	status_note_append(r, note);
+}
+
+/* A mapped volume's devices are its members' disks, as the mappings say
+ * (a disk of the role that is not in the volume, blank or back after a
+ * shred, is not one of them). */
+void status_row_members(enum disk_role role, struct status_row *r)
+{
+	struct dm_crypt_info info;
+	char name[80];
+	size_t n = 0;
+
+	ondisk_top_name(name, sizeof(name), role);
+	if (dm_crypt_info(name, &info) == 0 && info.device[0]) {
+		snprintf(r->devices[n++], sizeof(r->devices[0]), "%s", info.device);
+	} else {
+		for (unsigned i = 0; i < STATUS_MAX_DEVICES; i++) {
+			ondisk_member_name(name, sizeof(name), role, i, 2);
+			if (dm_crypt_info(name, &info) == 0 && info.device[0])
+				snprintf(r->devices[n++], sizeof(r->devices[0]), "%s", info.device);
+		}
+	}
+	if (n)
+		r->n_devices = n;
 }

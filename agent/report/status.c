@@ -82,6 +82,7 @@ static int mapped_row(enum disk_role role, enum key_source ks, struct status_row
 			r->sector_size = info.sector_size;
 		}
 		snprintf(r->mapping, sizeof(r->mapping), "%s", dev);
+		status_row_members(role, r);
 		n = fs_mounts_of(dev, targets, 4);
 		if (status_row_degraded(role, r))
 			;

@@ -67,6 +67,7 @@ const char *status_iso_time(long long t, char *buf, size_t size);
 void status_note_append(struct status_row *r, const char *arg);
 bool status_row_degraded(enum disk_role role, struct status_row *r);
 void status_row_unfinished(enum disk_role role, struct status_row *r);
+void status_row_members(enum disk_role role, struct status_row *r);
 /* The unfinished stop (owed.h), in st and as JSON ("unfinished_stop"). */
 void status_collect_unfinished(struct status *st);
 struct json_object *status_unfinished_to_json(const struct status *st);

@@ -60,3 +60,9 @@ int plan_mount(const struct cfg *c, const struct volume *vol, struct reason *why
  * back), also for a disk whose shred is owed (owed.h): 1 when shredded. */
 int plan_shred_disk(const struct cfg *c, const char *dev, int role);
 void plan_write_warning(const struct volume *vol);
+
+/* lost.c: volumes with a member whose disk is gone. One not mounted is
+ * taken down (mappings closed, the gone disks' shreds owed) and *changed
+ * set: detection must run again. A mounted one is left, named, and marked
+ * in degraded_in_use. 0, or the first mapping that could not be closed. */
+int plan_settle_lost(const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX], bool *changed);

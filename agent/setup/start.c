@@ -287,6 +287,42 @@ static int detect_settled(const struct cfg *c, const struct detect_opts *dopts,
 	return r;
 }
 
+/* Each volume set up in turn, whatever the other's fate; what each came to
+ * goes into the run state. Returns the first failure. */
+static int start_volumes(const struct cfg *c, struct keyctx *keys, struct volume vol[2],
+			 const bool degraded[_DISK_ROLE_MAX], struct lc_result *res)
+{
+	int r, first_err = 0;
+
+	for (int k = 0; k < 2; k++) {
+		struct reason why = { "" };
+
+		if (!vol[k].n)
+			continue;
+		if (degraded[vol[k].role]) {
+			(void)runstate_set(vol[k].role, STATE_DEGRADED, "mounted, but a member's disk is gone: "
+					   "'scratchcrypt stop' shreds the rest");
+			first_err = first_err ?: -ENXIO;
+			continue;
+		}
+		r = volume_start(c, keys, &vol[k], &why);
+		if (r == 1) {
+			res->already++;
+			continue;
+		}
+		if (r < 0) {
+			/* Fail closed: the disks stay closed, and status says why. */
+			log_reason(LOG_LVL_ERROR, r, &why, disk_role_to_string(vol[k].role));
+			(void)runstate_set(vol[k].role, STATE_ERROR, why.text);
+			first_err = first_err ?: r;
+			continue;
+		}
+		res->set_up++;
+		(void)runstate_set(vol[k].role, STATE_ENCRYPTED, "");
+	}
+	return first_err;
+}
+
 int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res)
 {
 	struct detect_opts dopts = { .paths = o->paths, .force = o->force, .candidates_only = true,
@@ -294,12 +330,16 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 	struct keyctx keys = { 0 };
 	struct detection det;
 	struct volume vol[2];
+	bool degraded[_DISK_ROLE_MAX], lost_changed;
 	int r, first_err = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (dm_available() < 0)
 		return log_error_errno(-ENXIO, "device-mapper is not available (no /dev/mapper/control "
 				       "that answers): load the dm_mod module (modprobe dm_mod)");
+	r = plan_settle_lost(o->paths, degraded, &lost_changed);
+	if (r < 0)
+		return r;
 	r = detect_settled(c, &dopts, &det);
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");
@@ -318,27 +358,7 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 		    (det.v[i].role == ROLE_TEMP || det.v[i].role == ROLE_SCRATCH))
 			log_error("refusing %s: %s", det.v[i].disk.devnode, det.v[i].reason);
 	plan_volumes(c, &det, vol, &res->refused);
-
-	for (int k = 0; k < 2; k++) {
-		struct reason why = { "" };
-
-		if (!vol[k].n)
-			continue;
-		r = volume_start(c, &keys, &vol[k], &why);
-		if (r == 1) {
-			res->already++;
-			continue;
-		}
-		if (r < 0) {
-			/* Fail closed: the disks stay closed, and status says why. */
-			log_reason(LOG_LVL_ERROR, r, &why, disk_role_to_string(vol[k].role));
-			(void)runstate_set(vol[k].role, STATE_ERROR, why.text);
-			first_err = first_err ?: r;
-			continue;
-		}
-		res->set_up++;
-		(void)runstate_set(vol[k].role, STATE_ENCRYPTED, "");
-	}
+	first_err = start_volumes(c, &keys, vol, degraded, res);
 	hbi_close(keys.hbi);
 	for (size_t i = 0; i < det.n; i++) {
 		const struct verdict *v = &det.v[i];

@@ -190,3 +190,86 @@ expect_rc 0 scratchcrypt -q stop
     row = role_row(st, "scratch")
     check(row["state"] == "error" and "did not finish within 5 s" in row["note"], f"scratch: {row}")
     print(f"  ok   start stopped the stalled worker and ended in {secs} s (69), naming {nb}; the next start converged")
+
+
+# Where member_lost_in_start pulls the second scratch disk: its member open
+# (the third activation, after the temp disk's and the first member's),
+# the stripe live, the filesystem made; then once the volume is mounted.
+START_LOSS_STEPS = ("activate#3", "assemble-stripe", "mkfs#2")
+
+
+@scenario
+def member_lost_in_start(build_dir):
+    """The second scratch disk's controller removed while start is paused at each of its later steps (system keys): that start fails; the next converges on the disk that is there (the stale mappings closed, no header written on a mapped disk, the gone disk's shred owed); when the disk is back (PCI rescan), start shreds it first; status lists exactly the volume's disks. Removed once the volume is mounted: start names it and fails with 69 (a retry cannot help), status says degraded."""
+    node = standard_node(build_dir, "member_lost_in_start", foreign=False, state=True)
+    # The process stopped at the pause point: start itself, or a member's worker.
+    script = conf() + DEVICES + RESLINK + r"""
+stopped() {
+	for p in $(pidof scratchcrypt); do
+		grep -q '^State:.*T' /proc/$p/status 2>/dev/null && { echo $p; return; }
+	done
+}
+"""
+    for step in START_LOSS_STEPS:
+        tag = step.replace("#", "")
+        script += f"""
+step "start paused at {step}; the second scratch disk goes"
+NB=$(nvme_by_serial SCNVMEB)
+SCRATCHCRYPT_CRASH_AT={step} SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt start 2>/tmp/e1 & pid=$!
+while [ -z "$(stopped)" ]; do kill -0 $pid 2>/dev/null || fail "start ended before {step}"; sleep 0.1; done
+sp=$(stopped)
+echo 1 >$(readlink -f /sys/block/${{NB#/dev/}}/device/device)/remove
+kill -CONT $sp; rc=0; wait $pid || rc=$?
+echo "SC-VALUE {tag}_first=$rc"
+rc=0; scratchcrypt start 2>/tmp/e2 || rc=$?
+echo "SC-VALUE {tag}_second=$rc"
+echo "SC-BLOCK-BEGIN {tag}_second"; cat /tmp/e2; echo "SC-BLOCK-END"
+{json_out(tag + "_after", "scratchcrypt --json status")}
+step "the disk is back ({step})"
+echo 1 >/sys/bus/pci/rescan
+for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
+NB=$(nvme_by_serial SCNVMEB)
+rc=0; scratchcrypt start 2>/tmp/e3 || rc=$?
+echo "SC-VALUE {tag}_back=$rc"
+echo "SC-BLOCK-BEGIN {tag}_back"; cat /tmp/e3; echo "SC-BLOCK-END"
+{json_out(tag + "_back", "scratchcrypt --json status")}
+expect_rc 0 scratchcrypt -q stop
+"""
+    script += f"""
+step "mounted, then the second scratch disk goes: start names it and fails (69)"
+expect_rc 0 scratchcrypt -q start
+NB=$(nvme_by_serial SCNVMEB)
+echo 1 >$(readlink -f /sys/block/${{NB#/dev/}}/device/device)/remove
+rc=0; scratchcrypt start 2>/tmp/e4 || rc=$?
+echo "SC-VALUE mounted_lost=$rc"
+echo "SC-BLOCK-BEGIN mounted_lost"; cat /tmp/e4; echo "SC-BLOCK-END"
+{json_out("mounted_lost", "scratchcrypt --json status")}
+expect_rc 69 scratchcrypt -q stop
+echo 1 >/sys/bus/pci/rescan
+for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
+expect_rc 0 scratchcrypt -q start
+expect_rc 0 scratchcrypt -q stop
+"""
+    r = node.boot(script + "true\n", timeout=900)
+    na = r.value("NA")
+    log = r.block("mounted_lost")
+    check(r.value("mounted_lost") == "69" and "mounted, but the disk under scratchcrypt-scratch-1" in log,
+          f"start on a mounted volume with a member gone: {r.value('mounted_lost')}\n{log}")
+    check(role_row(r.json("mounted_lost"), "scratch")["state"] == "degraded", "status: not degraded")
+    for step in START_LOSS_STEPS:
+        tag = step.replace("#", "")
+        check(r.value(f"{tag}_first") != "0", f"{step}: the start that lost a disk exited 0")
+        second = r.block(f"{tag}_second")
+        check(r.value(f"{tag}_second") == "0", f"{step}: the next start exited {r.value(f'{tag}_second')}:\n{second}")
+        check("taken down and set up again" in second, f"{step}: the stale volume was not taken down:\n{second}")
+        st = r.json(f"{tag}_after")
+        row = role_row(st, "scratch")
+        check(row["state"] == "encrypted" and row["devices"] == [na], f"{step}: scratch after the next start: {row}")
+        check(len(st["owed_shreds"]) == 1, f"{step}: owed shreds: {st['owed_shreds']}")
+        back = r.block(f"{tag}_back")
+        check(r.value(f"{tag}_back") == "0" and "its shred is owed: shredding it first" in back,
+              f"{step}: with the disk back: {r.value(f'{tag}_back')}\n{back}")
+        st = r.json(f"{tag}_back")
+        check(st["owed_shreds"] == [] and role_row(st, "scratch")["devices"] == [na],
+              f"{step}: after the disk came back: {st['owed_shreds']} {role_row(st, 'scratch')}")
+        print(f"  ok   lost at {step}: converged on {na}, the gone disk's shred owed and done when back")
