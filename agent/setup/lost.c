@@ -61,7 +61,7 @@ static int take_down(enum disk_role role)
 int plan_settle_lost(const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX], bool *changed)
 {
 	struct lost_member lost[OWED_MAX];
-	int n = owed_lost_members(p, lost, OWED_MAX), first = 0;
+	int n = owed_lost_members(p, lost, OWED_MAX);
 
 	for (int role = 0; role < _DISK_ROLE_MAX; role++)
 		degraded_in_use[role] = false;
@@ -92,8 +92,11 @@ int plan_settle_lost(const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_
 			if (owed_record(&lost[i]) < 0)
 				log_warn("%s: cannot record the shred it owes", lost[i].mapping);
 		}
-		first = first ?: take_down(role);
+		/* A mapping that cannot be closed (held open): the role is left
+		 * as it is, as a mounted one is. */
+		if (take_down(role) < 0)
+			degraded_in_use[role] = true;
 		*changed = true;
 	}
-	return first;
+	return 0;
 }

@@ -63,6 +63,6 @@ void plan_write_warning(const struct volume *vol);
 
 /* lost.c: volumes with a member whose disk is gone. One not mounted is
  * taken down (mappings closed, the gone disks' shreds owed) and *changed
- * set: detection must run again. A mounted one is left, named, and marked
- * in degraded_in_use. 0, or the first mapping that could not be closed. */
+ * set. A mounted one, or one whose mappings cannot be closed, is left,
+ * named, and marked in degraded_in_use: start does not touch that role. */
 int plan_settle_lost(const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX], bool *changed);

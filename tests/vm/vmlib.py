@@ -349,6 +349,7 @@ class Node:
         self.qemu_extra = []  # more QEMU arguments (SMBIOS, the VM's UUID)
         self.files = {}  # guest path -> host file, added to each boot's initramfs
         self.drive_opts = {}  # image file -> more -drive options (",throttling.bps-total=4096")
+        self.blkdebug = {}  # image file -> a blkdebug rules file its I/O goes through
         # Power-loss tests: every write the guest makes reaches the image
         # before it completes, and the guest can cut its own power.
         self.cache = "unsafe"
@@ -418,7 +419,8 @@ class Node:
         if self.power_switch:
             args += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         for i, (kind, f, serial) in enumerate(self.disks):
-            drive = f"file={f},if=none,id=d{i},format=raw,cache={self.cache},discard=unmap"
+            src = f"blkdebug:{self.blkdebug[f]}:{f}" if f in self.blkdebug else f
+            drive = f"file={src},if=none,id=d{i},format=raw,cache={self.cache},discard=unmap"
             args += ["-drive", drive + self.drive_opts.get(f, "")]
             if kind == "root":
                 fmt = "qcow2" if f.endswith(".qcow2") else "vpc" if f.endswith(".vhd") else "raw"

@@ -8,9 +8,10 @@ from themes.common import *  # noqa: F401,F403 (the themes' shared vocabulary)
 
 @scenario
 def system_faults(build_dir):
-    """A full /run, and a kernel without dm-crypt: start fails naming /run and
-    the module to load, the data disks stay byte-identical, and once the
-    fault is gone the next start converges and stop shreds."""
+    """A full /run, a kernel without dm-crypt, the kernel keyring's quota
+    used up: start fails naming /run, the module to load, the keyring quota
+    (no key ever lands in a dm table), the data disks stay byte-identical,
+    and once the fault is gone the next start converges and stop shreds."""
     node = standard_node(build_dir, "system_faults")
     untouched = ("nvme-foreign.img", "data.img")
     before = {f: sha256(node.path(f)) for f in untouched}
@@ -41,7 +42,15 @@ mv "$ko" /tmp/
 attempt no-dm-crypt "the kernel has no dm-crypt target; load the dm_crypt module (modprobe dm_crypt)"
 mv "/tmp/${ko##*/}" "$ko"
 insmod "$ko"
-step "with dm-crypt again, start converges and stop shreds"
+step "the kernel keyring's quota for root used up"
+q=$(cat /proc/sys/kernel/keys/root_maxbytes)
+echo 16 >/proc/sys/kernel/keys/root_maxbytes
+set +e; scratchcrypt start 2>/tmp/err; rc=$?; set -e
+echo "SC-VALUE rc-keyring-quota=$rc"
+echo "SC-BLOCK-BEGIN keyring-quota"; cat /tmp/err; echo "SC-BLOCK-END"
+echo "SC-VALUE keyring-quota-hex=$(dmsetup table | grep ' crypt ' | grep -c -v ':logon:' || true)"
+echo "$q" >/proc/sys/kernel/keys/root_maxbytes
+step "with dm-crypt and the keyring again, start converges and stop shreds"
 expect_rc 65 scratchcrypt -q start
 expect_rc 0 scratchcrypt -q stop
 for d in $NA $NB $RES; do
@@ -51,6 +60,10 @@ true
 """)
     check(r.value("rc-run-full") == "73", f"a full /run: exit {r.value('rc-run-full')}, expected 73")
     check(r.value("rc-no-dm-crypt") == "69", f"no dm-crypt: exit {r.value('rc-no-dm-crypt')}, expected 69")
+    log = r.block("keyring-quota")
+    check(r.value("rc-keyring-quota") != "0" and "keyring" in log and "quota" in log.lower(),
+          f"a full keyring quota: exit {r.value('rc-keyring-quota')}, and the message does not say so:\n{log}")
+    check(r.value("keyring-quota-hex") == "0", "a crypt table holds the key itself with the keyring full")
     for f in ("nvme-a.img", "nvme-b.img", "resource.img"):
         check(head_is_zero(node.path(f)), f"{f}: the first MiB is not blank after stop")
     for f in untouched:
@@ -273,3 +286,63 @@ expect_rc 0 scratchcrypt -q stop
         check(st["owed_shreds"] == [] and role_row(st, "scratch")["devices"] == [na],
               f"{step}: after the disk came back: {st['owed_shreds']} {role_row(st, 'scratch')}")
         print(f"  ok   lost at {step}: converged on {na}, the gone disk's shred owed and done when back")
+
+
+def blkdebug_rules(node, name, event):
+    """A blkdebug rules file: every `event` (read_aio, write_aio) that
+    touches the disk's first sector fails with EIO."""
+    path = node.path(name)
+    with open(path, "w") as f:
+        f.write(f'[inject-error]\nevent = "{event}"\nerrno = "5"\nsector = "0"\n')
+    return path
+
+
+@scenario
+def io_errors(build_dir):
+    """QEMU's blkdebug fails the second NVMe disk's I/O at its first sector. Reads failing: status and start refuse it naming the I/O error, --force too, the other disks are set up (65), and not a byte of it changes. Writes failing: start names the disk and the step (73), status keeps the error until a run succeeds; without the fault the next start converges."""
+    node = standard_node(build_dir, "io_errors", foreign=False)
+    nb_img = node.path("nvme-b.img")
+    before = sha256(nb_img)
+    node.blkdebug[nb_img] = blkdebug_rules(node, "reads.conf", "read_aio")
+    r = node.boot(conf() + DEVICES + RESLINK + f"""
+step "reads of $NB fail at its first sector"
+{json_out("read_status", "scratchcrypt --json status")}
+rc=0; scratchcrypt start 2>/tmp/e1 || rc=$?
+echo "SC-VALUE read_start=$rc"; echo "SC-BLOCK-BEGIN read_start"; cat /tmp/e1; echo "SC-BLOCK-END"
+expect_rc 0 scratchcrypt -q stop
+rc=0; scratchcrypt start --force 2>/tmp/e2 || rc=$?
+echo "SC-VALUE read_force=$rc"; echo "SC-BLOCK-BEGIN read_force"; cat /tmp/e2; echo "SC-BLOCK-END"
+expect_rc 0 scratchcrypt -q stop
+""")
+    nb = r.value("NB")
+    refused = {x["device"]: x["reason"] for x in role_row(r.json("read_status"), "scratch")["refused"]}
+    check("cannot be read (Input/output error)" in refused.get(nb, ""), f"status on an unreadable {nb}: {refused}")
+    log = r.block("read_start")
+    check(r.value("read_start") == "65" and f"refusing {nb}: {nb} cannot be read (Input/output error)" in log,
+          f"start with {nb} unreadable: {r.value('read_start')}\n{log}")
+    log = r.block("read_force")
+    check(r.value("read_force") == "65" and "left untouched, even with --force" in log,
+          f"start --force with {nb} unreadable: {r.value('read_force')}\n{log}")
+    check(sha256(nb_img) == before, f"{nb} changed while its reads failed")
+    print(f"  ok   reads failing: {nb} refused naming the I/O error, --force too; not a byte changed")
+
+    node.blkdebug[nb_img] = blkdebug_rules(node, "writes.conf", "write_aio")
+    r = node.boot(conf() + DEVICES + RESLINK + f"""
+step "writes to $NB fail at its first sector"
+rc=0; scratchcrypt start 2>/tmp/e1 || rc=$?
+echo "SC-VALUE write_start=$rc"; echo "SC-BLOCK-BEGIN write_start"; cat /tmp/e1; echo "SC-BLOCK-END"
+{json_out("write_status", "scratchcrypt --json status")}
+""")
+    log = r.block("write_start")
+    check(r.value("write_start") == "73" and nb in log, f"start with {nb}'s writes failing: {r.value('write_start')}\n{log}")
+    row = role_row(r.json("write_status"), "scratch")
+    check(row["state"] == "error" and nb in row["note"], f"status after the failed write: {row}")
+    print(f"  ok   writes failing: start 73 naming {nb}; status: {row['note'][:100]}")
+
+    del node.blkdebug[nb_img]
+    r = node.boot(conf() + DEVICES + RESLINK + """
+step "the fault gone: start converges"
+expect_rc 0 scratchcrypt -q start
+[ "$(awk '$2 == "/mnt/resource" || $2 == "/mnt/scratch"' /proc/mounts | wc -l)" = 2 ] || fail "not both mounted"
+expect_rc 0 scratchcrypt -q stop
+""")

@@ -230,3 +230,28 @@ true
             check(head_is_zero(node.path(f)), f"{f}: not shredded at the end")
     finally:
         ks.stop()
+
+
+@scenario
+def key_not_in_keyring(build_dir):
+    """libcryptsetup unable to use the kernel keyring (an LD_PRELOAD turns its keyring request off): the key lands in the dm table, so start tears each mapping down right after activation, names it, and fails (69), leaving no crypt table and nothing mounted; with the keyring back, start converges."""
+    node = standard_node(build_dir, "key_not_in_keyring", foreign=False)
+    node.files["/usr/lib/sctest/nokeyring.so"] = os.path.join(build_dir, "tests", "nokeyring.so")
+    r = node.boot(conf() + DEVICES + RESLINK + """
+step "start with the keyring request turned off"
+rc=0; LD_PRELOAD=/usr/lib/sctest/nokeyring.so scratchcrypt start 2>/tmp/e || rc=$?
+echo "SC-VALUE rc=$rc"; echo "SC-BLOCK-BEGIN start"; cat /tmp/e; echo "SC-BLOCK-END"
+echo "SC-VALUE crypt_tables=$(dmsetup table | grep -c ' crypt ')"
+echo "SC-VALUE mounted=$(awk '$2 == "/mnt/resource" || $2 == "/mnt/scratch"' /proc/mounts | wc -l)"
+step "with the keyring: start converges"
+expect_rc 0 scratchcrypt -q start
+dmsetup table | grep ' crypt ' | grep -q -v ':logon:' && fail "a crypt table without a keyring reference"
+expect_rc 0 scratchcrypt -q stop
+""")
+    log = r.block("start")
+    check(r.value("rc") == "69", f"start without the keyring exited {r.value('rc')}: {log}")
+    check("holds the key itself, not a kernel keyring reference" in log and "torn down" in log,
+          f"start did not name the hex key in the table: {log}")
+    check(r.value("crypt_tables") == "0", f"{r.value('crypt_tables')} crypt tables left")
+    check(r.value("mounted") == "0", "a volume was mounted without the keyring")
+    print("  ok   a key in the dm table: torn down, 69, nothing left; with the keyring, start converges")
