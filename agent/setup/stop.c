@@ -68,7 +68,8 @@ static int collect_disks(const struct cfg *c, const struct lc_opts *o, const str
 
 /* job on each of items, each in a worker, and every one whatever another
  * did, so that what can be done is. The jobs say what went wrong
- * themselves; a worker that died cannot, so it is named here, at lvl.
+ * themselves; a worker that died or was stopped at its deadline cannot, so
+ * it is named here, at lvl.
  * Returns the first failure, adds to *done the jobs that returned 1, and
  * with each_r, gives each job's result there. */
 static int each_in_workers(const struct strv *items, worker_job job, void *arg,
@@ -88,7 +89,9 @@ static int each_in_workers(const struct strv *items, worker_job job, void *arg,
 		/* Without memory for the workers' results: each here, in turn. */
 		int r = workers ? results[i] : job(i, arg, &why);
 
-		if (r == -ECHILD)
+		/* A worker that died, or was stopped at its deadline, could
+		 * not say so itself. */
+		if (r == -ECHILD || r == -ETIMEDOUT)
 			log_reason(lvl, r, workers ? &whys[i] : &why, items->v[i]);
 		first_err = first_err ?: (r < 0 ? r : 0);
 		*done += r > 0;

@@ -346,3 +346,37 @@ expect_rc 0 scratchcrypt -q start
 [ "$(awk '$2 == "/mnt/resource" || $2 == "/mnt/scratch"' /proc/mounts | wc -l)" = 2 ] || fail "not both mounted"
 expect_rc 0 scratchcrypt -q stop
 """)
+
+
+@scenario
+def stop_stalls(build_dir):
+    """A disk that stalls in the middle of stop (the second disk's shred worker held at wipe-header): stop kills it at step_timeout_s, names the disk, shreds the others and exits 69; status says the shred is unfinished; the next stop finishes it."""
+    node = standard_node(build_dir, "stop_stalls", foreign=False, state=True)
+    r = node.boot(conf("step_timeout_s = 5\n") + DEVICES + RESLINK + r"""
+expect_rc 0 scratchcrypt -q start
+step "stop with the second disk's shred worker stalled at wipe-header"
+rc=0; SCRATCHCRYPT_CRASH_AT=wipe-header#2 SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt stop 2>/tmp/err || rc=$?
+echo "SC-VALUE stop=$rc"; echo "SC-BLOCK-BEGIN stop"; cat /tmp/err; echo "SC-BLOCK-END"
+sleep 1
+echo "SC-VALUE left=$(pidof scratchcrypt | wc -w)"
+echo "SC-JSON-BEGIN stalled"; scratchcrypt --json status; echo "SC-JSON-END"
+step "the next stop finishes the shred"
+expect_rc 0 scratchcrypt -q stop
+for d in $NA $NB $RES; do cryptsetup isLuks $d && fail "$d keeps its header"; done
+echo "SC-JSON-BEGIN done"; scratchcrypt --json status; echo "SC-JSON-END"
+""")
+    log = r.block("stop")
+    check("crash point wipe-header#2 reached" in log, f"the worker did not stall where asked: {log}")
+    check(r.value("stop") == "69" and "did not finish within 5 s" in log, f"stop with a stalled disk: {r.value('stop')}\n{log}")
+    check(r.value("left") == "0", f"{r.value('left')} scratchcrypt processes left after stop")
+    st = r.json("stalled")
+    named = [d for d in (r.value("NA"), r.value("NB"), r.value("RES")) if f"{d} did not finish within 5 s" in log]
+    check(len(named) == 1, f"stop does not name the stalled disk: {log}")
+    shredded = sorted(s["device"] for s in st["shreds"])
+    check(len(shredded) == 2 and named[0] not in shredded, f"shredded: {shredded}, stalled: {named}")
+    left = named
+    check(st["unfinished_stop"] is not None, f"status does not say the stop is unfinished: {st['unfinished_stop']}")
+    check(any(row["state"] == "shred-unfinished" for row in st["disks"]), f"no row says shred-unfinished: {st['disks']}")
+    check(r.json("done")["unfinished_stop"] is None, "the record stayed after a stop that finished")
+    check(len(r.json("done")["shreds"]) == 3, f"after the second stop: {r.json('done')['shreds']}")
+    print(f"  ok   stop killed the stalled worker, named {left[0]}, shredded the rest (69); the next stop finished it")
