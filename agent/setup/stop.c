@@ -246,6 +246,9 @@ int plan_shred_disk(const struct cfg *c, const char *dev, int role)
 	bool was_owed = owed_match(dev, &owed) == 1;
 	int r = disk_header_wipe(dev);
 
+	if (r == -ENOENT || r == -ENODEV || r == -ENXIO)
+		return log_error_errno(-ENXIO, "%s: the disk is gone: it could not be shredded; the shred "
+				       "is unfinished, and is done when the disk is seen again (start or stop)", dev);
 	if (r < 0)
 		return log_error_errno(r, "%s: cannot wipe the LUKS2 header: %m", dev);
 	crash_point("wipe-header");

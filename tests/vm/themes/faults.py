@@ -380,3 +380,55 @@ echo "SC-JSON-BEGIN done"; scratchcrypt --json status; echo "SC-JSON-END"
     check(r.json("done")["unfinished_stop"] is None, "the record stayed after a stop that finished")
     check(len(r.json("done")["shreds"]) == 3, f"after the second stop: {r.json('done')['shreds']}")
     print(f"  ok   stop killed the stalled worker, named {left[0]}, shredded the rest (69); the next stop finished it")
+
+
+# Where member_lost_in_stop pulls the second scratch disk: every disk
+# marked, and the first member closed.
+STOP_LOSS_STEPS = ("mark-shredding", "deactivate#1")
+
+
+@scenario
+def member_lost_in_stop(build_dir):
+    """The second scratch disk's controller removed while stop is paused at its named steps: stop shreds the rest, names the member and exits 69 with its shred owed (or, once its mapping is closed, leaves it to the record of the unfinished stop); when the disk is back (PCI rescan), the next stop shreds it and nothing is owed."""
+    node = standard_node(build_dir, "member_lost_in_stop", foreign=False, state=True)
+    script = conf() + DEVICES + RESLINK + r"""
+stopped() {
+	for p in $(pidof scratchcrypt); do
+		grep -q '^State:.*T' /proc/$p/status 2>/dev/null && { echo $p; return; }
+	done
+}
+"""
+    for step in STOP_LOSS_STEPS:
+        tag = step.replace("#", "").replace("-", "_")
+        script += f"""
+step "stop paused at {step}; the second scratch disk goes"
+expect_rc 0 scratchcrypt -q start
+NB=$(nvme_by_serial SCNVMEB)
+SCRATCHCRYPT_CRASH_AT={step} SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt stop 2>/tmp/e1 & pid=$!
+while [ -z "$(stopped)" ]; do kill -0 $pid 2>/dev/null || fail "stop ended before {step}"; sleep 0.1; done
+sp=$(stopped)
+echo 1 >$(readlink -f /sys/block/${{NB#/dev/}}/device/device)/remove
+kill -CONT $sp; rc=0; wait $pid || rc=$?
+echo "SC-VALUE {tag}_stop=$rc"
+echo "SC-BLOCK-BEGIN {tag}_stop"; cat /tmp/e1; echo "SC-BLOCK-END"
+for d in $NA $RES; do cryptsetup isLuks $d && fail "{step}: $d keeps its header"; done
+{json_out(tag + "_after", "scratchcrypt --json status")}
+echo 1 >/sys/bus/pci/rescan
+for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
+NB=$(nvme_by_serial SCNVMEB)
+expect_rc 0 scratchcrypt -q stop
+cryptsetup isLuks $NB && fail "{step}: $NB keeps its header after it came back"
+{json_out(tag + "_back", "scratchcrypt --json status")}
+"""
+    r = node.boot(script + "true\n", timeout=600)
+    for step in STOP_LOSS_STEPS:
+        tag = step.replace("#", "").replace("-", "_")
+        log = r.block(f"{tag}_stop")
+        check(r.value(f"{tag}_stop") == "69" and "is gone" in log,
+              f"{step}: stop with a member gone: exit {r.value(f'{tag}_stop')}:\n{log}")
+        st = r.json(f"{tag}_after")
+        check(st["owed_shreds"] or st["unfinished_stop"], f"{step}: nothing says a shred is owed: {st}")
+        back = r.json(f"{tag}_back")
+        check(back["owed_shreds"] == [] and back["unfinished_stop"] is None,
+              f"{step}: after the disk came back and stop ran: {back['owed_shreds']} {back['unfinished_stop']}")
+        print(f"  ok   lost at stop {step}: exit {r.value(f'{tag}_stop')}, owed, shredded when back")
