@@ -58,7 +58,8 @@ static int take_down(enum disk_role role)
 	return r < 0 ? r : first;
 }
 
-int plan_settle_lost(const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX], bool *changed)
+int plan_settle_lost(const struct cfg *c, const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX],
+		     bool *changed)
 {
 	struct lost_member lost[OWED_MAX];
 	int n = owed_lost_members(p, lost, OWED_MAX);
@@ -86,6 +87,16 @@ int plan_settle_lost(const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_
 		for (int i = 0; i < n; i++) {
 			if (lost[i].role != (enum disk_role)role)
 				continue;
+			/* System keys die with the mappings: the gone disk holds
+			 * nothing anyone can read, and its header is owed a shred.
+			 * An HBI volume's data opens again when the disk is back:
+			 * nothing is owed, nothing is redone over it. */
+			if (c->key_source == KEY_SOURCE_HBI) {
+				log_warn("%s: the disk under %s (%s) is gone; the volume, not mounted, is "
+					 "closed and kept: it opens again with its data when that disk is back",
+					 disk_role_to_string(role), lost[i].mapping, lost[i].device);
+				continue;
+			}
 			log_warn("%s: the disk under %s (%s) is gone; the volume, not mounted, is taken "
 				 "down and set up again on the disks that are here; that disk's shred is owed",
 				 disk_role_to_string(role), lost[i].mapping, lost[i].device);

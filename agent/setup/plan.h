@@ -53,7 +53,8 @@ int plan_member_setup(const struct cfg *c, const struct volume *vol, const struc
 int plan_observe_mount(const struct volume *vol, struct reason *why); /* 1: mounted */
 int plan_observe_stripe(const struct volume *vol, struct reason *why);
 int plan_assemble_stripe(const struct volume *vol, struct reason *why);
-bool plan_volume_ready(const struct volume *vol);
+/* 1: every member says ready; 0: not; -errno: a member cannot be read. */
+int plan_volume_ready(const struct volume *vol);
 int plan_mkfs_and_mark_ready(const struct cfg *c, const struct volume *vol, struct reason *why);
 int plan_mount(const struct cfg *c, const struct volume *vol, struct reason *why);
 /* stop's shred of one disk (wipe-header, discard, record-shred, read
@@ -62,7 +63,9 @@ int plan_shred_disk(const struct cfg *c, const char *dev, int role);
 void plan_write_warning(const struct volume *vol);
 
 /* lost.c: volumes with a member whose disk is gone. One not mounted is
- * taken down (mappings closed, the gone disks' shreds owed) and *changed
+ * taken down (mappings closed; with system keys the gone disks' shreds
+ * owed, an HBI volume kept to open again when they are back) and *changed
  * set. A mounted one, or one whose mappings cannot be closed, is left,
  * named, and marked in degraded_in_use: start does not touch that role. */
-int plan_settle_lost(const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX], bool *changed);
+int plan_settle_lost(const struct cfg *c, const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX],
+		     bool *changed);

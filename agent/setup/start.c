@@ -221,8 +221,15 @@ static int volume_start(const struct cfg *c, struct keyctx *k, struct volume *vo
 		(void)runstate_mark(vol->role, "last_unwrap");
 	if (r == 0)
 		r = plan_assemble_stripe(vol, why);
-	if (r == 0 && !plan_volume_ready(vol))
-		r = plan_mkfs_and_mark_ready(c, vol, why);
+	if (r == 0) {
+		int ready = plan_volume_ready(vol);
+
+		if (ready < 0)
+			r = reason_set(why, ready, "%s: a member's token cannot be read now (%m): its disk may be "
+				       "gone; no filesystem is made over what may be data", vol->topdev);
+		else if (!ready)
+			r = plan_mkfs_and_mark_ready(c, vol, why);
+	}
 	if (r == 0)
 		r = plan_mount(c, vol, why);
 	if (r < 0)
@@ -337,7 +344,7 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 	if (dm_available() < 0)
 		return log_error_errno(-ENXIO, "device-mapper is not available (no /dev/mapper/control "
 				       "that answers): load the dm_mod module (modprobe dm_mod)");
-	r = plan_settle_lost(o->paths, degraded, &lost_changed);
+	r = plan_settle_lost(c, o->paths, degraded, &lost_changed);
 	if (r < 0)
 		return r;
 	r = detect_settled(c, &dopts, &det);

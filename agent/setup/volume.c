@@ -97,15 +97,27 @@ int plan_assemble_stripe(const struct volume *vol, struct reason *why)
 
 /* The tokens say whether mkfs finished: a start stopped during mkfs makes
  * the filesystem again, and an HBI volume reopened keeps its own. */
-bool plan_volume_ready(const struct volume *vol)
+int plan_volume_ready(const struct volume *vol)
 {
+	bool ready = true;
 	struct sc_token t;
 
-	for (size_t i = 0; i < vol->n; i++)
-		if (vol->m[i].mode == MEMBER_FORMAT || token_read(vol->m[i].v->disk.devnode, &t) < 0 ||
-		    t.state != TOKEN_READY)
-			return false;
-	return true;
+	for (size_t i = 0; i < vol->n; i++) {
+		int r;
+
+		if (vol->m[i].mode == MEMBER_FORMAT) {
+			ready = false;
+			continue;
+		}
+		/* A member that cannot be read now (its disk gone since it was
+		 * opened) says nothing: never a reason to make a filesystem
+		 * over what may be data. */
+		r = token_read(vol->m[i].v->disk.devnode, &t);
+		if (r < 0)
+			return r;
+		ready &= t.state == TOKEN_READY;
+	}
+	return ready;
 }
 
 int plan_mkfs_and_mark_ready(const struct cfg *c, const struct volume *vol,

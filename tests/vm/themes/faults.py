@@ -432,3 +432,52 @@ cryptsetup isLuks $NB && fail "{step}: $NB keeps its header after it came back"
         check(back["owed_shreds"] == [] and back["unfinished_stop"] is None,
               f"{step}: after the disk came back and stop ran: {back['owed_shreds']} {back['unfinished_stop']}")
         print(f"  ok   lost at stop {step}: exit {r.value(f'{tag}_stop')}, owed, shredded when back")
+
+
+@scenario
+def member_lost_in_start_hbi(build_dir):
+    """HBI, with data on the scratch stripe: the volume closed (stop --keep), then the second disk's controller removed while start reopens it (paused at its member's activation): that start fails; the next refuses clearly and keeps what can be kept (no header written, nothing owed, the first disk's header unchanged); when the disk is back (PCI rescan), start reopens the volume with its data."""
+    node = standard_node(build_dir, "member_lost_in_start_hbi", foreign=False, state=True)
+    ks = KeyService(node)
+    try:
+        r = node.boot(HBI_CONF + DEVICES + RESLINK + r"""
+stopped() {
+	for p in $(pidof scratchcrypt); do
+		grep -q '^State:.*T' /proc/$p/status 2>/dev/null && { echo $p; return; }
+	done
+}
+expect_rc 0 scratchcrypt -q start
+echo "scratchcrypt-hbi-keep" >/mnt/scratch/keep.txt; sync
+expect_rc 0 scratchcrypt -q stop --keep
+head -c 16384 $NA | md5sum | cut -c1-32 >/tmp/na.md5
+step "reopen paused at the second member's activation; that disk goes"
+SCRATCHCRYPT_CRASH_AT=activate#3 SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt start 2>/tmp/e1 & pid=$!
+while [ -z "$(stopped)" ]; do kill -0 $pid 2>/dev/null || fail "start ended before activate#3"; sleep 0.1; done
+sp=$(stopped)
+echo 1 >$(readlink -f /sys/block/${NB#/dev/}/device/device)/remove
+kill -CONT $sp; rc=0; wait $pid || rc=$?
+echo "SC-VALUE first=$rc"; echo "SC-BLOCK-BEGIN first"; cat /tmp/e1; echo "SC-BLOCK-END"
+rc=0; scratchcrypt start 2>/tmp/e2 || rc=$?
+echo "SC-VALUE second=$rc"; echo "SC-BLOCK-BEGIN second"; cat /tmp/e2; echo "SC-BLOCK-END"
+echo "SC-VALUE na_same=$([ "$(head -c 16384 $NA | md5sum | cut -c1-32)" = "$(cat /tmp/na.md5)" ] && echo yes || echo no)"
+echo "SC-JSON-BEGIN after"; scratchcrypt --json status; echo "SC-JSON-END"
+step "the disk is back: the volume opens with its data"
+echo 1 >/sys/bus/pci/rescan
+for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
+rc=0; scratchcrypt start 2>/tmp/e3 || rc=$?
+echo "SC-VALUE back=$rc"; echo "SC-BLOCK-BEGIN back"; cat /tmp/e3; echo "SC-BLOCK-END"
+echo "SC-VALUE kept=$(cat /mnt/scratch/keep.txt 2>/dev/null)"
+expect_rc 0 scratchcrypt -q stop
+""", timeout=600)
+    finally:
+        ks.stop()
+    check(r.value("first") != "0", "the start that lost a disk exited 0")
+    second = r.block("second")
+    check(r.value("second") != "0", f"start on half an HBI volume exited 0:\n{second}")
+    check("closed and kept" in second and "writing LUKS2 header" not in second,
+          f"start did not keep the HBI volume:\n{second}")
+    check(r.value("na_same") == "yes", "the first disk's header changed")
+    check(r.json("after")["owed_shreds"] == [], f"an HBI member was made owed: {r.json('after')['owed_shreds']}")
+    check(r.value("back") == "0" and r.value("kept") == "scratchcrypt-hbi-keep",
+          f"with the disk back: exit {r.value('back')}, data {r.value('kept')!r}\n{r.block('back')}")
+    print(f"  ok   HBI: refused while half there (exit {r.value('second')}), reopened with its data when back")
