@@ -206,7 +206,8 @@ def _read_or_empty(path):
 
 
 class KernelStall(Failure):
-    """The guest's kernel did not start its init: nothing of ours ran."""
+    """The guest's kernel did not start its init, or QEMU died before it:
+    nothing of ours ran."""
 
 
 def run_qemu(args, timeout, what, symbol_file=None, first_line=None):
@@ -228,10 +229,16 @@ def run_qemu(args, timeout, what, symbol_file=None, first_line=None):
                     break
                 time.sleep(0.5)
             else:
+                tail = _read_or_empty(log).decode("utf-8", "replace").replace("\r", "")[-1500:]
                 if proc.poll() is None:
-                    tail = _read_or_empty(log).decode("utf-8", "replace").replace("\r", "")[-1500:]
                     raise KernelStall(f"{what}: the kernel did not start init within {deadline}s; "
                                       f"{where_stuck(qmp, symbol_file)}; its console:\n{tail}")
+                if proc.returncode < 0 and text.encode() not in _read_or_empty(log):
+                    # QEMU itself died of a signal (Debian 13's 10.0 once
+                    # aborted on "iotlb_to_section: Assertion ... failed"
+                    # under multi-threaded TCG) before the guest's init.
+                    raise KernelStall(f"{what}: QEMU died of signal {-proc.returncode} before the "
+                                      f"guest's init; its console:\n{tail}")
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         raise Failure(f"{what} did not finish within {timeout}s; {where_stuck(qmp, symbol_file)}")
@@ -503,11 +510,12 @@ class Node:
                                   f"{tag}: the VM (serial log: {log})",
                                   symbol_file=system_map(self.kver), first_line=INIT_DEADLINE)
         except KernelStall as e:
-            # The emulated kernel idled before its init, with nothing of
-            # ours run and no disk written (a CI run saw it once in some
-            # thousands of boots, both vCPUs halted in the idle loop). Said
-            # in the test's output, kept, and the boot made once more; a
-            # second stall fails the test.
+            # The emulated kernel idled before its init, or QEMU died before
+            # it, with nothing of ours run and no disk written (CI runs saw
+            # each once in some thousands of boots: both vCPUs halted in the
+            # idle loop; QEMU 10.0 aborting on an iotlb_to_section assertion
+            # under multi-threaded TCG). Said in the test's output, kept,
+            # and the boot made once more; a second one fails the test.
             os.replace(log, log + ".stalled")
             print(f"  [{tag}] STALL: {e}\n  [{tag}] booting once more (console kept in {log}.stalled)")
             start = time.monotonic()

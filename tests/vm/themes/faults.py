@@ -288,18 +288,22 @@ expect_rc 0 scratchcrypt -q stop
         print(f"  ok   lost at {step}: converged on {na}, the gone disk's shred owed and done when back")
 
 
-def blkdebug_rules(node, name, event):
+def blkdebug_rules(node, name, event, sector=0):
     """A blkdebug rules file: every `event` (read_aio, write_aio) that
-    touches the disk's first sector fails with EIO."""
+    touches the disk's 512-byte sector `sector` fails with EIO."""
     path = node.path(name)
     with open(path, "w") as f:
-        f.write(f'[inject-error]\nevent = "{event}"\nerrno = "5"\nsector = "0"\n')
+        f.write(f'[inject-error]\nevent = "{event}"\nerrno = "5"\nsector = "{sector}"\n')
     return path
+
+
+# The claim's sector (agent/ondisk/format.h: the last 4 KiB of the first MiB).
+CLAIM_SECTOR = (1024 * 1024 - 4096) // 512
 
 
 @scenario
 def io_errors(build_dir):
-    """QEMU's blkdebug fails the second NVMe disk's I/O at its first sector. Reads failing: status and start refuse it naming the I/O error, --force too, the other disks are set up (65), and not a byte of it changes. Writes failing: start names the disk and the step (73), status keeps the error until a run succeeds; without the fault the next start converges."""
+    """QEMU's blkdebug fails the second NVMe disk's I/O at its first sector. Reads failing: status and start refuse it naming the I/O error, --force too, the other disks are set up (65), and not a byte of it changes. Writes failing at the header and at the claim: start names the disk (73), status keeps the error until a run succeeds; without the fault the next start converges."""
     node = standard_node(build_dir, "io_errors", foreign=False)
     nb_img = node.path("nvme-b.img")
     before = sha256(nb_img)
@@ -338,6 +342,20 @@ echo "SC-VALUE write_start=$rc"; echo "SC-BLOCK-BEGIN write_start"; cat /tmp/e1;
     row = role_row(r.json("write_status"), "scratch")
     check(row["state"] == "error" and nb in row["note"], f"status after the failed write: {row}")
     print(f"  ok   writes failing: start 73 naming {nb}; status: {row['note'][:100]}")
+
+    for what, sector, needle in (("claim", CLAIM_SECTOR, "claim"),):
+        node.blkdebug[nb_img] = blkdebug_rules(node, f"{what}.conf", "write_aio", sector)
+        r = node.boot(conf() + DEVICES + RESLINK + f"""
+step "writes to $NB's {what} (sector {sector}) fail"
+rc=0; scratchcrypt start 2>/tmp/e1 || rc=$?
+echo "SC-VALUE start=$rc"; echo "SC-BLOCK-BEGIN start"; cat /tmp/e1; echo "SC-BLOCK-END"
+{json_out("status", "scratchcrypt --json status")}
+""")
+        log = r.block("start")
+        check(r.value("start") == "73" and needle in log, f"writes failing at the {what}: {r.value('start')}\n{log}")
+        row = role_row(r.json("status"), "scratch")
+        check(row["state"] == "error" and needle in row["note"], f"status after a failed {what} write: {row}")
+        print(f"  ok   writes failing at the {what}: start 73; status: {row['note'][:100]}")
 
     del node.blkdebug[nb_img]
     r = node.boot(conf() + DEVICES + RESLINK + """
