@@ -297,13 +297,16 @@ def blkdebug_rules(node, name, event, sector=0):
     return path
 
 
-# The claim's sector (agent/ondisk/format.h: the last 4 KiB of the first MiB).
+# The claim's sector (agent/ondisk/format.h: the last 4 KiB of the first
+# MiB), and where ext4's superblock lands: 1 KiB into the data area of the
+# stripe's first member (the first NVMe disk).
 CLAIM_SECTOR = (1024 * 1024 - 4096) // 512
+FS_SECTOR = 1024 * 1024 // 512 + 2
 
 
 @scenario
 def io_errors(build_dir):
-    """QEMU's blkdebug fails the second NVMe disk's I/O at its first sector. Reads failing: status and start refuse it naming the I/O error, --force too, the other disks are set up (65), and not a byte of it changes. Writes failing at the header and at the claim: start names the disk (73), status keeps the error until a run succeeds; without the fault the next start converges."""
+    """QEMU's blkdebug fails the second NVMe disk's I/O at its first sector. Reads failing: status and start refuse it naming the I/O error, --force too, the other disks are set up (65), and not a byte of it changes. Writes failing at the header, at the claim, at the filesystem's superblock: start names the disk or the failed mkfs (73), status keeps the error until a run succeeds; without the fault the next start converges."""
     node = standard_node(build_dir, "io_errors", foreign=False)
     nb_img = node.path("nvme-b.img")
     before = sha256(nb_img)
@@ -343,10 +346,13 @@ echo "SC-VALUE write_start=$rc"; echo "SC-BLOCK-BEGIN write_start"; cat /tmp/e1;
     check(row["state"] == "error" and nb in row["note"], f"status after the failed write: {row}")
     print(f"  ok   writes failing: start 73 naming {nb}; status: {row['note'][:100]}")
 
-    for what, sector, needle in (("claim", CLAIM_SECTOR, "claim"),):
-        node.blkdebug[nb_img] = blkdebug_rules(node, f"{what}.conf", "write_aio", sector)
+    na_img = node.path("nvme-a.img")
+    for what, img, sector, needle in (("claim", nb_img, CLAIM_SECTOR, "claim"),
+                                      ("filesystem", na_img, FS_SECTOR, "mkfs")):
+        node.blkdebug.clear()
+        node.blkdebug[img] = blkdebug_rules(node, f"{what}.conf", "write_aio", sector)
         r = node.boot(conf() + DEVICES + RESLINK + f"""
-step "writes to $NB's {what} (sector {sector}) fail"
+step "writes to the {what} (sector {sector}) fail"
 rc=0; scratchcrypt start 2>/tmp/e1 || rc=$?
 echo "SC-VALUE start=$rc"; echo "SC-BLOCK-BEGIN start"; cat /tmp/e1; echo "SC-BLOCK-END"
 {json_out("status", "scratchcrypt --json status")}
@@ -357,7 +363,7 @@ echo "SC-VALUE start=$rc"; echo "SC-BLOCK-BEGIN start"; cat /tmp/e1; echo "SC-BL
         check(row["state"] == "error" and needle in row["note"], f"status after a failed {what} write: {row}")
         print(f"  ok   writes failing at the {what}: start 73; status: {row['note'][:100]}")
 
-    del node.blkdebug[nb_img]
+    node.blkdebug.clear()
     r = node.boot(conf() + DEVICES + RESLINK + """
 step "the fault gone: start converges"
 expect_rc 0 scratchcrypt -q start
