@@ -58,56 +58,52 @@ static int take_down(enum disk_role role)
 	return r < 0 ? r : first;
 }
 
-int plan_settle_lost(const struct cfg *c, const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX],
-		     bool *changed)
+/* One role's volume with a member gone: true when it is left as it is
+ * (mounted, or its mappings held open). */
+static bool settle_role(const struct cfg *c, const struct lost_member *lost, int n, enum disk_role role)
+{
+	bool mounted = volume_mounted(role);
+
+	for (int i = 0; i < n; i++) {
+		const char *r = disk_role_to_string(role);
+
+		if (lost[i].role != role)
+			continue;
+		if (mounted)
+			log_error("%s: mounted, but the disk under %s (%s) is gone: the volume cannot be "
+				  "read in full; 'scratchcrypt stop' shreds the rest and records the shred "
+				  "that disk owes", r, lost[i].mapping, lost[i].device);
+		/* System keys die with the mappings: the gone disk holds nothing
+		 * anyone can read, and its header is owed a shred. An HBI
+		 * volume's data opens again when the disk is back: nothing is
+		 * owed, nothing is redone over it. */
+		else if (c->key_source == KEY_SOURCE_HBI)
+			log_warn("%s: the disk under %s (%s) is gone; the volume, not mounted, is closed "
+				 "and kept: it opens again with its data when that disk is back", r,
+				 lost[i].mapping, lost[i].device);
+		else {
+			log_warn("%s: the disk under %s (%s) is gone; the volume, not mounted, is taken "
+				 "down and set up again on the disks that are here; that disk's shred is owed",
+				 r, lost[i].mapping, lost[i].device);
+			if (owed_record(&lost[i]) < 0)
+				log_warn("%s: cannot record the shred it owes", lost[i].mapping);
+		}
+	}
+	/* A mapping that cannot be closed (held open): left as a mounted one is. */
+	return mounted || take_down(role) < 0;
+}
+
+void plan_settle_lost(const struct cfg *c, const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX])
 {
 	struct lost_member lost[OWED_MAX];
 	int n = owed_lost_members(p, lost, OWED_MAX);
 
-	for (int role = 0; role < _DISK_ROLE_MAX; role++)
-		degraded_in_use[role] = false;
-	*changed = false;
-	for (int role = ROLE_TEMP; n > 0 && role <= ROLE_SCRATCH; role++) {
+	for (int role = 0; role < _DISK_ROLE_MAX; role++) {
 		bool any = false;
 
 		for (int i = 0; i < n; i++)
 			any |= lost[i].role == (enum disk_role)role;
-		if (!any)
-			continue;
-		if (volume_mounted(role)) {
-			for (int i = 0; i < n; i++)
-				if (lost[i].role == (enum disk_role)role)
-					log_error("%s: mounted, but the disk under %s (%s) is gone: the volume "
-						  "cannot be read in full; 'scratchcrypt stop' shreds the rest and "
-						  "records the shred that disk owes", disk_role_to_string(role),
-						  lost[i].mapping, lost[i].device);
-			degraded_in_use[role] = true;
-			continue;
-		}
-		for (int i = 0; i < n; i++) {
-			if (lost[i].role != (enum disk_role)role)
-				continue;
-			/* System keys die with the mappings: the gone disk holds
-			 * nothing anyone can read, and its header is owed a shred.
-			 * An HBI volume's data opens again when the disk is back:
-			 * nothing is owed, nothing is redone over it. */
-			if (c->key_source == KEY_SOURCE_HBI) {
-				log_warn("%s: the disk under %s (%s) is gone; the volume, not mounted, is "
-					 "closed and kept: it opens again with its data when that disk is back",
-					 disk_role_to_string(role), lost[i].mapping, lost[i].device);
-				continue;
-			}
-			log_warn("%s: the disk under %s (%s) is gone; the volume, not mounted, is taken "
-				 "down and set up again on the disks that are here; that disk's shred is owed",
-				 disk_role_to_string(role), lost[i].mapping, lost[i].device);
-			if (owed_record(&lost[i]) < 0)
-				log_warn("%s: cannot record the shred it owes", lost[i].mapping);
-		}
-		/* A mapping that cannot be closed (held open): the role is left
-		 * as it is, as a mounted one is. */
-		if (take_down(role) < 0)
-			degraded_in_use[role] = true;
-		*changed = true;
+		degraded_in_use[role] = any && (role == ROLE_TEMP || role == ROLE_SCRATCH) &&
+					settle_role(c, lost, n, role);
 	}
-	return 0;
 }

@@ -64,8 +64,7 @@ void plan_write_warning(const struct volume *vol);
 
 /* lost.c: volumes with a member whose disk is gone. One not mounted is
  * taken down (mappings closed; with system keys the gone disks' shreds
- * owed, an HBI volume kept to open again when they are back) and *changed
- * set. A mounted one, or one whose mappings cannot be closed, is left,
+ * owed, an HBI volume kept to open again when they are back), before start
+ * detects the disks. A mounted one, or one whose mappings cannot be closed, is left,
  * named, and marked in degraded_in_use: start does not touch that role. */
-int plan_settle_lost(const struct cfg *c, const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX],
-		     bool *changed);
+void plan_settle_lost(const struct cfg *c, const struct sys_paths *p, bool degraded_in_use[_DISK_ROLE_MAX]);

@@ -337,16 +337,14 @@ int lc_start(const struct cfg *c, const struct lc_opts *o, struct lc_result *res
 	struct keyctx keys = { 0 };
 	struct detection det;
 	struct volume vol[2];
-	bool degraded[_DISK_ROLE_MAX], lost_changed;
+	bool degraded[_DISK_ROLE_MAX];
 	int r, first_err = 0;
 
 	memset(res, 0, sizeof(*res));
 	if (dm_available() < 0)
 		return log_error_errno(-ENXIO, "device-mapper is not available (no /dev/mapper/control "
 				       "that answers): load the dm_mod module (modprobe dm_mod)");
-	r = plan_settle_lost(c, o->paths, degraded, &lost_changed);
-	if (r < 0)
-		return r;
+	plan_settle_lost(c, o->paths, degraded);
 	r = detect_settled(c, &dopts, &det);
 	if (r < 0)
 		return log_error_errno(r, "cannot detect disks: %m");

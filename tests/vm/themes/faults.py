@@ -71,15 +71,41 @@ true
 
 
 
+# Shell for the member-loss scenarios. pause_at STEP ARGS...: scratchcrypt
+# ARGS in the background, stopped at STEP (the command itself, or a disk's
+# worker): $pid is the command, $sp the stopped process. pull: the second
+# NVMe disk's controller removed. plug: a PCI rescan brings it back; $NB
+# names it again.
+PULL_LIB = r"""
+stopped() {
+	for p in $(pidof scratchcrypt); do
+		grep -q '^State:.*T' /proc/$p/status 2>/dev/null && { echo $p; return; }
+	done
+}
+pause_at() {
+	at=$1; shift
+	SCRATCHCRYPT_CRASH_AT=$at SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt "$@" 2>/tmp/paused.err & pid=$!
+	while [ -z "$(stopped)" ]; do kill -0 $pid 2>/dev/null || fail "scratchcrypt $* ended before $at"; sleep 0.1; done
+	sp=$(stopped)
+}
+pull() { echo 1 >$(readlink -f /sys/block/${NB#/dev/}/device/device)/remove; }
+plug() {
+	echo 1 >/sys/bus/pci/rescan
+	for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
+	NB=$(nvme_by_serial SCNVMEB)
+}
+"""
+
+
 @scenario
 def member_lost(build_dir):
     """A member of the mounted scratch stripe removed (PCI remove): status says degraded and names it; stop exits 69 naming it, shreds the rest and records the shred it owes; after a reboot with the disk back, start shreds it before using it."""
     node = standard_node(build_dir, "member_lost", foreign=False, state=True)
-    r = node.boot(conf() + DEVICES + RESLINK + f"""
+    r = node.boot(conf() + DEVICES + RESLINK + PULL_LIB + f"""
 expect_rc 0 scratchcrypt -q start
 echo "{MARKER}" >/mnt/scratch/f; sync
 step "the second NVMe disk's controller is removed while the stripe is mounted"
-echo 1 >$(readlink -f /sys/block/${{NB#/dev/}}/device/device)/remove
+pull
 [ -e /sys/block/${{NB#/dev/}} ] && fail "$NB is still there"
 {json_out("degraded", "scratchcrypt --json status")}
 step "stop: the rest is shredded, the missing member named, its shred owed"
@@ -215,23 +241,13 @@ START_LOSS_STEPS = ("activate#3", "assemble-stripe", "mkfs#2")
 def member_lost_in_start(build_dir):
     """The second scratch disk's controller removed while start is paused at each of its later steps (system keys): that start fails; the next converges on the disk that is there (the stale mappings closed, no header written on a mapped disk, the gone disk's shred owed); when the disk is back (PCI rescan), start shreds it first; status lists exactly the volume's disks. Removed once the volume is mounted: start names it and fails with 69 (a retry cannot help), status says degraded."""
     node = standard_node(build_dir, "member_lost_in_start", foreign=False, state=True)
-    # The process stopped at the pause point: start itself, or a member's worker.
-    script = conf() + DEVICES + RESLINK + r"""
-stopped() {
-	for p in $(pidof scratchcrypt); do
-		grep -q '^State:.*T' /proc/$p/status 2>/dev/null && { echo $p; return; }
-	done
-}
-"""
+    script = conf() + DEVICES + RESLINK + PULL_LIB
     for step in START_LOSS_STEPS:
         tag = step.replace("#", "")
         script += f"""
 step "start paused at {step}; the second scratch disk goes"
-NB=$(nvme_by_serial SCNVMEB)
-SCRATCHCRYPT_CRASH_AT={step} SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt start 2>/tmp/e1 & pid=$!
-while [ -z "$(stopped)" ]; do kill -0 $pid 2>/dev/null || fail "start ended before {step}"; sleep 0.1; done
-sp=$(stopped)
-echo 1 >$(readlink -f /sys/block/${{NB#/dev/}}/device/device)/remove
+pause_at {step} start
+pull
 kill -CONT $sp; rc=0; wait $pid || rc=$?
 echo "SC-VALUE {tag}_first=$rc"
 rc=0; scratchcrypt start 2>/tmp/e2 || rc=$?
@@ -239,9 +255,7 @@ echo "SC-VALUE {tag}_second=$rc"
 echo "SC-BLOCK-BEGIN {tag}_second"; cat /tmp/e2; echo "SC-BLOCK-END"
 {json_out(tag + "_after", "scratchcrypt --json status")}
 step "the disk is back ({step})"
-echo 1 >/sys/bus/pci/rescan
-for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
-NB=$(nvme_by_serial SCNVMEB)
+plug
 rc=0; scratchcrypt start 2>/tmp/e3 || rc=$?
 echo "SC-VALUE {tag}_back=$rc"
 echo "SC-BLOCK-BEGIN {tag}_back"; cat /tmp/e3; echo "SC-BLOCK-END"
@@ -251,15 +265,13 @@ expect_rc 0 scratchcrypt -q stop
     script += f"""
 step "mounted, then the second scratch disk goes: start names it and fails (69)"
 expect_rc 0 scratchcrypt -q start
-NB=$(nvme_by_serial SCNVMEB)
-echo 1 >$(readlink -f /sys/block/${{NB#/dev/}}/device/device)/remove
+pull
 rc=0; scratchcrypt start 2>/tmp/e4 || rc=$?
 echo "SC-VALUE mounted_lost=$rc"
 echo "SC-BLOCK-BEGIN mounted_lost"; cat /tmp/e4; echo "SC-BLOCK-END"
 {json_out("mounted_lost", "scratchcrypt --json status")}
 expect_rc 69 scratchcrypt -q stop
-echo 1 >/sys/bus/pci/rescan
-for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
+plug
 expect_rc 0 scratchcrypt -q start
 expect_rc 0 scratchcrypt -q stop
 """
@@ -415,31 +427,20 @@ STOP_LOSS_STEPS = ("mark-shredding", "deactivate#1")
 def member_lost_in_stop(build_dir):
     """The second scratch disk's controller removed while stop is paused at its named steps: stop shreds the rest, names the member and exits 69 with its shred owed (or, once its mapping is closed, leaves it to the record of the unfinished stop); when the disk is back (PCI rescan), the next stop shreds it and nothing is owed."""
     node = standard_node(build_dir, "member_lost_in_stop", foreign=False, state=True)
-    script = conf() + DEVICES + RESLINK + r"""
-stopped() {
-	for p in $(pidof scratchcrypt); do
-		grep -q '^State:.*T' /proc/$p/status 2>/dev/null && { echo $p; return; }
-	done
-}
-"""
+    script = conf() + DEVICES + RESLINK + PULL_LIB
     for step in STOP_LOSS_STEPS:
         tag = step.replace("#", "").replace("-", "_")
         script += f"""
 step "stop paused at {step}; the second scratch disk goes"
 expect_rc 0 scratchcrypt -q start
-NB=$(nvme_by_serial SCNVMEB)
-SCRATCHCRYPT_CRASH_AT={step} SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt stop 2>/tmp/e1 & pid=$!
-while [ -z "$(stopped)" ]; do kill -0 $pid 2>/dev/null || fail "stop ended before {step}"; sleep 0.1; done
-sp=$(stopped)
-echo 1 >$(readlink -f /sys/block/${{NB#/dev/}}/device/device)/remove
+pause_at {step} stop
+pull
 kill -CONT $sp; rc=0; wait $pid || rc=$?
 echo "SC-VALUE {tag}_stop=$rc"
-echo "SC-BLOCK-BEGIN {tag}_stop"; cat /tmp/e1; echo "SC-BLOCK-END"
+echo "SC-BLOCK-BEGIN {tag}_stop"; cat /tmp/paused.err; echo "SC-BLOCK-END"
 for d in $NA $RES; do cryptsetup isLuks $d && fail "{step}: $d keeps its header"; done
 {json_out(tag + "_after", "scratchcrypt --json status")}
-echo 1 >/sys/bus/pci/rescan
-for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
-NB=$(nvme_by_serial SCNVMEB)
+plug
 expect_rc 0 scratchcrypt -q stop
 cryptsetup isLuks $NB && fail "{step}: $NB keeps its header after it came back"
 {json_out(tag + "_back", "scratchcrypt --json status")}
@@ -464,30 +465,22 @@ def member_lost_in_start_hbi(build_dir):
     node = standard_node(build_dir, "member_lost_in_start_hbi", foreign=False, state=True)
     ks = KeyService(node)
     try:
-        r = node.boot(HBI_CONF + DEVICES + RESLINK + r"""
-stopped() {
-	for p in $(pidof scratchcrypt); do
-		grep -q '^State:.*T' /proc/$p/status 2>/dev/null && { echo $p; return; }
-	done
-}
+        r = node.boot(HBI_CONF + DEVICES + RESLINK + PULL_LIB + r"""
 expect_rc 0 scratchcrypt -q start
 echo "scratchcrypt-hbi-keep" >/mnt/scratch/keep.txt; sync
 expect_rc 0 scratchcrypt -q stop --keep
 head -c 16384 $NA | md5sum | cut -c1-32 >/tmp/na.md5
 step "reopen paused at the second member's activation; that disk goes"
-SCRATCHCRYPT_CRASH_AT=activate#3 SCRATCHCRYPT_CRASH_MODE=pause scratchcrypt start 2>/tmp/e1 & pid=$!
-while [ -z "$(stopped)" ]; do kill -0 $pid 2>/dev/null || fail "start ended before activate#3"; sleep 0.1; done
-sp=$(stopped)
-echo 1 >$(readlink -f /sys/block/${NB#/dev/}/device/device)/remove
+pause_at activate#3 start
+pull
 kill -CONT $sp; rc=0; wait $pid || rc=$?
-echo "SC-VALUE first=$rc"; echo "SC-BLOCK-BEGIN first"; cat /tmp/e1; echo "SC-BLOCK-END"
+echo "SC-VALUE first=$rc"; echo "SC-BLOCK-BEGIN first"; cat /tmp/paused.err; echo "SC-BLOCK-END"
 rc=0; scratchcrypt start 2>/tmp/e2 || rc=$?
 echo "SC-VALUE second=$rc"; echo "SC-BLOCK-BEGIN second"; cat /tmp/e2; echo "SC-BLOCK-END"
 echo "SC-VALUE na_same=$([ "$(head -c 16384 $NA | md5sum | cut -c1-32)" = "$(cat /tmp/na.md5)" ] && echo yes || echo no)"
 echo "SC-JSON-BEGIN after"; scratchcrypt --json status; echo "SC-JSON-END"
 step "the disk is back: the volume opens with its data"
-echo 1 >/sys/bus/pci/rescan
-for i in $(seq 100); do [ "$(ls /sys/block | grep -c '^nvme')" = 2 ] && break; sleep 0.1; done
+plug
 rc=0; scratchcrypt start 2>/tmp/e3 || rc=$?
 echo "SC-VALUE back=$rc"; echo "SC-BLOCK-BEGIN back"; cat /tmp/e3; echo "SC-BLOCK-END"
 echo "SC-VALUE kept=$(cat /mnt/scratch/keep.txt 2>/dev/null)"
